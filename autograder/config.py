@@ -1,0 +1,150 @@
+"""Every number that decides a grade: points, tolerances, thresholds, epochs, seeds and limits.
+
+Change grading policy here and nowhere else. Each value says what it controls; the README's
+"Grading policy" section is generated from the same names (see docs/grading-policy.md).
+Environment variables named in a comment override a value for one run without editing the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASSIGNMENT = "softmax_regression"
+"""nbgrader assignment name: the folder under source/, release/ and submitted/<student>/."""
+
+COURSE_ROOT = Path(os.environ.get("SOFTMAX_COURSE_ROOT", Path(__file__).resolve().parents[1]))
+"""The nbgrader course folder (holding source/ and release/); SOFTMAX_COURSE_ROOT overrides it."""
+
+RELEASE_DIR = COURSE_ROOT / "release" / ASSIGNMENT
+"""Where read-only cells and the student helper modules are read from (never the student's copy)."""
+
+MAIN_NOTEBOOK = "softmax_regression.ipynb"
+"""Notebook holding the graded functions (softmax, cross_entropy, accuracy, train_ch3)."""
+
+QUIZ_NOTEBOOK = "quiz.ipynb"
+"""Notebook holding the auto-graded quiz answers and the manually graded free-text answers."""
+
+GRADED_FUNCTIONS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
+"""Functions students write, in grading order; each is also the grade_id of its solution cell."""
+
+SOLUTION_CELL_FUNCTIONS = {"train_ch3": ("train_epoch_ch3", "train_ch3")}
+"""Functions that live in the solution cell of another grade_id (d2l defines both in one section)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Points. Each check's points; a function's total is the sum of its checks.
+# --------------------------------------------------------------------------------------------
+POINTS: dict[str, float] = {
+    # softmax (10)
+    "softmax.shape": 1,
+    "softmax.values": 2,
+    "softmax.shift_invariance": 1,
+    "softmax.not_in_place": 1,
+    "softmax.stability": 2,
+    "softmax.gradient": 2,
+    "softmax.dtype": 1,
+    # cross_entropy (8)
+    "cross_entropy.shape": 1,
+    "cross_entropy.values": 2,
+    "cross_entropy.not_in_place": 1,
+    "cross_entropy.underflow": 2,
+    "cross_entropy.gradient": 2,
+    # the model assembled from the student's softmax and cross_entropy: gradient of the mean loss
+    "cross_entropy.model_gradient": 2,
+    # accuracy (4)
+    "accuracy.values": 2,
+    "accuracy.labels": 1,
+    "accuracy.not_in_place": 1,
+    # train_ch3 (10): judged with the grader's model, loss and updater, then end to end
+    "train_ch3.updates": 2,
+    "train_ch3.test_set": 1,
+    "train_ch3.accuracy": 4,
+    "train_ch3.end_to_end": 3,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Numerical tolerances (|got - want| <= ATOL + RTOL * |want|, elementwise).
+# --------------------------------------------------------------------------------------------
+RTOL = {"float32": 1e-4, "float64": 1e-7}
+ATOL = {"float32": 1e-6, "float64": 1e-10}
+STABILITY_MAGNITUDES = (1e3, 1e4)
+"""Logit magnitudes the stability checks use (mixed signs, float32 and float64)."""
+CE_UNDERFLOW_MIN_LOSS = 15.0
+"""cross_entropy of a true-class probability that underflowed to 0 must be finite and at least
+this large (i.e. any clamp epsilon <= 3e-7 passes); other rows must still be exact."""
+GRADCHECK_EPS = 1e-6
+GRADCHECK_ATOL = 1e-5
+GRADCHECK_RTOL = 1e-3
+GRADIENT_RTOL = 1e-5
+"""Relative tolerance of analytic gradients against their closed forms (float64)."""
+
+# --------------------------------------------------------------------------------------------
+# Training (d2l section 4.2 / 3.6): hyperparameters, seeds and accuracy tiers.
+# --------------------------------------------------------------------------------------------
+NUM_EPOCHS = 10
+LR = 0.1
+BATCH_SIZE = 256
+NUM_INPUTS = 784
+NUM_OUTPUTS = 10
+INIT_STD = 0.01
+SEED = 0
+"""Seed of the weight initialisation and of the training-batch order."""
+ACCURACY_TIERS = ((0.80, 1.0), (0.70, 0.5))
+"""(minimum test accuracy, fraction of the points): the first tier reached counts. The reference
+solution reaches 0.825-0.834 over seeds 0-4 on the official test set."""
+
+
+# --------------------------------------------------------------------------------------------
+# Worker limits: each submission runs in its own process with these.
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one submission's worker process."""
+
+    call_seconds: float = 20.0
+    """Wall time of one call of a graded function (not training)."""
+    train_seconds: float = 180.0
+    """Wall time of one 10-epoch training run on CPU (reference: about 3-4 s on 2 cores)."""
+    load_seconds: float = 30.0
+    """Wall time to define the student's functions (top-level statements are not run)."""
+    submission_seconds: float = 600.0
+    """Wall time of everything one submission may use; later checks are marked timeout."""
+    memory_bytes: int = 3 * 1024**3
+    """Resident memory of a worker (polled); over it the worker is killed (status memory)."""
+    address_space_bytes: int = 12 * 1024**3
+    """RLIMIT_AS on CPU workers, a hard backstop for allocations (not set on CUDA workers)."""
+    file_size_bytes: int = 64 * 1024**2
+    """RLIMIT_FSIZE: the largest file a worker may write (its scratch folder only)."""
+    open_files: int = 256
+    """RLIMIT_NOFILE."""
+    processes: int = 0
+    """Child processes a submission may start (fork and subprocess are refused)."""
+    output_bytes: int = 1024**2
+    """Captured stdout/stderr kept per submission; the rest is dropped."""
+
+
+LIMITS = Limits(
+    call_seconds=float(os.environ.get("SOFTMAX_CALL_SECONDS", 20.0)),
+    train_seconds=float(os.environ.get("SOFTMAX_TRAIN_SECONDS", 180.0)),
+    submission_seconds=float(os.environ.get("SOFTMAX_SUBMISSION_SECONDS", 600.0)),
+)
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """Quiz policy."""
+
+    points_per_question: float = 1.0
+    numeric_rtol: float = 1e-3
+    choices: tuple[str, ...] = field(default=("a", "b", "c", "d"))
+
+
+QUIZ = Quiz()
+
+
+def max_points() -> float:
+    """Total points of the function checks (the quiz adds QUIZ.points_per_question each)."""
+    return float(sum(POINTS.values()))

@@ -1,0 +1,140 @@
+"""Writing results: Gradescope results.json per student, grades.csv, atomically; reading them back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .outcome import CheckResult, SubmissionResult
+
+FUNCTION_COLUMNS = ("softmax", "cross_entropy", "accuracy", "train_ch3", "quiz")
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def gradescope(result: SubmissionResult) -> dict:
+    """The submission in Gradescope's results schema (plus extra_data for reports and resuming)."""
+    tests = []
+    for c in result.checks:
+        out = c.message if not c.passed else ""
+        if c.status not in ("passed", "failed"):
+            out = f"[{c.status}] {out}"
+        tests.append({
+            "name": c.check_id,
+            "score": c.score,
+            "max_score": c.max_score,
+            "status": "passed" if c.passed else "failed",
+            "output": out,
+        })  # fmt: skip
+    return {
+        "score": result.score,
+        "max_score": result.max_score,
+        "output": f"Status: {result.status}" + (f" ({result.message})" if result.message else ""),
+        "tests": tests,
+        "extra_data": {
+            "student": result.student,
+            "status": result.status,
+            "seconds": result.seconds,
+            "device": result.device,
+            "info": result.info,
+            "checks": [c.to_dict() for c in result.checks],
+        },
+    }
+
+
+def write_result(out_dir: Path, result: SubmissionResult) -> Path:
+    """Write DIR/<student>/results.json atomically; return its path."""
+    path = Path(out_dir) / result.student / "results.json"
+    atomic_write(path, json.dumps(gradescope(result), indent=1, allow_nan=False))
+    return path
+
+
+def read_result(path: Path) -> SubmissionResult | None:
+    """A results.json written by write_result (None if absent or unreadable)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        extra = data["extra_data"]
+        checks = [CheckResult.from_dict(c) for c in extra["checks"]]
+        return SubmissionResult(
+            extra["student"],
+            checks,
+            extra["status"],
+            data.get("output", ""),
+            extra.get("seconds", 0.0),
+            extra.get("device", "cpu"),
+            extra.get("info", {}),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def function_scores(result: SubmissionResult) -> dict[str, float]:
+    """Points per graded function (and the quiz)."""
+    out = dict.fromkeys(FUNCTION_COLUMNS, 0.0)
+    for c in result.checks:
+        out[c.function] = round(out.get(c.function, 0.0) + c.score, 6)
+    return out
+
+
+def grades_csv(results: list[SubmissionResult]) -> str:
+    """One row per student: total, status and per-function columns (for an LMS import)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", "status", *FUNCTION_COLUMNS])
+    for r in sorted(results, key=lambda r: r.student):
+        per = function_scores(r)
+        writer.writerow(
+            [
+                r.student,
+                f"{r.score:g}",
+                f"{r.max_score:g}",
+                r.status,
+                *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
+            ]
+        )
+    return buf.getvalue()
+
+
+def write_grades(out_dir: Path, results: list[SubmissionResult]) -> Path:
+    """Write DIR/grades.csv atomically."""
+    path = Path(out_dir) / "grades.csv"
+    atomic_write(path, grades_csv(results))
+    return path
+
+
+def table(results: list[SubmissionResult]) -> str:
+    """A plain-text table of students, scores and statuses for the terminal."""
+    rows = [("student", "score", "status", *(f[:13] for f in FUNCTION_COLUMNS), "seconds")]
+    for r in sorted(results, key=lambda r: r.student):
+        per = function_scores(r)
+        rows.append(
+            (
+                r.student,
+                f"{r.score:g}/{r.max_score:g}",
+                r.status,
+                *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
+                f"{r.seconds:.1f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""Grading one submission: find its files, extract its code, run every check in a worker, grade the quiz."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+from .checks import CHECKS, NEEDS, Aborted, abort_scope
+from .notebook import MalformedNotebook, extract, read_notebook
+from .outcome import CheckResult, SubmissionResult
+
+STATUS_PRIORITY = ("malformed", "forbidden", "memory", "timeout", "crashed")
+"""A submission's status is the first of these any of its checks has, else "ok"."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's files for this assignment."""
+
+    student: str
+    folder: Path
+    main: Path
+    quiz: Path
+
+    def fingerprint(self) -> str:
+        """Hash of the submitted files and the grading policy (a rerun skips unchanged work)."""
+        h = hashlib.sha256(policy_hash().encode())
+        for path in (self.main, self.quiz):
+            h.update(path.name.encode())
+            try:
+                with open(path, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+            except OSError:
+                h.update(b"<absent>")
+        return h.hexdigest()[:24]
+
+
+@functools.cache
+def policy_hash() -> str:
+    """Hash of the grader's code and config: results from another policy are not reused."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")) + sorted(
+        Path(__file__).parent.glob("*.json")
+    ):
+        h.update(path.read_bytes())
+    release = config.RELEASE_DIR / config.MAIN_NOTEBOOK
+    if release.is_file():
+        h.update(release.read_bytes())
+    return h.hexdigest()[:16]
+
+
+SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def student_id(name: str) -> str:
+    """A filesystem-safe student id."""
+    return SAFE_ID.sub("_", name).strip("._") or "student"
+
+
+def find_submissions(path: Path) -> list[Submission]:
+    """Submissions under `path`: a notebook, a student's assignment folder, or nbgrader's submitted/ root."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_file():
+        folder = path.parent
+        student = folder.parent.name if folder.name == config.ASSIGNMENT else path.stem
+        return [Submission(student_id(student), folder, path, folder / config.QUIZ_NOTEBOOK)]
+    if path.name == config.ASSIGNMENT or (path / config.MAIN_NOTEBOOK).exists():
+        student = path.parent.name if path.name == config.ASSIGNMENT else path.name
+        return [
+            Submission(
+                student_id(student), path, path / config.MAIN_NOTEBOOK, path / config.QUIZ_NOTEBOOK
+            )
+        ]
+    if (path / config.ASSIGNMENT).is_dir():
+        folder = path / config.ASSIGNMENT
+        return [
+            Submission(
+                student_id(path.name),
+                folder,
+                folder / config.MAIN_NOTEBOOK,
+                folder / config.QUIZ_NOTEBOOK,
+            )
+        ]
+    subs = []
+    for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        folder = child / config.ASSIGNMENT
+        subs.append(
+            Submission(
+                student_id(child.name),
+                folder,
+                folder / config.MAIN_NOTEBOOK,
+                folder / config.QUIZ_NOTEBOOK,
+            )
+        )
+    if not subs:
+        raise FileNotFoundError(
+            f"{path}: no submissions found (expected <student>/{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK})"
+        )
+    return subs
+
+
+@functools.cache
+def release_notebook():
+    """The release copy of the main notebook (read-only cells come from here)."""
+    return read_notebook(config.RELEASE_DIR / config.MAIN_NOTEBOOK)
+
+
+def _blanket(status, message):
+    """Every function check with the same status (nothing could be run)."""
+    return [CheckResult(cid, 0.0, float(config.POINTS[cid]), status, message) for cid, _ in CHECKS]
+
+
+def grade_function_checks(main: Path, device="cpu", threads=1, limits=config.LIMITS):
+    """Run every function check on the notebook at `main` in a fresh worker; return (results, info)."""
+    from .runner import WorkerCaller
+
+    info = {"warnings": [], "peak_rss": 0, "worker_starts": 0}
+    if not main.exists():
+        return _blanket("missing", f"{main.name} was not found in the submission folder"), info
+    try:
+        ext = extract(read_notebook(main), release_notebook())
+    except MalformedNotebook as err:
+        return _blanket("malformed", str(err)), info
+    info["warnings"] = list(ext.warnings)
+    caller = WorkerCaller(ext, device=device, threads=threads, limits=limits)
+    dead: dict[str, tuple[str, str]] = {}
+    results = []
+    try:
+        for cid, check in CHECKS:
+            func = cid.split(".")[0]
+            points = float(config.POINTS[cid])
+            blocked = [
+                f for f in NEEDS.get(cid, ()) if f in ext.missing or f in ext.forbidden or f in dead
+            ]
+            if blocked:
+                dep = blocked[0]
+                why = ext.missing.get(dep) or (
+                    f"{dep} uses a forbidden built-in" if dep in ext.forbidden else dead[dep][1]
+                )
+                status = (
+                    "missing"
+                    if dep in ext.missing
+                    else "forbidden"
+                    if dep in ext.forbidden
+                    else dead[dep][0]
+                )
+                results.append(
+                    CheckResult(
+                        cid, 0.0, points, status, f"not run: this check also runs {dep}, and {why}"
+                    )
+                )
+            elif func in ext.missing:
+                results.append(CheckResult(cid, 0.0, points, "missing", ext.missing[func]))
+            elif func in ext.forbidden:
+                used = ", ".join(ext.forbidden[func])
+                results.append(
+                    CheckResult(
+                        cid,
+                        0.0,
+                        points,
+                        "forbidden",
+                        f"{func} uses {used}, which it must implement from scratch; this costs all of {func}'s checks",
+                    )
+                )
+            elif func in dead:
+                status, message = dead[func]
+                results.append(CheckResult(cid, 0.0, points, status, f"not run: {message}"))
+            else:
+                try:
+                    res = check(caller)
+                except Aborted as err:
+                    res = CheckResult(cid, 0.0, points, err.status, err.message)
+                    dead[abort_scope(cid)] = (
+                        err.status,
+                        f"an earlier {func} check ended with {err.status}: {err.message}",
+                    )
+                except Exception as err:  # noqa: BLE001 - a grader bug must not stop the class
+                    res = CheckResult(cid, 0.0, points, "error", f"internal grader error ({type(err).__name__}: {err}); please tell your instructor",
+                                      {"traceback": traceback.format_exc()[-3000:]})  # fmt: skip
+                if res.status == "forbidden":
+                    dead.setdefault(func, ("forbidden", res.message))
+                results.append(res)
+    finally:
+        info["peak_rss"] = caller.peak_rss
+        info["worker_starts"] = caller.starts
+        info["warnings"] += caller.load_errors
+        caller.close()
+    # A built-in found while running one check costs the function's other checks too.
+    for res in results:
+        func = res.function
+        if func in dead and dead[func][0] == "forbidden" and res.status == "passed":
+            res.score, res.status, res.message = 0.0, "forbidden", dead[func][1]
+    return results, info
+
+
+def grade_submission(
+    sub: Submission, device="cpu", threads=1, limits=config.LIMITS
+) -> SubmissionResult:
+    """Grade one submission: function checks in a worker, quiz answers read statically."""
+    from . import quiz
+
+    start = time.monotonic()
+    checks, info = grade_function_checks(sub.main, device, threads, limits)
+    if sub.quiz.exists():
+        quiz_results = quiz.grade_quiz(sub.quiz)
+    else:
+        quiz_results = [
+            CheckResult(f"quiz.{q}", 0.0, float(config.QUIZ.points_per_question), "missing", f"{config.QUIZ_NOTEBOOK} was not found in the submission folder")
+            for q in quiz.question_ids()
+        ]  # fmt: skip
+    all_checks = checks + quiz_results
+    statuses = {c.status for c in all_checks}
+    status = next((s for s in STATUS_PRIORITY if s in statuses), "ok")
+    if status == "ok" and all(c.status == "missing" for c in checks):
+        status = "missing"
+    message = "; ".join(info["warnings"][:5])
+    result = SubmissionResult(
+        sub.student, all_checks, status, message, round(time.monotonic() - start, 3), device
+    )
+    result.info = {**info, "fingerprint": sub.fingerprint(), "pid": os.getpid()}
+    return result

@@ -1,0 +1,213 @@
+"""The grader's side of a worker: start it, send requests, enforce time and memory, kill it.
+
+Replies are parsed with ``wire.loads`` (JSON only). A worker that hangs, dies or outgrows its
+memory cap is killed with its whole process group and reported through ``checks.Aborted``; the
+next request starts a fresh worker for the same submission.
+"""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import asdict
+
+from . import config, references, wire
+from .caller import Caller
+from .checks import Aborted
+
+_context = None
+
+
+def context():
+    """The multiprocessing context: a warm fork server with torch and the data preloaded."""
+    global _context
+    if _context is None:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            os.environ["SOFTMAX_WORKER_PRELOAD"] = "1"
+            os.environ.setdefault("MPLBACKEND", "Agg")
+            _context = multiprocessing.get_context("forkserver")
+            _context.set_forkserver_preload(["autograder.worker"])
+        else:
+            _context = multiprocessing.get_context("spawn")
+    return _context
+
+
+def rss_bytes(pid):
+    """Resident memory of a process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+REFERENCE_SOURCE = (
+    inspect.getsource(references.softmax) + "\n" + inspect.getsource(references.cross_entropy)
+)
+
+
+class WorkerCaller(Caller):
+    """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
+
+    def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None):
+        super().__init__(device)
+        self.extraction, self.threads, self.limits = extraction, threads, limits
+        self.deadline = deadline or (time.monotonic() + limits.submission_seconds)
+        self.process = self.conn = self.scratch = None
+        self.load_errors: list[str] = []
+        self.peak_rss = 0
+        self.starts = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _start(self):
+        ctx = context()
+        self.scratch = tempfile.mkdtemp(prefix="softmax-worker-")
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        spec = {
+            "scratch": self.scratch,
+            "device": self.device,
+            "threads": self.threads,
+            "limits": asdict(self.limits),
+            "release_dir": str(config.RELEASE_DIR),
+            "release_source": self.extraction.release_source,
+            "student_source": self.extraction.student_source,
+        }
+        from . import worker
+
+        self.process = ctx.Process(target=worker.serve, args=(child_conn, spec), daemon=True)
+        self.process.start()
+        child_conn.close()
+        self.conn = parent_conn
+        self.starts += 1
+        ready = self._receive(self.limits.load_seconds, "defining your functions")
+        if ready.get("fatal"):
+            self.close()
+            raise Aborted("crashed", f"the worker could not start: {ready['fatal']}")
+        self.load_errors = ready.get("errors") or []
+
+    def close(self):
+        """Kill the worker and everything it started; remove its scratch folder."""
+        if self.process is not None:
+            pid = self.process.pid
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, OSError):
+                    pass
+            self.process.join(timeout=5)
+            self.process = None
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+    # -- requests ----------------------------------------------------------------------------
+    def _receive(self, seconds, doing):
+        """Wait for one message within `seconds`, polling memory; kill the worker on any failure."""
+        seconds = min(seconds, self.deadline - time.monotonic())
+        end = time.monotonic() + max(seconds, 0)
+        pid = self.process.pid
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                self.close()
+                if time.monotonic() >= self.deadline:
+                    raise Aborted(
+                        "timeout",
+                        f"the submission used up its {self.limits.submission_seconds:.0f} s time limit while {doing}",
+                    )
+                raise Aborted(
+                    "timeout",
+                    f"{doing} took longer than the {seconds:.0f} s time limit (infinite loop?)",
+                )
+            rss = rss_bytes(pid)
+            self.peak_rss = max(self.peak_rss, rss)
+            if rss > self.limits.memory_bytes:
+                self.close()
+                raise Aborted(
+                    "memory",
+                    f"{doing} used more than {self.limits.memory_bytes / 1024**3:.1f} GB of memory",
+                )
+            try:
+                if self.conn.poll(min(left, 0.05)):
+                    raw = self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES)
+                    return wire.loads(raw)
+            except (EOFError, OSError, wire.WireError) as err:
+                code = self.process.exitcode if self.process else None
+                if self.process is not None:
+                    self.process.join(timeout=1)
+                    code = self.process.exitcode
+                self.close()
+                if isinstance(err, wire.WireError):
+                    raise Aborted(
+                        "crashed", f"the worker sent a malformed reply while {doing}"
+                    ) from None
+                how = _exit_description(code)
+                raise Aborted("memory" if code == -signal.SIGKILL and rss > 0.8 * self.limits.memory_bytes else "crashed",
+                              f"the worker process {how} while {doing} (did the code call os._exit, or crash Python?)") from None  # fmt: skip
+            if not self.process.is_alive() and not self.conn.poll(0):
+                code = self.process.exitcode
+                self.close()
+                raise Aborted(
+                    "crashed", f"the worker process {_exit_description(code)} while {doing}"
+                )
+
+    def _request(self, message, seconds, doing):
+        if time.monotonic() >= self.deadline:
+            raise Aborted(
+                "timeout",
+                f"the submission used up its {self.limits.submission_seconds:.0f} s time limit",
+            )
+        if self.process is None:
+            self._start()
+        nonce = secrets.token_hex(8)
+        try:
+            self.conn.send_bytes(wire.dumps({**message, "nonce": nonce}))
+        except (OSError, ValueError):
+            self.close()
+            raise Aborted("crashed", f"the worker process had exited before {doing}") from None
+        reply = self._receive(seconds, doing)
+        if reply.get("nonce") != nonce or reply.get("op") != "reply":
+            self.close()
+            raise Aborted("crashed", f"the worker sent an unexpected message while {doing}")
+        return reply
+
+    def call(self, fn, args, grad_wrt=(), cotangent=None, device=None):
+        msg = {
+            "op": "call",
+            "fn": fn,
+            "args": list(args),
+            "grad_wrt": list(grad_wrt),
+            "cotangent": cotangent,
+            "device": device,
+        }
+        return self._request(msg, self.limits.call_seconds, f"running {fn.lstrip('@')}")
+
+    def _train(self, mode):
+        msg = {"op": "train", "mode": mode}
+        if mode == "grader_model":
+            msg["reference_source"] = REFERENCE_SOURCE
+        return self._request(msg, self.limits.train_seconds, "training with train_ch3")
+
+
+def _exit_description(code):
+    """'exited with code 3' / 'was killed by SIGSEGV'."""
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"

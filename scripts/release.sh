@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Regenerate release/<assignment>/ from source/<assignment>/ with nbgrader, byte-stable.
+#
+# Usage: bash scripts/release.sh [COURSE_DIR]      (default: the repository, which is the course root)
+#
+# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR, with a throw-away gradebook
+#    (the instructor's gradebook.db is neither created nor touched). nbgrader strips the solutions
+#    and hidden tests, clears outputs, locks cells, adds checksums, and copies the helper modules
+#    (fashion_mnist.py, animator.py) next to the notebooks.
+# 2. Normalise what would otherwise vary with the Jupyter front end that last saved source/:
+#    notebook metadata is reduced to the kernelspec and the language name (no language_info.version,
+#    widgets, toc...); cell metadata keeps only nbgrader, deletable, editable and tags (no execution
+#    timings, collapsed/scrolled, jupyter.source_hidden...); code cells have no outputs and no
+#    execution counts. Notebooks are rewritten with nbformat (sorted keys, one-space indent,
+#    trailing newline). Running the script twice gives identical bytes.
+# tests/test_release.py runs this script on a copy of the course and compares with release/.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+COURSE="$(cd "${1:-$ROOT}" && pwd)"
+if ! command -v nbgrader >/dev/null 2>&1; then
+  source "$ROOT/scripts/bootstrap.sh"
+fi
+ASSIGNMENT="$(python -c 'from autograder.config import ASSIGNMENT; print(ASSIGNMENT)')"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$COURSE"
+nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN \
+  --CourseDirectory.db_url="sqlite:///$work/gradebook.db"
+
+python - "$COURSE/release/$ASSIGNMENT" <<'EOF'
+"""Normalise the volatile metadata of the release notebooks in the folder given as argument."""
+import sys
+from pathlib import Path
+
+import nbformat
+
+KEEP_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
+
+for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
+    nb = nbformat.read(path, as_version=4)
+    kernelspec = nb.metadata.get("kernelspec")
+    language = nb.metadata.get("language_info", {}).get("name", "python")
+    nb.metadata = nbformat.NotebookNode({"language_info": {"name": language}})
+    if kernelspec:
+        nb.metadata["kernelspec"] = kernelspec
+    for cell in nb.cells:
+        if "id" not in cell:
+            sys.exit(f"{path}: a cell has no id; save source/ with nbformat >= 4.5 (Jupyter does)")
+        cell.metadata = nbformat.NotebookNode(
+            {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
+        )
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+EOF
+echo "release.sh: regenerated $COURSE/release/$ASSIGNMENT" >&2
