@@ -1,4 +1,10 @@
-"""Command line: ``python -m autograder grade PATH... --out DIR`` (see --help)."""
+"""Command line: grade a class, write feedback and the class report, self-check a notebook.
+
+python -m autograder grade PATH... --out DIR      grade, then write feedback and DIR/report.html
+python -m autograder report DIR                   (re)write feedback and the report from results
+python -m autograder check NOTEBOOK [--train]     a student's local self-check
+python -m autograder gradebook-export DIR         copy scores into nbgrader's gradebook
+"""
 
 from __future__ import annotations
 
@@ -39,7 +45,94 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds one submission may take in all (default from config)",
     )
+    g.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write feedback.html/feedback.md per student and report.html",
+    )
+    r = sub.add_parser(
+        "report",
+        help="write DIR/report.html and DIR/<student>/feedback.html, feedback.md from results",
+    )
+    r.add_argument("results", help="results folder written by grade")
+    r.add_argument("--no-feedback", action="store_true", help="only the class report")
+    c = sub.add_parser(
+        "check", help="self-check a notebook locally (public checks; hidden inputs not shown)"
+    )
+    c.add_argument("notebook", help="your softmax_regression.ipynb")
+    c.add_argument("--train", action="store_true", help="also run the training checks (~30 s)")
+    c.add_argument("--quiz", default=None, help="quiz notebook (default: quiz.ipynb beside it)")
+    e = sub.add_parser(
+        "gradebook-export",
+        help="write the scores of a results folder into nbgrader's gradebook (then: nbgrader export)",
+    )
+    e.add_argument("results", help="results folder written by grade")
+    e.add_argument(
+        "--db",
+        default=None,
+        help="gradebook URL (default: NBGRADER_DB_URL or sqlite:///gradebook.db in the course root)",
+    )
+    e.add_argument("--assignment", default=config.ASSIGNMENT, help="nbgrader assignment name")
     return parser
+
+
+def write_outputs(out, results) -> str:
+    """Feedback per student and the class report; returns a line saying where they are."""
+    from .feedback import write_all_feedback
+    from .report import write_report
+
+    write_all_feedback(out, results)
+    path = write_report(out, results)
+    return f"Feedback: {out}/<student>/feedback.html, feedback.md; class report: {path}"
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from .feedback import write_all_feedback
+    from .report import load_results, write_report
+
+    out = Path(args.results)
+    results = load_results(out)
+    if not results:
+        print(f"error: no <student>/results.json under {out}", file=sys.stderr)
+        return 2
+    if not args.no_feedback:
+        write_all_feedback(out, results)
+    path = write_report(out, results)
+    print(f"{len(results)} students; class report: {path}")
+    if not args.no_feedback:
+        print(f"feedback: {out}/<student>/feedback.html and feedback.md")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from pathlib import Path
+
+    from .selfcheck import check_notebook
+
+    if not Path(args.notebook).is_file():
+        print(f"error: {args.notebook}: no such file", file=sys.stderr)
+        return 2
+    results, quiz_results = check_notebook(args.notebook, train=args.train, quiz_path=args.quiz)
+    return 0 if all(r.passed for r in [*results, *quiz_results]) else 1
+
+
+def cmd_gradebook_export(args) -> int:
+    from .gradebook import export_to_gradebook
+    from .report import load_results
+
+    results = load_results(args.results)
+    if not results:
+        print(f"error: no <student>/results.json under {args.results}", file=sys.stderr)
+        return 2
+    try:
+        summary = export_to_gradebook(results, db_url=args.db, assignment=args.assignment)
+    except (LookupError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
 
 
 def cmd_grade(args) -> int:
@@ -58,10 +151,21 @@ def cmd_grade(args) -> int:
         return 2
     print(table(results))
     print(f"\nResults: {args.out}/<student>/results.json, {args.out}/grades.csv")
+    if not args.no_report:
+        try:
+            print(write_outputs(args.out, results))
+        except Exception as err:  # noqa: BLE001 - the grades are written; say what failed
+            print(f"warning: feedback/report not written ({type(err).__name__}: {err}); "
+                  f"rerun: python -m autograder report {args.out}", file=sys.stderr)  # fmt: skip
     return 0
 
 
-COMMANDS = {"grade": cmd_grade}
+COMMANDS = {
+    "grade": cmd_grade,
+    "report": cmd_report,
+    "check": cmd_check,
+    "gradebook-export": cmd_gradebook_export,
+}
 
 
 def main(argv=None) -> int:

@@ -71,11 +71,21 @@ def _call(caller, check_id, fn, args, **kw):
     status = reply.get("status", "error")
     name = fn if isinstance(fn, str) else fn
     msg = f"Calling {name} raised an error: {reply.get('error')}"
+    if "must match the size of tensor" in str(reply.get("error")) and name in BROADCAST_HINTS:
+        msg += f"\nHint: {BROADCAST_HINTS[name]}"
     res = result(check_id, False, msg)
     res.status = (
         status if status in ("error", "memory", "forbidden", "missing", "failed") else "error"
     )
     return None, res
+
+
+BROADCAST_HINTS = {
+    "softmax": "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim "
+    "the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)",
+    "accuracy": "take the predicted class with y_hat.argmax(axis=1) before comparing with y",
+}
+"""Hints for broadcasting errors ("The size of tensor a must match...") raised by a function."""
 
 
 def _builtins_used(check_id, reply, fn):
@@ -189,6 +199,13 @@ def _softmax_hint(X, out):
     e = torch.exp(X64 - X64.max())
     if close(out, e / e.sum(), X.dtype):
         return "you divided by the sum over the whole matrix; divide each row by its own sum"
+    if X.dim() == 2 and X.shape[0] == X.shape[1]:
+        r = torch.exp(X64 - X64.max(1, keepdim=True).values)
+        if close(out, r / r.sum(1), X.dtype):
+            return (
+                "on this square input X_exp / X_exp.sum(1) divided column j by row j's sum: keep the "
+                "row sums as a column with X_exp.sum(1, keepdim=True)"
+            )
     sums = out64.sum(1)
     if not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
         return f"each row must sum to 1 (row sums were {_round(sums.tolist(), 4)})"
@@ -348,7 +365,10 @@ def _gradient_flows(caller, cid, fn, args, wrt, shape):
     """A failed result if no gradient reaches args[wrt], else None."""
     r = caller.call(fn, args, grad_wrt=(wrt,), cotangent=torch.ones(shape, dtype=torch.float64))
     if not r.get("ok"):
-        return report(cid, fmt(args[wrt]), "a differentiable result", r.get("error"), NO_GRAD_HINT)
+        hint = NO_GRAD_HINT
+        if "Mismatch in shape" in str(r.get("error")):
+            hint = f"{fn} returned the wrong shape (see the shape check)"
+        return report(cid, fmt(args[wrt]), "a differentiable result", r.get("error"), hint)
     if r["grads"][0] is None:
         return report(
             cid,
@@ -454,13 +474,10 @@ def cross_entropy_values(caller):
 
 
 def cross_entropy_not_in_place(caller):
-    """cross_entropy leaves y_hat and y unchanged."""
-    return _not_in_place(
-        caller,
-        "cross_entropy.not_in_place",
-        "cross_entropy",
-        [_probs(4, 3, seed=9), _labels(4, 3, 9)],
-    )
+    """cross_entropy leaves y_hat and y unchanged (y_hat holds a 0, so an in-place clamp shows)."""
+    y_hat, y = _probs(4, 3, seed=9), _labels(4, 3, 9)
+    y_hat[0, (y[0] + 1) % 3] = 0.0
+    return _not_in_place(caller, "cross_entropy.not_in_place", "cross_entropy", [y_hat, y])
 
 
 def cross_entropy_underflow(caller):

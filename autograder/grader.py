@@ -215,8 +215,8 @@ def grade_submission(
         quiz_results = quiz.grade_quiz(sub.quiz)
     else:
         quiz_results = [
-            CheckResult(f"quiz.{q}", 0.0, float(config.QUIZ.points_per_question), "missing", f"{config.QUIZ_NOTEBOOK} was not found in the submission folder")
-            for q in quiz.question_ids()
+            CheckResult(q.check_id, 0.0, float(config.QUIZ.points_per_question), "missing", f"{config.QUIZ_NOTEBOOK} was not found in the submission folder")
+            for q in quiz.QUESTIONS
         ]  # fmt: skip
     all_checks = checks + quiz_results
     statuses = {c.status for c in all_checks}

@@ -66,9 +66,20 @@ class WorkerCaller(Caller):
         self.load_errors: list[str] = []
         self.peak_rss = 0
         self.starts = 0
+        self.load_failure = None
+        """Why defining the functions failed (hang, crash): that is deterministic, not retried."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _start(self):
+        if self.load_failure is not None:
+            raise Aborted(*self.load_failure)
+        try:
+            self._spawn()
+        except Aborted as err:
+            self.load_failure = (err.status, err.message)
+            raise
+
+    def _spawn(self):
         ctx = context()
         self.scratch = tempfile.mkdtemp(prefix="softmax-worker-")
         parent_conn, child_conn = ctx.Pipe(duplex=True)

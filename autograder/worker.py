@@ -53,6 +53,38 @@ def _define(namespace, source, filename):
     return errors
 
 
+def _guarded_classes():
+    """Classes whose attributes student code may not change (Python raises no audit event for
+    ``torch.Tensor.__eq__ = ...``, so the worker compares them after every request instead)."""
+    import numpy
+
+    return [torch.Tensor, torch._C.TensorBase, torch.nn.Module, torch.optim.Optimizer,
+            torch.optim.SGD, numpy.ndarray]  # fmt: skip
+
+
+def _snapshot_classes(classes):
+    return [(cls, dict(vars(cls))) for cls in classes]
+
+
+def _tampered(snapshot):
+    """Names of changed attributes of the guarded classes; the originals are put back."""
+    changed = []
+    for cls, saved in snapshot:
+        now = vars(cls)
+        for name in set(now) | set(saved):
+            if name in saved and name in now and now[name] is saved[name]:
+                continue
+            changed.append(f"{cls.__module__}.{cls.__qualname__}.{name}")
+            try:
+                if name in saved:
+                    type.__setattr__(cls, name, saved[name])
+                else:
+                    type.__delattr__(cls, name)
+            except (TypeError, AttributeError):
+                pass
+    return sorted(changed)
+
+
 def serve(conn, spec):
     """Worker main: confine this process, define the submission, then answer until told to stop."""
     sandbox.detach_session()
@@ -69,6 +101,7 @@ def serve(conn, spec):
         sys.path.insert(0, spec["release_dir"])
         release_errors = _define(namespace, spec["release_source"], "<release notebook>")
         batches = data.batches(device)
+        guarded = _snapshot_classes(_guarded_classes())
         sandbox.install_audit_hook(
             spec["scratch"], readable=[spec["release_dir"]], denied=[PACKAGE_DIR]
         )
@@ -109,6 +142,14 @@ def serve(conn, spec):
             reply = run_training(namespace, request["mode"], batches, device, reference)
         else:
             return
+        changed = _tampered(guarded)
+        if changed:
+            reply = {
+                "ok": False,
+                "status": "forbidden",
+                "error": f"PermissionError: grading sandbox: modifying {', '.join(changed[:3])} "
+                "is not allowed while grading",
+            }
         try:
             message = wire.dumps({"op": "reply", "nonce": request.get("nonce"), **reply})
         except (TypeError, ValueError) as err:

@@ -1,0 +1,75 @@
+"""Merge the isolated grader's scores into nbgrader's gradebook, so instructors keep one source of grades.
+
+    nbgrader generate_assignment softmax_regression     # once: records the graded cells in gradebook.db
+    python -m autograder grade submitted --out grades
+    python -m autograder gradebook-export grades         # our scores -> gradebook.db (auto scores)
+    nbgrader formgrader / nbgrader export                # hand-grade m1-m3, export one grades.csv
+
+Every check is an nbgrader test cell with the grade_id ``test_<check id with _ for .>`` (quiz
+questions: ``test_q1``...), so each score goes to the matching grade of the student's submission
+as its auto score. Manually graded cells (the free-text answers) and manual scores already entered
+in the formgrader are left alone (nbgrader counts a manual score over the auto score).
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import config
+from .outcome import SubmissionResult
+
+
+def grade_cell_id(check_id: str) -> str:
+    """nbgrader grade_id of the test cell of a check: softmax.values -> test_softmax_values, quiz.q1 -> test_q1."""
+    func, _, rest = check_id.partition(".")
+    return f"test_{rest}" if func == "quiz" else "test_" + check_id.replace(".", "_")
+
+
+def default_db_url() -> str:
+    """NBGRADER_DB_URL, else the course's gradebook.db (nbgrader's default location)."""
+    return os.environ.get("NBGRADER_DB_URL") or f"sqlite:///{config.COURSE_ROOT / 'gradebook.db'}"
+
+
+def export_to_gradebook(
+    results: list[SubmissionResult], db_url=None, assignment=config.ASSIGNMENT
+) -> str:
+    """Write the scores of `results` into nbgrader's gradebook; return a one-paragraph summary.
+
+    Raises LookupError when the assignment is not in the gradebook (run generate_assignment first).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db_url = db_url or default_db_url()
+    written, unmatched, students = 0, set(), 0
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise LookupError(
+                f"assignment {assignment!r} is not in the gradebook {db_url}; run "
+                f"`nbgrader generate_assignment {assignment}` first (it records the graded cells)"
+            ) from None
+        for res in results:
+            gb.update_or_create_student(res.student)
+            try:
+                sub = gb.find_submission(assignment, res.student)
+            except MissingEntry:
+                sub = gb.add_submission(assignment, res.student)
+            grades = {g.name: g for nb in sub.notebooks for g in nb.grades}
+            for c in res.checks:
+                grade = grades.get(grade_cell_id(c.check_id))
+                if grade is None:
+                    unmatched.add(c.check_id)
+                    continue
+                grade.auto_score = min(float(c.score), float(grade.max_score))
+                grade.needs_manual_grade = False
+                written += 1
+            students += 1
+        gb.db.commit()
+    summary = (
+        f"{students} students, {written} scores written to {db_url} (assignment {assignment})."
+    )
+    if unmatched:
+        summary += f"\nNo grade cell in the gradebook for: {', '.join(sorted(unmatched))}."
+    summary += "\nNext: nbgrader formgrader for the free-text answers, then `nbgrader export`."
+    return summary

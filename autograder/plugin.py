@@ -1,0 +1,118 @@
+"""pytest plugin: ``pytest autograder --submission PATH`` makes one test per student and check.
+
+Each test's id names the student and the check, its points come from the ``points`` marker, and a
+failure shows the student-facing message. A submission is graded once per process (in its own
+sandboxed worker) and every check of it reads that result; with pytest-xdist the checks of one
+student are kept on one xdist worker (``--dist loadgroup``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import config
+
+results_key = pytest.StashKey[dict]()
+submissions_key = pytest.StashKey[list]()
+scores_key = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder", "softmax-regression autograder")
+    group.addoption("--submission", action="append", default=[], metavar="PATH",
+                    help="a notebook, a student's assignment folder, or nbgrader's submitted/ root (repeatable)")  # fmt: skip
+    group.addoption(
+        "--grader-device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where student code runs",
+    )
+    group.addoption(
+        "--grader-threads", type=int, default=1, help="torch threads per submission worker"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "points(n): the points a grading check is worth (from autograder/config.py)"
+    )
+    config.addinivalue_line("markers", "student(name): the student a grading check belongs to")
+    config.stash[results_key] = {}
+    config.stash[scores_key] = {}
+    config.stash[submissions_key] = []
+    if config.getoption("submission", default=None):
+        from .batch import collect
+
+        config.stash[submissions_key] = collect(config.getoption("submission"))
+        # Keep each student's checks on one xdist worker, so every submission is graded once.
+        if getattr(config.option, "dist", "no") == "load":
+            config.option.dist = "loadgroup"
+
+
+def check_ids():
+    """Every graded item: the function checks, then the quiz questions."""
+    from . import quiz
+    from .checks import CHECKS
+
+    items = [(cid, float(config.POINTS[cid])) for cid, _ in CHECKS]
+    items += [(q.check_id, float(config.QUIZ.points_per_question)) for q in quiz.QUESTIONS]
+    return items
+
+
+def pytest_generate_tests(metafunc):
+    if "grading_case" not in metafunc.fixturenames:
+        return
+    params = []
+    for sub in metafunc.config.stash[submissions_key]:
+        for cid, points in check_ids():
+            marks = [
+                pytest.mark.points(points),
+                pytest.mark.student(sub.student),
+                pytest.mark.xdist_group(sub.student),
+            ]
+            params.append(pytest.param((sub, cid, points), id=f"{sub.student}-{cid}", marks=marks))
+    metafunc.parametrize("grading_case", params)
+
+
+def graded(config, sub):
+    """The SubmissionResult of `sub`, graded on first use in this process."""
+    from .batch import resolve_device
+    from .grader import grade_submission
+
+    cache = config.stash[results_key]
+    if sub.student not in cache:
+        device = resolve_device(config.getoption("grader_device"))
+        cache[sub.student] = grade_submission(
+            sub, device=device, threads=config.getoption("grader_threads")
+        )
+    return cache[sub.student]
+
+
+def pytest_runtest_logreport(report):
+    """Collect each check's score (from user_properties) for the summary, on the controller too."""
+    props = dict(report.user_properties)
+    if report.when == "call" and "student" in props:
+        config = getattr(report, "config", None) or _CONFIG.get("config")
+        if config is not None:
+            per = config.stash[scores_key].setdefault(props["student"], [0.0, 0.0])
+            per[0] += float(props["score"])
+            per[1] += float(props["max_score"])
+
+
+_CONFIG: dict = {}
+
+
+def pytest_sessionstart(session):
+    _CONFIG["config"] = session.config
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    scores = config.stash[scores_key]
+    if not scores:
+        return
+    terminalreporter.section("grades")
+    width = max(len(s) for s in scores)
+    for student in sorted(scores):
+        got, total = scores[student]
+        terminalreporter.write_line(f"{student.ljust(width)}  {got:g}/{total:g}")

@@ -1,0 +1,34 @@
+"""Shared test setup: the data location (the shared official files when present) and course paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "fashion-mnist"
+FILES = Path(__file__).parent / "files"
+EXAMPLES = ROOT / "examples" / "submitted"
+
+if not os.environ.get("FASHION_MNIST_ROOT") and SHARED_DATA.is_dir():
+    os.environ["FASHION_MNIST_ROOT"] = str(SHARED_DATA)
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# One torch thread per test process: CI has 2 cores, and oversubscribed threads make a 4 s training
+# run take 40 s when several processes (nbgrader kernels, grader workers) run at once.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository (course) root."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    """nbgrader's submitted/ folder of the bundled example class."""
+    return EXAMPLES
