@@ -1,0 +1,102 @@
+"""The worker path (autograder/grader.py) agrees with the in-process path on the corpus, detects
+built-ins statically and at run time, and costs a crashing function only its own checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from test_checks import EXPECTED, IMPLS, TRAINING, run
+
+from autograder import checks, config, grader
+from autograder.notebook import nbgrader_meta, read_notebook
+
+FUNCTION_CHECKS = [(cid, fn) for cid, fn in checks.CHECKS if cid not in TRAINING]
+SOLUTION_IDS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
+
+
+def notebook_with(tmp_path, source: str, name="student"):
+    """The release notebook with `source` in the softmax solution cell and `pass` in the others."""
+    nb = copy.deepcopy(read_notebook(config.RELEASE_DIR / config.MAIN_NOTEBOOK))
+    for cell in nb["cells"]:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in SOLUTION_IDS:
+            cell["source"] = source if gid == "softmax" else "pass"
+    path = tmp_path / name / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def corpus_source(folder, name):
+    return (IMPLS / "base.py").read_text() + "\n" + (IMPLS / folder / name).read_text()
+
+
+@pytest.fixture
+def function_checks_only(monkeypatch):
+    """Grade without the two training runs (they are covered in tests/test_checks.py)."""
+    monkeypatch.setattr(grader, "CHECKS", FUNCTION_CHECKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "folder, name",
+    [("broken", "softmax_naive.py"), ("broken", "ce_columns.py"), ("broken", "softmax_in_place.py"),
+     ("broken", "acc_fraction.py"), ("broken", "ce_detach.py"), ("correct", "softmax_logsumexp.py")],
+)  # fmt: skip
+def test_worker_and_in_process_paths_agree(tmp_path, function_checks_only, folder, name):
+    in_process = run(IMPLS / folder / name, training=False)
+    results, info = grader.grade_function_checks(
+        notebook_with(tmp_path, corpus_source(folder, name))
+    )
+    worker = {r.check_id: r for r in results}
+    assert set(worker) == set(in_process)
+    for cid, want in in_process.items():
+        got = worker[cid]
+        assert (got.status, got.score) == (want.status, want.score), (
+            f"{name} {cid}: {got} vs {want}"
+        )
+    if folder == "broken":
+        assert set(EXPECTED[name]["fails"]) == {c for c, r in worker.items() if not r.passed}
+
+
+@pytest.mark.slow
+def test_builtin_found_statically_costs_all_softmax_points(tmp_path, function_checks_only):
+    results, _ = grader.grade_function_checks(
+        notebook_with(tmp_path, corpus_source("broken", "softmax_torch_builtin.py"))
+    )
+    for r in results:
+        if r.check_id.startswith("softmax."):
+            assert r.status == "forbidden" and r.score == 0 and "from scratch" in r.message
+        elif (
+            r.check_id.startswith(("cross_entropy.", "accuracy."))
+            and r.check_id != "cross_entropy.model_gradient"
+        ):
+            assert r.passed, r
+
+
+@pytest.mark.slow
+def test_builtin_hidden_from_the_source_is_traced_at_run_time(tmp_path, function_checks_only):
+    sneaky = "def softmax(X):\n    f = getattr(torch, 'soft' + 'max')\n    return f(X, dim=1)\n"
+    source = (IMPLS / "base.py").read_text() + "\n" + sneaky
+    results, _ = grader.grade_function_checks(notebook_with(tmp_path, source))
+    softmax = [r for r in results if r.check_id.startswith("softmax.")]
+    assert all(r.score == 0 for r in softmax)
+    assert any(r.status == "forbidden" and "torch.softmax" in r.message for r in softmax)
+
+
+@pytest.mark.slow
+def test_crash_in_one_function_costs_only_its_checks(tmp_path, function_checks_only):
+    crash = "def softmax(X):\n    import os\n    os._exit(3)\n"
+    source = (IMPLS / "base.py").read_text() + "\n" + crash
+    results, info = grader.grade_function_checks(notebook_with(tmp_path, source))
+    by = {r.check_id: r for r in results}
+    assert "exited with code 3" in by["softmax.shape"].message
+    assert all(
+        by[c].status == "crashed" and by[c].score == 0 for c in by if c.startswith("softmax.")
+    )
+    assert by["cross_entropy.model_gradient"].status == "crashed"  # it runs softmax too
+    others = [r for c, r in by.items() if c.startswith(("cross_entropy.", "accuracy."))]
+    assert all(r.passed for r in others if r.check_id != "cross_entropy.model_gradient")
+    assert info["worker_starts"] == 2  # a fresh worker after the crash, none after the skip
