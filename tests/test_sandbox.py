@@ -1,0 +1,30 @@
+"""Unit tests of the worker's class-tampering guard (Python raises no audit event for it)."""
+
+from __future__ import annotations
+
+from autograder import worker
+
+
+def test_tampering_with_a_guarded_class_is_found_and_undone():
+    class Guarded:
+        def __eq__(self, other):
+            return False
+
+        __hash__ = object.__hash__
+
+    original = Guarded.__eq__
+    snapshot = worker._snapshot_classes([Guarded])
+    assert worker._tampered(snapshot) == []
+    Guarded.__eq__ = lambda a, b: True
+    Guarded.added = 1
+    changed = worker._tampered(snapshot)
+    assert any(c.endswith("Guarded.__eq__") for c in changed)
+    assert any(c.endswith("Guarded.added") for c in changed)
+    assert Guarded.__eq__ is original and not hasattr(Guarded, "added")
+    assert worker._tampered(snapshot) == []
+
+
+def test_torch_tensor_is_guarded():
+    import torch
+
+    assert torch.Tensor in worker._guarded_classes()
