@@ -37,6 +37,8 @@ def export_to_gradebook(
 
     Raises LookupError when the assignment is not in the gradebook (run generate_assignment first).
     """
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
 
     db_url = db_url or default_db_url()
@@ -54,7 +56,9 @@ def export_to_gradebook(
             try:
                 sub = gb.find_submission(assignment, res.student)
             except MissingEntry:
-                sub = gb.add_submission(assignment, res.student)
+                with warnings.catch_warnings():  # nbgrader's add_submission autoflush notices
+                    warnings.simplefilter("ignore")
+                    sub = gb.add_submission(assignment, res.student)
             grades = {g.name: g for nb in sub.notebooks for g in nb.grades}
             for c in res.checks:
                 grade = grades.get(grade_cell_id(c.check_id))

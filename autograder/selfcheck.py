@@ -230,8 +230,8 @@ def load_notebook(path) -> tuple[dict, dict, list[str]]:
 
 def check_notebook(path, train=False, quiz_path=None, stream=None) -> tuple[list, list]:
     """Self-check a notebook file (and its quiz.ipynb next to it); print and return (checks, quiz)."""
-    from .notebook import MalformedNotebook, extract, read_notebook
     from .grader import release_notebook
+    from .notebook import MalformedNotebook, extract, read_notebook
 
     start = time.monotonic()
     stream = stream or sys.stdout

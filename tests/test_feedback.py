@@ -1,0 +1,117 @@
+"""Per-student feedback (autograder/feedback.py), written by `python -m autograder grade` at the end."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import config, feedback, quiz
+from autograder.exports import read_result
+
+RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
+SECRETS = ("run_checks(", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "answer_key", "inprocess")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, examples):
+    """The example class graded once by the CLI (which also writes feedback and the report)."""
+    out = tmp_path_factory.mktemp("graded")
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(examples), "--out", str(out), "--device", "cpu"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "class report" in proc.stdout
+    return out
+
+
+def key_answers():
+    return json.loads(quiz.KEY_FILE.read_text())["answers"]
+
+
+@pytest.mark.slow
+def test_grade_writes_feedback_for_every_student(graded, examples):
+    students = sorted(p.name for p in examples.iterdir() if p.is_dir())
+    for s in students:
+        html_text = (graded / s / "feedback.html").read_text()
+        md = (graded / s / "feedback.md").read_text()
+        res = read_result(graded / s / "results.json")
+        assert f"Score: {res.score:g} / {res.max_score:g}" in html_text
+        assert f"**Score: {res.score:g} / {res.max_score:g}**" in md
+        for secret in SECRETS:
+            assert secret not in html_text and secret not in md, (s, secret)
+    assert (graded / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_failed_checks_show_their_messages(graded):
+    res = read_result(graded / "dave_wrong_axis" / "results.json")
+    md = (graded / "dave_wrong_axis" / "feedback.md").read_text()
+    html_text = (graded / "dave_wrong_axis" / "feedback.html").read_text()
+    failed = [c for c in res.checks if not c.passed]
+    assert {c.check_id for c in failed} >= {"softmax.values", "softmax.stability", "quiz.q7"}
+    for c in failed:
+        assert f"### {c.check_id}: {c.status}" in md
+        assert c.message in md
+        assert feedback.esc(c.message) in html_text
+    assert "Expected:" in md and "Hint: you normalised each column" in md
+    # points per function
+    assert "| softmax | 6 / 10 | 5 / 7 |" in md
+
+
+@pytest.mark.slow
+def test_training_curve_embedded(graded):
+    res = read_result(graded / "alice_full" / "results.json")
+    html_text = (graded / "alice_full" / "feedback.html").read_text()
+    md = (graded / "alice_full" / "feedback.md").read_text()
+    src = re.search(r"<img id='curve' [^>]*src='data:image/png;base64,([^']+)'", html_text)
+    assert src and base64.b64decode(src.group(1)).startswith(b"\x89PNG")
+    for cid, acc in feedback.test_accuracies(res).items():
+        assert f"{acc:.4f}" in html_text and f"{cid}: test accuracy {acc:.4f}" in md
+    curve = feedback.curves(res)["train_ch3.end_to_end"]
+    assert len(curve) == config.NUM_EPOCHS
+    last = curve[-1]
+    assert f"| {last[0]:g} | {last[1]:.4f} | {last[2]:.4f} | {last[3]:.4f} |" in md
+    assert "All checks passed." in md
+
+
+@pytest.mark.slow
+def test_quiz_key_not_revealed(graded):
+    key = key_answers()
+    for folder in graded.iterdir():
+        if not folder.is_dir():
+            continue
+        md = (folder / "feedback.md").read_text()
+        res = read_result(folder / "results.json")
+        for c in res.checks:
+            if c.function == "quiz" and c.status == "failed":  # wrong answers (others: format)
+                block = md.split(f"### {c.check_id}:")[1].split("###")[0]
+                want = key[c.check_id.split(".")[1]]
+                if isinstance(want, str):  # a choice letter, as it would be quoted
+                    assert not re.search(rf"""['"]{want}['"]""", block), block
+                else:
+                    assert str(want) not in block, block
+
+
+def test_feedback_from_stored_results_without_training():
+    res = read_result(RESULTS / "hank_crashed" / "results.json")
+    md = feedback.render_markdown(res)
+    assert "status: crashed" in md and "signal 11" in md
+    carol = read_result(RESULTS / "carol_blank" / "results.json")
+    page = feedback.render_html(carol)
+    assert "<img id='curve'" not in page and "did not finish a training run" in page
+    assert feedback.curve_figure(carol) is None
+
+
+def test_html_escapes_student_text():
+    res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
+    res.checks[1].message = "Got: <script>alert(1)</script>"
+    res.checks[1].status = "failed"
+    page = feedback.render_html(res, curve_png="")
+    assert "<script>" not in page and "&lt;script&gt;" in page

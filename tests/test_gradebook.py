@@ -1,0 +1,70 @@
+"""Merging our scores into nbgrader's gradebook (autograder/gradebook.py, `gradebook-export`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import config, gradebook, quiz
+from autograder.report import load_results
+
+RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
+
+
+def test_every_check_has_a_grade_cell(root):
+    cells = {}
+    for name in (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK):
+        nb = json.loads((root / "source" / config.ASSIGNMENT / name).read_text())
+        for cell in nb["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                cells[meta["grade_id"]] = float(meta["points"])
+    ours = {
+        gradebook.grade_cell_id(c.check_id): c.max_score for c in load_results(RESULTS)[0].checks
+    }
+    assert ours == cells
+
+
+@pytest.mark.slow
+def test_export_into_gradebook_then_nbgrader_export(root, tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copytree(root / "source", course / "source")
+    shutil.copy(root / "nbgrader_config.py", course)
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    env_db = [f"--CourseDirectory.db_url={db}", "--log-level=WARN"]
+    nbg = [sys.executable, "-m", "nbgrader"]
+    results = load_results(RESULTS)
+
+    # before generate_assignment the gradebook does not know the assignment: a clear error
+    proc = subprocess.run([sys.executable, "-m", "autograder", "gradebook-export", str(RESULTS), "--db", db],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 2 and "generate_assignment" in proc.stderr
+
+    subprocess.run([*nbg, "generate_assignment", config.ASSIGNMENT, "--force", *env_db],
+                   cwd=course, check=True, capture_output=True, timeout=600)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "autograder", "gradebook-export", str(RESULTS), "--db", db],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{len(results)} students" in proc.stdout and "No grade cell" not in proc.stdout
+    # running it twice updates the same submissions
+    again = subprocess.run([sys.executable, "-m", "autograder", "gradebook-export", str(RESULTS), "--db", db],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0
+
+    out = tmp_path / "nbgrader_grades.csv"
+    subprocess.run([*nbg, "export", "--to", str(out), *env_db], cwd=course, check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
+    with open(out) as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {r.student for r in results}
+    for r in results:
+        assert float(rows[r.student]["raw_score"]) == pytest.approx(r.score)
+    manual = sum(q.points for q in quiz.MANUAL_QUESTIONS)
+    assert float(rows["alice_full"]["max_score"]) == pytest.approx(results[0].max_score + manual)

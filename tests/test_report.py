@@ -1,0 +1,178 @@
+"""The class report (autograder/report.py) and `python -m autograder report`, rendered in Chromium.
+
+Results come from tests/files/feedback/results/: the example class as graded by
+`python -m autograder grade examples/submitted`, plus synthetic timeout/crashed/memory students
+(tests/files/feedback/make_problem_results.py). Chromium: scripts/test.sh installs it when it can;
+the rendering tests skip only when no chromium binary can be found at all.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from autograder import config, report
+from autograder.exports import read_result
+
+RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def results():
+    res = report.load_results(RESULTS)
+    assert len(res) == 9
+    return res
+
+
+@pytest.fixture(scope="module")
+def page(results):
+    return report.build_report(results)
+
+
+def _text(html_page):
+    return re.sub(r"<[^>]+>", " ", html_page)
+
+
+def test_load_results_reads_every_student(results):
+    assert [r.student for r in results] == sorted(
+        p.parent.name for p in RESULTS.glob("*/results.json")
+    )
+
+
+def test_pass_rates_match_results(results, page):
+    rates = {cid: (p, n) for cid, p, n in report.pass_rates(results)}
+    for cid in config.POINTS:
+        want = sum(c.passed for r in results for c in r.checks if c.check_id == cid)
+        assert rates[cid] == (want, len(results))
+    # the table shows every check with its count
+    table = page.split("id='pass-rate-table'")[1].split("</table>")[0]
+    for cid, (p, n) in rates.items():
+        assert re.search(rf"<td>{re.escape(cid)}</td><td class=num>{p} / {n}</td>", table), cid
+
+
+def test_common_failures_grouped_by_check_and_hint(results, page):
+    rows = report.common_failures(results)
+    counts = Counter()
+    for r in results:
+        for c in r.checks:
+            if not c.passed:
+                counts[report.failure_key(c)] += 1
+    assert {(cid, hint): n for cid, hint, n, _ in rows} == dict(counts)
+    assert [n for *_, n, _ in [(r[0], r[1], r[2], r[3]) for r in rows]] == sorted(
+        counts.values(), reverse=True
+    )
+    # bob and the synthetic students derived from him share the naive softmax's overflow hint
+    stab = [r for r in rows if r[0] == "softmax.stability" and "NaN or inf" in r[1]][0]
+    assert {"bob_naive_softmax", "gina_timeout", "ivan_memory"} <= set(stab[3])
+    assert f">{stab[2]}</td><td>softmax.stability</td>" in page
+
+
+def test_problem_students_listed(results, page):
+    problems = {s: st for s, st, _, _ in report.problem_students(results)}
+    assert problems == {
+        "dave_wrong_axis": "malformed",
+        "frank_builtins": "forbidden",
+        "gina_timeout": "timeout",
+        "hank_crashed": "crashed",
+        "ivan_memory": "memory",
+    }
+    section = page.split("id='problems'")[1].split("</table>")[0]
+    for s in problems:
+        assert s in section
+    assert "alice_full" not in section
+
+
+def test_accuracy_and_times_in_report(results, page):
+    alice = read_result(RESULTS / "alice_full" / "results.json")
+    acc = [
+        c.details["test_accuracy"] for c in alice.checks if c.check_id == "train_ch3.end_to_end"
+    ][0]
+    assert f"{acc:.4f}" in page
+    assert f"threshold {config.ACCURACY_TIERS[0][0]}" in page
+    times = page.split("id='times'")[1].split("</table>")[0]
+    for r in results:
+        assert f"<td>{r.student}</td><td class=num>{r.seconds:.1f}</td>" in times
+
+
+def test_report_is_self_contained(page):
+    imgs = re.findall(r"<img [^>]*src='([^']*)'", page)
+    assert len(imgs) == 4 and all(src.startswith("data:image/png;base64,") for src in imgs)
+    assert not re.search(r"(src|href)=['\"]?(https?:|//)", page)
+    assert "<script" not in page
+
+
+def test_no_hidden_tests_or_key_in_report(page):
+    for secret in ("run_checks(", "BEGIN HIDDEN TESTS", "answer_key", "2.302585"):
+        assert secret not in page
+
+
+def test_cli_report_writes_report_and_feedback(tmp_path):
+    out = tmp_path / "results"
+    shutil.copytree(RESULTS, out)
+    proc = subprocess.run([sys.executable, "-m", "autograder", "report", str(out)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "report.html").stat().st_size > 10_000
+    for folder in out.iterdir():
+        if folder.is_dir():
+            assert (folder / "feedback.html").is_file() and (folder / "feedback.md").is_file()
+    empty = subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "none")],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert empty.returncode == 2 and "no <student>/results.json" in empty.stderr
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("no chromium binary found (scripts/test.sh installs it with apt when run as root)")
+
+
+def render(html_file: Path, png: Path, size="1280,2400"):
+    """Screenshot and DOM of a page in headless Chromium."""
+    args = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--disable-dev-shm-usage", f"--window-size={size}"]  # fmt: skip
+    url = html_file.resolve().as_uri()
+    shot = subprocess.run(
+        [*args, f"--screenshot={png}", url], capture_output=True, text=True, timeout=120
+    )
+    assert png.is_file() and png.stat().st_size > 0, shot.stderr[-2000:]
+    dom = subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
+def _not_blank(png: Path):
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(png)
+    assert pixels.shape[0] > 500 and pixels.shape[1] > 500
+    assert pixels[..., :3].std() > 0.05, "the screenshot is blank"
+
+
+def test_report_renders_in_chromium(tmp_path, results):
+    path = report.write_report(tmp_path, results)
+    dom = render(path, tmp_path / "report.png")
+    for text in ("Class report", "Pass rate of every check", "Most common failures",
+                 "Grading problems", "hank_crashed", "Grading time per student"):  # fmt: skip
+        assert text in dom, text
+    assert dom.count("data:image/png;base64,") == 4
+    _not_blank(tmp_path / "report.png")
+
+
+def test_feedback_renders_in_chromium(tmp_path, results):
+    from autograder.feedback import write_feedback
+
+    dave = [r for r in results if r.student == "dave_wrong_axis"][0]
+    html_path, _ = write_feedback(tmp_path, dave)
+    dom = render(html_path, tmp_path / "feedback.png", "1100,2000")
+    assert "Feedback for dave_wrong_axis" in dom and "Score: 35 / 44" in dom
+    assert 'id="curve"' in dom
+    _not_blank(tmp_path / "feedback.png")
