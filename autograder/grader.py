@@ -219,7 +219,11 @@ def grade_submission(
             for q in quiz.QUESTIONS
         ]  # fmt: skip
     all_checks = checks + quiz_results
-    statuses = {c.status for c in all_checks}
+    # A malformed quiz *answer* is that question's status; only an unreadable quiz notebook (every
+    # answer malformed) makes the whole submission malformed.
+    statuses = {c.status for c in checks}
+    if quiz_results and all(c.status == "malformed" for c in quiz_results):
+        statuses.add("malformed")
     status = next((s for s in STATUS_PRIORITY if s in statuses), "ok")
     if status == "ok" and all(c.status == "missing" for c in checks):
         status = "missing"
