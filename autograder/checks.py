@@ -722,34 +722,26 @@ def train_ch3_test_set(caller):
     return result(cid, True)
 
 
-def train_ch3_accuracy(caller):
-    """With the grader's model and loss: test accuracy of the trained parameters, measured by the grader."""
-    cid = "train_ch3.accuracy"
-    run, fail = _train(caller, cid, "grader_model")
+def _measured_accuracy(caller, cid, mode, what):
+    """Points by the accuracy tiers for the test accuracy the grader measured after run `mode`."""
+    run, fail = _train(caller, cid, mode)
     if fail:
         return fail
-    res = _tiers(
-        cid,
-        run["test_accuracy"],
-        f"train_ch3 with the grader's model, loss and updater, {WHAT_RUN}",
-    )
+    res = _tiers(cid, run["test_accuracy"], f"{what}, {WHAT_RUN}")
     res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
     return res
+
+
+def train_ch3_accuracy(caller):
+    """With the grader's model and loss: test accuracy of the trained parameters, measured by the grader."""
+    what = "train_ch3 with the grader's model, loss and updater"
+    return _measured_accuracy(caller, "train_ch3.accuracy", "grader_model", what)
 
 
 def train_ch3_end_to_end(caller):
     """End to end with the student's softmax, cross_entropy, accuracy and train_ch3."""
-    cid = "train_ch3.end_to_end"
-    run, fail = _train(caller, cid, "end_to_end")
-    if fail:
-        return fail
-    res = _tiers(
-        cid,
-        run["test_accuracy"],
-        f"your softmax, cross_entropy and train_ch3 with d2l's sgd updater, {WHAT_RUN}",
-    )
-    res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
-    return res
+    what = "your softmax, cross_entropy and train_ch3 with d2l's sgd updater"
+    return _measured_accuracy(caller, "train_ch3.end_to_end", "end_to_end", what)
 
 
 CHECKS = [
