@@ -7,9 +7,14 @@ isolated, tamper-resistant path, and both give the same points to every honest s
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
+
 from . import checks, references
 from .caller import Caller
 from .calls import execute_call, run_training
+from .notebook import forbidden_uses
 
 _callers: dict[int, InProcessCaller] = {}
 
@@ -32,6 +37,19 @@ class InProcessCaller(Caller):
         return run_training(self.namespace, mode, data.batches(self.device), self.device, reference)
 
 
+def forbidden_in(namespace) -> dict[str, list[str]]:
+    """Forbidden built-ins used by the graded functions in `namespace` (read from their source)."""
+    nodes = []
+    for name, obj in list(namespace.items()):
+        if not inspect.isfunction(obj) or name.startswith("_"):
+            continue
+        try:
+            nodes += ast.parse(textwrap.dedent(inspect.getsource(obj))).body
+        except (OSError, TypeError, SyntaxError):
+            continue
+    return forbidden_uses(nodes)
+
+
 def run_checks(selector, namespace):
     """Run the checks named by `selector` (a check id or a function name) on `namespace`.
 
@@ -42,7 +60,17 @@ def run_checks(selector, namespace):
     if caller is None or caller.namespace is not namespace:
         caller = _callers[id(namespace)] = InProcessCaller(namespace)
     failures = []
+    forbidden = forbidden_in(namespace)
     for check_id, check in checks.checks_for(selector):
+        banned = [
+            f for f in (check_id.split(".")[0], *checks.NEEDS.get(check_id, ())) if f in forbidden
+        ]
+        if banned:
+            used = ", ".join(forbidden[banned[0]])
+            failures.append(
+                f"[{check_id}] forbidden: {banned[0]} uses {used}, which it must implement from scratch"
+            )
+            continue
         res = check(caller)
         if not res.passed:
             failures.append(f"[{check_id}] {res.status}: {res.message}")

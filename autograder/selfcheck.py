@@ -19,10 +19,8 @@ Quiz answers are checked for their format only: this module never reads the answ
 from __future__ import annotations
 
 import ast
-import inspect
 import linecache
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -69,27 +67,11 @@ def redact(res: CheckResult) -> CheckResult:
     )
 
 
-def _static_forbidden(namespace) -> dict[str, list[str]]:
-    """Forbidden built-ins used by the graded functions in `namespace` (from their source, if found)."""
-    from .notebook import forbidden_uses
-
-    nodes = []
-    for name, obj in list(namespace.items()):
-        if not inspect.isfunction(obj) or name.startswith("_"):
-            continue
-        try:
-            src = textwrap.dedent(inspect.getsource(obj))
-            nodes += ast.parse(src).body
-        except (OSError, TypeError, SyntaxError):
-            continue
-    return forbidden_uses(nodes)
-
-
 def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu"):
     """Run the checks on the functions in `namespace`; return redacted CheckResults (skipped omitted)."""
-    from .inprocess import InProcessCaller
+    from .inprocess import InProcessCaller, forbidden_in
 
-    forbidden = _static_forbidden(namespace) if forbidden is None else forbidden
+    forbidden = forbidden_in(namespace) if forbidden is None else forbidden
     if missing is None:
         missing = {
             f: f"no function named {f} is defined (run the cell that defines it first)"

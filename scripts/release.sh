@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Regenerate release/<assignment>/ from source/<assignment>/ with nbgrader, byte-stable.
 #
-# Usage: bash scripts/release.sh [COURSE_DIR]      (default: the repository, which is the course root)
+# Usage: bash scripts/release.sh [--gradebook] [COURSE_DIR]   (default: the repository = course root)
 #
-# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR, with a throw-away gradebook
-#    (the instructor's gradebook.db is neither created nor touched). nbgrader strips the solutions
+# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR. By default with a throw-away
+#    gradebook, so nothing is left behind. With --gradebook the assignment is recorded in the
+#    course's gradebook (NBGRADER_DB_URL, else COURSE_DIR/gradebook.db, see nbgrader_config.py),
+#    which `nbgrader autograde` needs: plain `nbgrader generate_assignment` skips an assignment
+#    whose release/ folder exists and then records nothing. nbgrader strips the solutions
 #    and hidden tests, clears outputs, locks cells, adds checksums, and copies the helper modules
 #    (fashion_mnist.py, animator.py) next to the notebooks.
 # 2. Normalise what would otherwise vary with the Jupyter front end that last saved source/:
@@ -12,10 +15,16 @@
 #    widgets, toc...); cell metadata keeps only nbgrader, deletable, editable and tags (no execution
 #    timings, collapsed/scrolled, jupyter.source_hidden...); code cells have no outputs and no
 #    execution counts. Notebooks are rewritten with nbformat (sorted keys, one-space indent,
-#    trailing newline). Running the script twice gives identical bytes.
+#    trailing newline). Running the script twice gives identical bytes. Each notebook's metadata
+#    records what it was generated from (softmax_release).
 # tests/test_release.py runs this script on a copy of the course and compares with release/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RECORD=0
+if [ "${1:-}" = "--gradebook" ]; then
+  RECORD=1
+  shift
+fi
 COURSE="$(cd "${1:-$ROOT}" && pwd)"
 if ! command -v nbgrader >/dev/null 2>&1; then
   source "$ROOT/scripts/bootstrap.sh"
@@ -25,8 +34,12 @@ ASSIGNMENT="$(python -c 'from autograder.config import ASSIGNMENT; print(ASSIGNM
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$COURSE"
-nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN \
-  --CourseDirectory.db_url="sqlite:///$work/gradebook.db"
+if [ "$RECORD" = 1 ]; then
+  nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN
+else
+  nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN \
+    --CourseDirectory.db_url="sqlite:///$work/gradebook.db"
+fi
 
 python - "$COURSE/release/$ASSIGNMENT" <<'EOF'
 """Normalise the volatile metadata of the release notebooks in the folder given as argument."""
@@ -42,6 +55,10 @@ for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
     kernelspec = nb.metadata.get("kernelspec")
     language = nb.metadata.get("language_info", {}).get("name", "python")
     nb.metadata = nbformat.NotebookNode({"language_info": {"name": language}})
+    nb.metadata["softmax_release"] = {
+        "generated_by": "scripts/release.sh (nbgrader generate_assignment)",
+        "generated_from": f"source/{path.parent.name}/{path.name}",
+    }
     if kernelspec:
         nb.metadata["kernelspec"] = kernelspec
     for cell in nb.cells:
@@ -56,3 +73,6 @@ for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
     nbformat.write(nb, path)
 EOF
 echo "release.sh: regenerated $COURSE/release/$ASSIGNMENT" >&2
+if [ "$RECORD" = 1 ]; then
+  echo "release.sh: recorded $ASSIGNMENT in the course gradebook" >&2
+fi

@@ -1,0 +1,273 @@
+"""Generate the example class examples/submitted/<student>/ from the release notebooks.
+
+Each student's notebooks are the release notebooks with their answer cells filled in (the code
+stubs replaced by the bodies below, "YOUR ANSWER HERE" by text), so the cell metadata and
+checksums are exactly what a student submits through nbgrader. Run after scripts/release.sh:
+
+    python examples/make_examples.py            # rewrite examples/submitted and examples/README.md
+    python examples/make_examples.py --out DIR  # write DIR/submitted and DIR/README.md instead
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+from textwrap import dedent, indent
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.config import ASSIGNMENT, MAIN_NOTEBOOK, QUIZ_NOTEBOOK  # noqa: E402
+
+RELEASE = REPO / "release" / ASSIGNMENT
+SOURCE = REPO / "source" / ASSIGNMENT
+KEY = json.loads((REPO / "autograder" / "answer_key.json").read_text())["answers"]
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+TEXT_STUB = "YOUR ANSWER HERE"
+SOLUTION_REGION = re.compile(
+    r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.S | re.M
+)
+
+
+def source_solutions(notebook: str) -> dict[str, list[str]]:
+    """grade_id -> the dedented solution regions of that cell in the source notebook."""
+    nb = nbformat.read(SOURCE / notebook, as_version=4)
+    out = {}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        regions = [dedent(m.group(1)) for m in SOLUTION_REGION.finditer(cell.source + "\n")]
+        if gid and regions:
+            out[gid] = regions
+    return out
+
+
+NAIVE_SOFTMAX = """
+X_exp = torch.exp(X)
+partition = X_exp.sum(1, keepdim=True)
+return X_exp / partition  # The broadcasting mechanism is applied here
+"""
+
+WRONG_AXIS_SOFTMAX = """
+X_exp = torch.exp(X - X.max(dim=1, keepdim=True).values)
+partition = X_exp.sum(0, keepdim=True)
+return X_exp / partition
+"""
+
+ALTERNATIVE = {
+    "softmax": [
+        """
+        shifted = X - X.amax(dim=-1, keepdim=True)
+        numerator = shifted.exp()
+        return numerator / numerator.sum(dim=-1, keepdim=True)
+        """
+    ],
+    "cross_entropy": [
+        """
+        true_class_prob = y_hat.gather(1, y.unsqueeze(1)).squeeze(1)
+        return -true_class_prob.clamp_min(torch.finfo(y_hat.dtype).tiny).log()
+        """
+    ],
+    "accuracy": [
+        """
+        predictions = y_hat.argmax(dim=1) if y_hat.ndim == 2 else y_hat
+        return float((predictions.to(y.dtype) == y).sum().item())
+        """
+    ],
+    "train_ch3": [
+        """
+        if isinstance(net, torch.nn.Module):
+            net.train()
+        total_loss, total_correct, total_count = 0.0, 0.0, 0
+        for X, y in train_iter:
+            y_hat = net(X)
+            losses = loss(y_hat, y)
+            if isinstance(updater, torch.optim.Optimizer):
+                updater.zero_grad()
+                losses.mean().backward()
+                updater.step()
+            else:
+                losses.sum().backward()
+                updater(len(y))
+            total_loss += losses.sum().item()
+            total_correct += accuracy(y_hat, y)
+            total_count += len(y)
+        return total_loss / total_count, total_correct / total_count
+        """,
+        """
+        animator = Animator(xlabel="epoch", xlim=[1, num_epochs], ylim=[0.3, 0.9],
+                            legend=["train loss", "train acc", "test acc"])
+        for epoch in range(1, num_epochs + 1):
+            train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
+            test_acc = evaluate_accuracy(net, test_iter)
+            animator.add(epoch, (train_loss, train_acc, test_acc))
+        return train_loss, train_acc, test_acc
+        """,
+    ],
+}
+
+BUILTINS = {
+    "softmax": ["return torch.softmax(X, dim=1)"],
+    "cross_entropy": ['return torch.nn.functional.nll_loss(torch.log(y_hat), y, reduction="none")'],
+}
+
+WRITTEN = {
+    "m1": "exp(50) is about 5e21 and still fits in float32, but exp of a logit above about 88.7 "
+    "overflows to inf and inf/inf is nan. Subtracting the row maximum first keeps every exponent "
+    "at most 0, so the largest term is 1 and nothing overflows.",
+    "m2": "log is only defined for positive numbers; if the true-class probability underflows "
+    "to 0 the loss is inf and the gradients nan. Clamp the probability to a tiny positive number "
+    "or compute the loss from the logits with log-sum-exp.",
+    "m3": "No: the argmax minimizes the number of mistakes only if all mistakes cost the same. "
+    "In diagnosis a missed disease costs much more than a false alarm, so decide with a cost "
+    "matrix (expected cost) or a lower threshold, and refer uncertain cases to a doctor.",
+}
+
+
+def quiz_answers(overrides: dict[str, object] | None = None, skip: tuple[str, ...] = ()) -> dict:
+    """qid -> Python source of the answer: the key, with overrides; skipped questions stay blank."""
+    answers = {
+        qid: repr(value) if not isinstance(value, str) else json.dumps(value)
+        for qid, value in KEY.items()
+    }
+    for qid, source in (overrides or {}).items():
+        answers[qid] = source
+    return {qid: src for qid, src in answers.items() if qid not in skip}
+
+
+def students() -> dict[str, dict]:
+    """The example class: folder name -> description, code bodies, quiz answers, written answers."""
+    solution = source_solutions(MAIN_NOTEBOOK)
+    return {
+        "alice_full": {
+            "description": "the instructor's solution and the correct quiz answers; expected: full points",
+            "code": solution,
+            "quiz": quiz_answers(),
+            "written": WRITTEN,
+        },
+        "bob_naive_softmax": {
+            "description": "d2l's literal softmax (exp, then divide by the row sum; overflows for "
+            "large logits), everything else correct; expected: loses the softmax stability check",
+            "code": {**solution, "softmax": [NAIVE_SOFTMAX]},
+            "quiz": quiz_answers(),
+            "written": WRITTEN,
+        },
+        "carol_blank": {
+            "description": "the release notebooks as they are (nothing answered); expected: 0 points, "
+            "every function and quiz answer missing",
+            "code": {},
+            "quiz": {},
+            "written": {},
+        },
+        "dave_wrong_axis": {
+            "description": "softmax normalizes over dim 0 (the columns) instead of dim 1, everything "
+            "else correct; quiz: q1 and q5 wrong, q7 malformed (a string)",
+            "code": {**solution, "softmax": [WRONG_AXIS_SOFTMAX]},
+            "quiz": quiz_answers({"q1": '"a"', "q5": '"b"', "q7": '"2.3"'}),
+            "written": {"m1": WRITTEN["m1"]},
+        },
+        "erin_alternative": {
+            "description": "a correct solution written differently from the instructor's (amax, "
+            "gather, clamp_min, plain sums instead of Accumulator); numbers in the quiz written "
+            "differently (2.3026, 7850.0); expected: full points",
+            "code": ALTERNATIVE,
+            "quiz": quiz_answers({"q7": "2.3026", "q10": "7850.0"}),
+            "written": WRITTEN,
+        },
+        "frank_builtins": {
+            "description": "softmax calls torch.softmax and cross_entropy calls nll_loss (forbidden), "
+            "accuracy and train_ch3 correct; quiz: q1-q5 answered correctly, q6-q10 blank",
+            "code": {**solution, **BUILTINS},
+            "quiz": quiz_answers(skip=("q6", "q7", "q8", "q9", "q10")),
+            "written": {},
+        },
+    }
+
+
+def fill_code(source: str, bodies: list[str]) -> str:
+    """Replace the k-th "YOUR CODE HERE" stub of a cell by bodies[k], at the stub's indentation."""
+    lines, out, k = source.split("\n"), [], 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip() == STUB[0] and i + 1 < len(lines) and lines[i + 1].strip() == STUB[1]:
+            pad = line[: len(line) - len(line.lstrip())]
+            out.extend(indent(dedent(bodies[k]).strip("\n"), pad).split("\n"))
+            k += 1
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    if k != len(bodies):
+        raise ValueError(f"{len(bodies)} bodies for {k} stubs in:\n{source}")
+    return "\n".join(out)
+
+
+def fill(notebook: str, student: str, spec: dict) -> nbformat.NotebookNode:
+    """The release notebook `notebook` answered as `spec` says, with provenance metadata."""
+    nb = nbformat.read(RELEASE / notebook, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in spec["code"]:
+            cell.source = fill_code(cell.source, spec["code"][gid])
+        elif gid in spec["quiz"]:
+            variable = f"{gid}_answer"
+            cell.source = fill_code(cell.source, [f"{variable} = {spec['quiz'][gid]}"])
+        elif gid in spec["written"] and cell.cell_type == "markdown":
+            cell.source = cell.source.replace(TEXT_STUB, spec["written"][gid])
+    nb.metadata["softmax_example"] = {
+        "generated_by": "examples/make_examples.py",
+        "generated_from": f"release/{ASSIGNMENT}/{notebook}",
+        "student": student,
+        "description": spec["description"],
+    }
+    return nb
+
+
+def readme(class_: dict[str, dict]) -> str:
+    """examples/README.md: what each example student submitted."""
+    rows = "\n".join(f"| `{name}` | {spec['description']} |" for name, spec in class_.items())
+    return f"""<!-- Generated by examples/make_examples.py from release/{ASSIGNMENT}/; do not edit. -->
+# Example class
+
+`submitted/<student>/{ASSIGNMENT}/` holds what each example student submitted: the release
+notebooks `{MAIN_NOTEBOOK}` and `{QUIZ_NOTEBOOK}` with their answer cells filled in (nbgrader's
+`submitted/` layout). Regenerate with `python examples/make_examples.py` after
+`bash scripts/release.sh`.
+
+| student | submission |
+| --- | --- |
+{rows}
+"""
+
+
+def write_class(out: Path) -> None:
+    """Write out/submitted/<student>/<assignment>/*.ipynb and out/README.md."""
+    class_ = students()
+    submitted = out / "submitted"
+    if submitted.exists():
+        shutil.rmtree(submitted)
+    for student, spec in class_.items():
+        folder = submitted / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        for notebook in (MAIN_NOTEBOOK, QUIZ_NOTEBOOK):
+            nbformat.write(fill(notebook, student, spec), folder / notebook)
+    (out / "README.md").write_text(readme(class_), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: write the example class (default: next to this script)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    args = parser.parse_args(argv)
+    write_class(args.out)
+    print(f"wrote the example class to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The assignment's data helper: offline reading of the official files, layouts, errors, batches."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder import config
+
+REPO = Path(__file__).resolve().parent.parent
+HELPER = REPO / "source" / config.ASSIGNMENT / "fashion_mnist.py"
+FIRST_LABELS = {"train": [9, 0, 0, 3, 0, 2, 7, 2, 5, 5], "test": [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]}
+"""The first ten labels of the official training and test files."""
+
+
+def load_helper():
+    """source/<assignment>/fashion_mnist.py as a module of its own name (no sys.path change)."""
+    spec = importlib.util.spec_from_file_location("source_fashion_mnist", HELPER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fm = load_helper()
+
+
+def refuse(*args, **kwargs):
+    """Stand-in for socket functions: the network is off in these tests."""
+    raise OSError("network access is disabled in tests/test_fashion_mnist.py")
+
+
+@pytest.fixture(scope="module")
+def no_network():
+    """Make every new connection or name lookup fail for the tests of this module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket, "socket", refuse)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(socket, "getaddrinfo", refuse)
+        yield
+
+
+@pytest.fixture(scope="module")
+def official_root() -> Path:
+    """The folder of the four official files (FASHION_MNIST_ROOT; tests/conftest.py sets it)."""
+    root = Path(os.environ.get("FASHION_MNIST_ROOT", ""))
+    missing = [f for f in fm.FILES if not (root / f).is_file()]
+    assert not missing, f"set FASHION_MNIST_ROOT to the folder of {', '.join(fm.FILES)}"
+    return root
+
+
+@pytest.fixture(scope="module")
+def flat_arrays(official_root, no_network, tmp_path_factory):
+    """load_arrays on the flat folder of official files, with a private cache and no network."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FASHION_MNIST_CACHE", str(tmp_path_factory.mktemp("cache")))
+        return fm.load_arrays(official_root)
+
+
+def test_the_network_is_really_off(no_network):
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://example.com", timeout=5)
+
+
+def test_flat_folder_of_official_files(flat_arrays):
+    X_train, y_train, X_test, y_test = flat_arrays
+    assert X_train.shape == (60000, 1, 28, 28) and X_test.shape == (10000, 1, 28, 28)
+    assert X_train.dtype == X_test.dtype == torch.float32
+    assert y_train.dtype == y_test.dtype == torch.int64
+    assert 0 <= float(X_train.min()) and float(X_train.max()) == 1.0
+    assert torch.bincount(y_train).tolist() == [6000] * 10
+    assert torch.bincount(y_test).tolist() == [1000] * 10
+    assert y_train[:10].tolist() == FIRST_LABELS["train"]
+    assert y_test[:10].tolist() == FIRST_LABELS["test"]
+
+
+def test_torchvision_layout(official_root, flat_arrays, no_network, tmp_path, monkeypatch):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in fm.FILES:
+        (raw / name).symlink_to((official_root / name).resolve())
+    monkeypatch.setenv("FASHION_MNIST_CACHE", str(tmp_path / "cache"))
+    arrays = fm.load_arrays(tmp_path)
+    for got, want in zip(arrays, flat_arrays, strict=True):
+        assert torch.equal(got, want)
+
+
+def test_root_from_the_environment(official_root, monkeypatch):
+    monkeypatch.setenv("FASHION_MNIST_ROOT", str(official_root))
+    assert fm.data_root() == official_root
+    assert fm.data_root("/somewhere/else") == Path("/somewhere/else")
+
+
+@pytest.mark.parametrize("present", [0, 2], ids=["empty", "two-of-four"])
+def test_missing_files_name_the_folder(official_root, no_network, tmp_path, monkeypatch, present):
+    folder = tmp_path / "no-data-here"
+    folder.mkdir()
+    for name in fm.FILES[:present]:
+        (folder / name).symlink_to((official_root / name).resolve())
+    monkeypatch.setenv("FASHION_MNIST_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(fm.DataMissingError) as err:
+        fm.load_arrays(folder)
+    message = str(err.value)
+    assert str(folder) in message and "FASHION_MNIST_ROOT" in message
+
+
+def dataloader_batches(X, y, batch_size, seed, epochs, shuffle=True):
+    """The batches of d2l's DataLoader over (X, y) for `epochs` passes."""
+    data = torch.utils.data.TensorDataset(X, y)
+    generator = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(data, batch_size, shuffle=shuffle, generator=generator)
+    return [batch for _ in range(epochs) for batch in loader]
+
+
+@pytest.mark.parametrize(("batch_size", "seed"), [(256, 0), (1000, 3), (300, 7)])
+def test_tensor_batches_equal_dataloader_batches(flat_arrays, batch_size, seed):
+    X, y = flat_arrays[2], flat_arrays[3]
+    batches = fm.TensorBatches(X, y, batch_size, shuffle=True, seed=seed)
+    ours = [batch for _ in range(2) for batch in batches]
+    theirs = dataloader_batches(X, y, batch_size, seed, epochs=2)
+    assert len(ours) == len(theirs) == 2 * len(batches)
+    for (X1, y1), (X2, y2) in zip(ours, theirs, strict=True):
+        assert torch.equal(y1, y2) and torch.equal(X1, X2)
+    first, second = ours[: len(batches)], ours[len(batches) :]
+    assert not torch.equal(first[0][1], second[0][1]), "each pass reshuffles"
+
+
+def test_unshuffled_batches_keep_the_order(flat_arrays):
+    X, y = flat_arrays[2], flat_arrays[3]
+    ours = list(fm.TensorBatches(X, y, 256))
+    theirs = dataloader_batches(X, y, 256, 0, epochs=1, shuffle=False)
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_load_data_fashion_mnist(official_root, flat_arrays, no_network):
+    train_iter, test_iter = fm.load_data_fashion_mnist(256, root=official_root, device="cpu")
+    assert (len(train_iter), len(test_iter)) == (235, 40)
+    X, y = next(iter(train_iter))
+    assert X.shape == (256, 1, 28, 28) and X.dtype == torch.float32 and X.device.type == "cpu"
+    assert y.shape == (256,) and y.dtype == torch.int64
+    *_, (X_last, y_last) = test_iter
+    assert X_last.shape == (16, 1, 28, 28) and y_last.shape == (16,)
+    again, _ = fm.load_data_fashion_mnist(256, root=official_root, device="cpu")
+    assert torch.equal(next(iter(again))[1], y), "the same seed gives the same order"
+
+
+def test_text_labels_and_images(flat_arrays):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    assert fm.get_fashion_mnist_labels(range(10)) == list(fm.TEXT_LABELS)
+    assert fm.get_fashion_mnist_labels(torch.tensor([9, 0])) == ["ankle boot", "t-shirt"]
+    X, y = flat_arrays[2][:6], flat_arrays[3][:6]
+    axes = fm.show_images(X.reshape(6, 28, 28), 2, 3, titles=fm.get_fashion_mnist_labels(y))
+    assert len(axes) == 6 and axes[0].get_title() == "ankle boot"
+    plt.close("all")

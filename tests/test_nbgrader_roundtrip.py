@@ -1,0 +1,181 @@
+"""nbgrader end to end in a temporary course: release, autograde the solution and a blank, export, feedback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import config, quiz
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE = REPO / "source" / config.ASSIGNMENT
+NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
+SOLUTION, BLANK = "solution_student", "blank_student"
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The venv's bin first on PATH; NBGRADER_DB_URL dropped (the course keeps its own gradebook)."""
+    bin_dir = Path(sys.executable).parent
+    return {
+        **{k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"},
+        "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",  # as tests/conftest.py: no thread oversubscription on 2 cores
+    }
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the venv's nbgrader in the course folder; fail with its output if it fails."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), *args],
+        cwd=course,
+        env=nbgrader_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, (
+        f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    )
+    return result
+
+
+def source_grade_cells() -> dict[tuple[str, str], tuple[float, str]]:
+    """(notebook stem, grade_id) -> (points, cell type) of every graded cell in source/."""
+    cells = {}
+    for name in NOTEBOOKS:
+        for cell in json.loads((SOURCE / name).read_text())["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade"):
+                cells[(Path(name).stem, meta["grade_id"])] = (
+                    float(meta["points"]),
+                    cell["cell_type"],
+                )
+    return cells
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A course with the assignment generated, submitted by two students and autograded."""
+    root = tmp_path_factory.mktemp("course")
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    shutil.copytree(SOURCE, root / "source" / config.ASSIGNMENT, ignore=ignore)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    # the instructor's path: release/ already exists; release.sh --gradebook records the assignment
+    shutil.copytree(REPO / "release" / config.ASSIGNMENT, root / "release" / config.ASSIGNMENT)
+    release = subprocess.run(
+        ["bash", str(REPO / "scripts" / "release.sh"), "--gradebook", str(root)],
+        env=nbgrader_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert release.returncode == 0, f"release.sh --gradebook failed:\n{release.stderr}"
+    for student, origin in ((SOLUTION, SOURCE), (BLANK, root / "release" / config.ASSIGNMENT)):
+        folder = root / "submitted" / student / config.ASSIGNMENT
+        folder.mkdir(parents=True)
+        for name in NOTEBOOKS:
+            shutil.copy(origin / name, folder / name)
+    nbgrader(root, "autograde", config.ASSIGNMENT)
+    nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    nbgrader(root, "generate_feedback", config.ASSIGNMENT)
+    return root
+
+
+def grades(course: Path, student: str) -> dict[tuple[str, str], dict]:
+    """(notebook stem, grade_id) -> {auto_score, max_score} of a student, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "d2l-softmax") as gb:
+        submission = gb.find_submission(config.ASSIGNMENT, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                out[(notebook.name, grade.name)] = {
+                    "auto_score": grade.auto_score,
+                    "max_score": grade.max_score,
+                    "cell_type": grade.cell.cell_type,
+                }
+    return out
+
+
+def failing_cells(course: Path, student: str) -> str:
+    """The error outputs of a student's autograded notebooks, to explain a failure."""
+    lines = []
+    for name in NOTEBOOKS:
+        path = course / "autograded" / student / config.ASSIGNMENT / name
+        for cell in json.loads(path.read_text())["cells"]:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    lines.append(f"{name} {gid}: {output['ename']}: {output['evalue'][:400]}")
+    return "\n".join(lines)
+
+
+def test_gradebook_has_the_source_grade_ids_and_points(course):
+    for student in (SOLUTION, BLANK):
+        got = {key: (g["max_score"], g["cell_type"]) for key, g in grades(course, student).items()}
+        assert got == source_grade_cells(), student
+
+
+def test_solution_gets_every_autograded_point(course):
+    for key, grade in grades(course, SOLUTION).items():
+        if grade["cell_type"] == "code":
+            assert grade["auto_score"] == grade["max_score"], (
+                f"{key}: {grade['auto_score']} of {grade['max_score']}\n{failing_cells(course, SOLUTION)}"
+            )
+        else:  # written answers wait for the instructor
+            assert grade["auto_score"] is None, key
+
+
+def test_blank_release_gets_zero(course):
+    for key, grade in grades(course, BLANK).items():
+        assert grade["auto_score"] == 0, f"{key}: {grade['auto_score']}"
+
+
+def test_exported_scores(course):
+    with open(course / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    manual = sum(m.points for m in quiz.MANUAL_QUESTIONS)
+    autograded = config.max_points() + quiz.max_points()
+    assert float(rows[SOLUTION]["max_score"]) == pytest.approx(autograded + manual)
+    assert float(rows[SOLUTION]["raw_score"]) == pytest.approx(autograded)
+    assert float(rows[BLANK]["raw_score"]) == 0.0
+    assert float(rows[BLANK]["max_score"]) == pytest.approx(autograded + manual)
+
+
+def test_solution_notebook_trains_to_the_expected_accuracy(course):
+    path = course / "autograded" / SOLUTION / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    text = "".join(
+        "".join(output.get("text", ""))
+        for cell in json.loads(path.read_text())["cells"]
+        if cell.get("id") == "final_accuracy"
+        for output in cell.get("outputs", [])
+    )
+    match = re.search(r"test accuracy after 10 epochs: ([0-9.]+)", text)
+    assert match, f"no accuracy printed by the final_accuracy cell: {text!r}"
+    assert float(match.group(1)) >= config.ACCURACY_TIERS[0][0]
+
+
+def test_feedback_shows_results_but_not_hidden_tests(course):
+    for student in (SOLUTION, BLANK):
+        for name in NOTEBOOKS:
+            html = (course / "feedback" / student / config.ASSIGNMENT / name).with_suffix(".html")
+            text = html.read_text(encoding="utf-8")
+            assert "Hidden test" in text or name == config.QUIZ_NOTEBOOK
+            if student == BLANK:  # failed checks show their message; unanswered quiz: NameError
+                error = "AssertionError" if name == config.MAIN_NOTEBOOK else "NameError"
+                assert error in text, f"{student}/{html.name} shows no {error}"
+            for hidden in ("run_checks", "check_answer", "HIDDEN TESTS", "autograder"):
+                assert hidden not in text, f"{student}/{html.name} shows {hidden!r}"

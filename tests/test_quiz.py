@@ -1,0 +1,227 @@
+"""The quiz: answer formats, the hidden check, static grading of notebooks, and where the key lives."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from autograder import config, quiz
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE_QUIZ = REPO / "source" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK
+EXAMPLES = REPO / "examples" / "submitted"
+FILES = Path(__file__).resolve().parent / "files" / "quiz"
+KEY = json.loads(quiz.KEY_FILE.read_text())["answers"]
+CHOICE = [q for q in quiz.QUESTIONS if q.kind == "choice"]
+NUMBER = [q for q in quiz.QUESTIONS if q.kind == "number"]
+
+
+def statuses(results) -> dict[str, str]:
+    """qid -> status of grade_quiz results."""
+    return {r.check_id.removeprefix("quiz."): r.status for r in results}
+
+
+def wrong_value(q: quiz.Question):
+    """A well-formed answer to q that is not the key."""
+    if q.kind == "choice":
+        return next(c for c in config.QUIZ.choices if c != KEY[q.qid])
+    return KEY[q.qid] * 2 + 1
+
+
+def test_question_specs():
+    ids = [q.qid for q in quiz.QUESTIONS]
+    assert len(ids) >= 8 and ids == [f"q{i}" for i in range(1, len(ids) + 1)]
+    for q in quiz.QUESTIONS:
+        assert q.kind in quiz.KINDS and q.variable == f"{q.qid}_answer" and q.topic
+        assert q.check_id == f"quiz.{q.qid}"
+    assert CHOICE and NUMBER, "the quiz has both multiple-choice and numeric questions"
+    assert len(quiz.MANUAL_QUESTIONS) >= 3
+    assert all(m.points > 0 for m in quiz.MANUAL_QUESTIONS)
+    assert quiz.max_points() == len(ids) * config.QUIZ.points_per_question
+
+
+def test_key_answers_exactly_the_questions_in_their_formats():
+    assert set(KEY) == {q.qid for q in quiz.QUESTIONS}
+    for qid, answer in KEY.items():
+        assert quiz.validate(qid, answer) is None, qid
+        assert quiz.is_correct(qid, answer), qid
+
+
+@pytest.mark.parametrize("letter", config.QUIZ.choices)
+def test_every_letter_is_well_formed(letter):
+    assert all(quiz.validate(q.qid, letter) is None for q in CHOICE)
+
+
+@pytest.mark.parametrize(
+    "value", ["A", " a", "a ", "e", "", "ab", "(a)", 1, None, ["a"], b"a", True]
+)
+def test_malformed_letters_name_the_format(value):
+    for q in CHOICE:
+        message = quiz.validate(q.qid, value)
+        assert message and q.variable in message and "one lowercase letter" in message, value
+        with pytest.raises(AssertionError, match=r"^malformed: .*one lowercase letter"):
+            quiz.check_answer(q.qid, value)
+
+
+@pytest.mark.parametrize("value", [0, 1, -3, 2.5, 1e-9, 7850.0])
+def test_numbers_are_well_formed(value):
+    assert all(quiz.validate(q.qid, value) is None for q in NUMBER)
+
+
+@pytest.mark.parametrize("value", ["2.3", True, None, [1.0], math.nan, math.inf, -math.inf, 1j])
+def test_malformed_numbers_name_the_format(value):
+    for q in NUMBER:
+        message = quiz.validate(q.qid, value)
+        assert message and q.variable in message and "number" in message, value
+        with pytest.raises(AssertionError, match=r"^malformed: "):
+            quiz.check_answer(q.qid, value)
+
+
+@pytest.mark.parametrize("q", quiz.QUESTIONS, ids=lambda q: q.qid)
+def test_check_answer_accepts_the_key_and_rejects_without_revealing_it(q):
+    assert quiz.check_answer(q.qid, KEY[q.qid]) is None
+    with pytest.raises(AssertionError) as err:
+        quiz.check_answer(q.qid, wrong_value(q))
+    message = str(err.value)
+    assert message.startswith(f"wrong answer to {q.qid}")
+    assert json.dumps(KEY[q.qid]) not in message and repr(KEY[q.qid]) not in message
+    assert f"({KEY[q.qid]})" not in message
+
+
+def test_numeric_tolerances():
+    q7, q10 = quiz.question("q7"), quiz.question("q10")
+    rtol = config.QUIZ.numeric_rtol
+    assert quiz.is_correct("q7", KEY["q7"] * (1 + rtol / 2))
+    assert not quiz.is_correct("q7", KEY["q7"] * (1 + 2 * rtol))
+    assert q7.rtol is None and q10.rtol == 0
+    assert quiz.is_correct("q10", float(KEY["q10"])) and not quiz.is_correct("q10", KEY["q10"] + 1)
+
+
+def test_unknown_question_is_an_error():
+    with pytest.raises(KeyError, match="q99"):
+        quiz.validate("q99", "a")
+
+
+def test_the_source_solutions_are_the_key():
+    results = quiz.grade_quiz(SOURCE_QUIZ)
+    assert [r.check_id for r in results] == [q.check_id for q in quiz.QUESTIONS]
+    assert [(r.check_id, r.status, r.message) for r in results if not r.passed] == []
+
+
+EXPECTED_EXAMPLES = {
+    "alice_full": {},
+    "bob_naive_softmax": {},
+    "carol_blank": {q.qid: "missing" for q in quiz.QUESTIONS},
+    "dave_wrong_axis": {"q1": "failed", "q5": "failed", "q7": "malformed"},
+    "erin_alternative": {},
+    "frank_builtins": {qid: "missing" for qid in ("q6", "q7", "q8", "q9", "q10")},
+}
+"""student -> the questions that do not pass (all others pass)."""
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED_EXAMPLES))
+def test_grade_quiz_on_the_example_class(student):
+    path = EXAMPLES / student / config.ASSIGNMENT / config.QUIZ_NOTEBOOK
+    results = quiz.grade_quiz(path)
+    want = {q.qid: EXPECTED_EXAMPLES[student].get(q.qid, "passed") for q in quiz.QUESTIONS}
+    assert statuses(results) == want
+    for r in results:
+        assert r.max_score == config.QUIZ.points_per_question
+        assert r.score == (r.max_score if r.status == "passed" else 0)
+        assert (r.message == "") == r.passed
+    assert sorted(EXPECTED_EXAMPLES) == sorted(p.name for p in EXAMPLES.iterdir())
+
+
+def test_malformed_answer_message_names_the_format():
+    path = EXAMPLES / "dave_wrong_axis" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK
+    q7 = next(r for r in quiz.grade_quiz(path) if r.check_id == "quiz.q7")
+    assert "q7_answer must be a number" in q7.message and q7.details["answer"] == "2.3"
+    missing = quiz.grade_quiz(EXAMPLES / "carol_blank" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK)
+    assert "q1_answer" in missing[0].message and 'one of "a"' in missing[0].message
+
+
+def test_answers_are_read_statically_never_executed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    results = quiz.grade_quiz(FILES / "edge_cases.ipynb")
+    assert statuses(results) == {
+        "q1": "malformed",  # an expression ("c".upper()), not a literal
+        "q2": "malformed",  # syntax error in the answer cell
+        "q3": "passed",  # assigned in a later cell without grade_id
+        "q4": "malformed",  # a call: rejected, and not run
+        "q5": "passed",  # annotated assignment
+        "q6": "passed",  # tuple assignment
+        "q7": "passed",  # the last assignment in the cell counts; magics are ignored
+        "q8": "passed",  # assigned in q6's cell
+        "q9": "malformed",  # "A": the format is lowercase
+        "q10": "passed",  # the answer cell wins over a later cell
+    }
+    assert not (tmp_path / "quiz-fixture-was-executed").exists()
+    messages = {r.check_id: r.message for r in results}
+    assert "literal" in messages["quiz.q1"] and "syntax error" in messages["quiz.q2"]
+    assert (
+        next(r for r in results if r.check_id == "quiz.q3").details["where"].startswith("code cell")
+    )
+
+
+def test_unreadable_or_absent_notebooks(tmp_path):
+    broken = tmp_path / "quiz.ipynb"
+    broken.write_text('{"cells": [ this is not json')
+    results = quiz.grade_quiz(broken)
+    assert len(results) == len(quiz.QUESTIONS)
+    assert all(r.status == "malformed" and "quiz.ipynb" in r.message for r in results)
+    absent = quiz.grade_quiz(tmp_path / "nothing" / "quiz.ipynb")
+    assert all(r.status == "missing" and r.score == 0 for r in absent)
+
+
+def test_the_key_lives_only_in_the_grader():
+    for folder in ("source", "release", "examples"):
+        assert not list((REPO / folder).rglob("answer_key*")), folder
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "release").rglob("*.ipynb"))
+    assert "check_answer" not in text and "answer_key" not in text
+
+
+def load_cells(path: Path) -> dict[str, dict]:
+    """grade_id -> cell (with its source joined) of a notebook."""
+    cells = {}
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        cell["source"] = "".join(cell["source"])
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid:
+            cells[gid] = cell
+    return cells
+
+
+def test_quiz_notebook_cells_follow_the_specs():
+    cells = load_cells(SOURCE_QUIZ)
+    for q in quiz.QUESTIONS:
+        answer, test = cells[q.qid], cells[f"test_{q.qid}"]
+        assert answer["metadata"]["nbgrader"]["solution"] and answer["cell_type"] == "code"
+        assert answer["source"].startswith(f"# Answer: {q.variable} = ")
+        visible, hidden = test["source"].split("### BEGIN HIDDEN TESTS")
+        assert "autograder" not in visible and q.variable in visible
+        assert f'check_answer("{q.qid}", {q.variable})' in hidden
+        assert test["metadata"]["nbgrader"]["points"] == config.QUIZ.points_per_question
+    for m in quiz.MANUAL_QUESTIONS:
+        meta = cells[m.qid]["metadata"]["nbgrader"]
+        assert cells[m.qid]["cell_type"] == "markdown" and meta["solution"] and meta["grade"]
+        assert meta["points"] == m.points
+
+
+@pytest.mark.parametrize("q", quiz.QUESTIONS, ids=lambda q: q.qid)
+def test_visible_format_check_agrees_with_validate(q):
+    """The plain-Python check students run accepts exactly what the grader calls well-formed."""
+    visible = load_cells(SOURCE_QUIZ)[f"test_{q.qid}"]["source"].split("### BEGIN HIDDEN TESTS")[0]
+    values = [*config.QUIZ.choices, "A", "", "e", 1, 2.5, -1, True, None, "2.3", [1], math.nan]
+    for value in values:
+        try:
+            exec(compile(visible, f"test_{q.qid}", "exec"), {q.variable: value})
+            accepted = True
+        except AssertionError:
+            accepted = False
+        if isinstance(value, float) and math.isnan(value):
+            assert not accepted or quiz.validate(q.qid, value) is not None
+            continue
+        assert accepted == (quiz.validate(q.qid, value) is None), (q.qid, value)
