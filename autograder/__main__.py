@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 import sys
 
-from . import config
+from . import config, shards
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not write feedback.html/feedback.md per student and report.html",
     )
+    shards.add_shard_argument(g)
+    shards.add_merge_parser(sub)
     r = sub.add_parser(
         "report",
         help="write DIR/report.html and DIR/<student>/feedback.html, feedback.md from results",
@@ -144,7 +146,12 @@ def cmd_grade(args) -> int:
         limits = dataclasses.replace(limits, submission_seconds=args.timeout)
     try:
         results = grade_all(
-            args.paths, args.out, workers=args.workers, device=args.device, limits=limits
+            args.paths,
+            args.out,
+            workers=args.workers,
+            device=args.device,
+            limits=limits,
+            shard=args.shard,
         )
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -165,6 +172,7 @@ COMMANDS = {
     "report": cmd_report,
     "check": cmd_check,
     "gradebook-export": cmd_gradebook_export,
+    "merge": shards.cmd_merge,
 }
 
 
