@@ -21,6 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "source" / config.ASSIGNMENT
 NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
 SOLUTION, BLANK = "solution_student", "blank_student"
+AGREEMENT = ("bob_naive_softmax", "dave_wrong_axis", "frank_builtins")
+"""Example students also graded by the isolated grader: both paths must give the same points."""
+EXAMPLES = REPO / "examples" / "submitted"
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -82,7 +85,9 @@ def course(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert release.returncode == 0, f"release.sh --gradebook failed:\n{release.stderr}"
-    for student, origin in ((SOLUTION, SOURCE), (BLANK, root / "release" / config.ASSIGNMENT)):
+    submissions = [(SOLUTION, SOURCE), (BLANK, root / "release" / config.ASSIGNMENT)]
+    submissions += [(s, EXAMPLES / s / config.ASSIGNMENT) for s in AGREEMENT]
+    for student, origin in submissions:
         folder = root / "submitted" / student / config.ASSIGNMENT
         folder.mkdir(parents=True)
         for name in NOTEBOOKS:
@@ -179,3 +184,21 @@ def test_feedback_shows_results_but_not_hidden_tests(course):
                 assert error in text, f"{student}/{html.name} shows no {error}"
             for hidden in ("run_checks", "check_answer", "HIDDEN TESTS", "autograder"):
                 assert hidden not in text, f"{student}/{html.name} shows {hidden!r}"
+
+
+@pytest.mark.parametrize("student", AGREEMENT)
+def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, student):
+    from autograder.grader import find_submissions, grade_submission
+
+    ours = grade_submission(find_submissions(EXAMPLES / student)[0])
+    ours = {c.check_id: c.score for c in ours.checks}
+    cell_of = {"test_" + cid.replace(".", "_"): cid for cid in ours}  # test_q1 -> quiz.q1 too
+    cell_of.update({"test_" + cid.split(".", 1)[1]: cid for cid in ours if cid.startswith("quiz.")})
+    theirs = {
+        cell_of[gid]: g["auto_score"]
+        for (_, gid), g in grades(course, student).items()
+        if g["cell_type"] == "code"
+    }
+    assert set(theirs) == set(ours)
+    differ = {k: (theirs[k], ours[k]) for k in ours if theirs[k] != pytest.approx(ours[k])}
+    assert not differ, f"{student}: (nbgrader, isolated grader) differ on {differ}"
