@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,18 +113,17 @@ def grade_id(cell: dict) -> str | None:
     return gid if isinstance(gid, str) else None
 
 
+HELP_QUERY = re.compile(r"^[\w.]+\?{1,2}$")
+"""IPython's help syntax on a line of its own, e.g. ``torch.sum?``."""
+
+
 def python_source(src: str) -> str:
-    """Cell source with IPython magics and shell escapes turned into comments."""
+    """Cell source with IPython magics, shell escapes and help queries turned into comments."""
     lines = []
     for line in src.splitlines():
-        stripped = line.lstrip()
-        lines.append(
-            "# " + line
-            if stripped.startswith(("%", "!", "?"))
-            or stripped.endswith("?")
-            and not stripped.startswith("#")
-            else line
-        )
+        stripped = line.strip()
+        magic = stripped.startswith(("%", "!", "?")) or HELP_QUERY.match(stripped)
+        lines.append("# " + line if magic else line)
     return "\n".join(lines)
 
 

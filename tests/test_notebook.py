@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -80,9 +81,13 @@ def test_syntax_error_reported_as_missing_with_line():
     assert "syntax error at line" in ext.missing["softmax"]
 
 
-def test_magics_are_ignored():
-    nodes, err = definitions("%matplotlib inline\n!pip install x\ndef f():\n    return 1\n")
+def test_magics_are_ignored_but_question_marks_in_code_are_kept():
+    src = (
+        '%matplotlib inline\n!pip install x\ntorch.sum?\ndef f():\n    """Is it stable?\n    """\n'
+    )
+    nodes, err = definitions(src)
     assert err is None and [n.name for n in nodes] == ["f"]
+    assert "Is it stable?" in ast.unparse(nodes[0])
 
 
 @pytest.mark.parametrize(
