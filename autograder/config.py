@@ -121,7 +121,9 @@ class Limits:
     open_files: int = 256
     """RLIMIT_NOFILE."""
     processes: int = 0
-    """Child processes a submission may start (fork and subprocess are refused)."""
+    """0: starting processes (fork, subprocess, exec, spawn) is refused. Any other value allows it
+    (no count is enforced: RLIMIT_NPROC counts a whole user's processes, not one worker's); every
+    child is killed with the worker's process group either way."""
     output_bytes: int = 1024**2
     """Captured stdout/stderr kept per submission; the rest is dropped."""
 

@@ -28,3 +28,28 @@ def test_torch_tensor_is_guarded():
     import torch
 
     assert torch.Tensor in worker._guarded_classes()
+
+
+def test_starting_processes_follows_the_processes_limit(tmp_path):
+    """Limits.processes = 0 refuses subprocesses; a positive value allows them (own interpreter)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import subprocess, sys
+        from autograder import sandbox
+        sandbox.install_audit_hook(sys.argv[1], allow_processes=sys.argv[2] == "1")
+        try:
+            subprocess.run(["true"])
+            print("started")
+        except PermissionError as err:
+            print(err)
+        """
+    )
+    for allow, expected in (("0", "starting a process is not allowed"), ("1", "started")):
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path), allow], capture_output=True, text=True
+        )
+        assert expected in out.stdout, out.stdout + out.stderr
