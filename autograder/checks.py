@@ -130,6 +130,19 @@ def _tensor_or_fail(check_id, value, inp, expected, fn):
     )
 
 
+def _tensor_call(caller, cid, fn, args, inp, expected):
+    """Call `fn`; return (its tensor result, None), or (None, the failed result) when it raised,
+    used a built-in it must implement, or returned something other than a tensor."""
+    reply, fail = _call(caller, cid, fn, args)
+    if fail:
+        return None, fail
+    if forbidden := _builtins_used(cid, reply, fn):
+        return None, forbidden
+    if bad := _tensor_or_fail(cid, reply["value"], inp, expected, fn):
+        return None, bad
+    return reply["value"], None
+
+
 # ----------------------------------------------------------------------------------------------
 # softmax
 # ----------------------------------------------------------------------------------------------
@@ -140,16 +153,12 @@ def softmax_shape(caller):
     """softmax maps (n, q) to (n, q), including square inputs and a single row."""
     cid = "softmax.shape"
     for n, q in SHAPES:
-        X = _logits(n, q)
-        reply, fail = _call(caller, cid, "softmax", [X])
+        inp = f"X of shape ({n}, {q})"
+        out, fail = _tensor_call(
+            caller, cid, "softmax", [_logits(n, q)], inp, f"a tensor of shape ({n}, {q})"
+        )
         if fail:
             return fail
-        if forbidden := _builtins_used(cid, reply, "softmax"):
-            return forbidden
-        out = reply["value"]
-        inp = f"X of shape ({n}, {q})"
-        if bad := _tensor_or_fail(cid, out, inp, f"a tensor of shape ({n}, {q})", "softmax"):
-            return bad
         if tuple(out.shape) != (n, q):
             hint = "keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row"
             if tuple(out.shape) in ((n,), (q,), (1, q), (n, 1)):
@@ -160,15 +169,10 @@ def softmax_shape(caller):
 
 def _softmax_values(caller, cid, cases, what):
     for X in cases:
-        reply, fail = _call(caller, cid, "softmax", [X])
+        want, inp = references.softmax64(X), f"{what} X = {fmt(X)}"
+        out, fail = _tensor_call(caller, cid, "softmax", [X], inp, fmt(want.to(X.dtype)))
         if fail:
             return fail
-        if forbidden := _builtins_used(cid, reply, "softmax"):
-            return forbidden
-        out, want = reply["value"], references.softmax64(X)
-        inp = f"{what} X = {fmt(X)}"
-        if bad := _tensor_or_fail(cid, out, inp, fmt(want.to(X.dtype)), "softmax"):
-            return bad
         if tuple(out.shape) != tuple(X.shape):
             return report(
                 cid,
@@ -418,16 +422,13 @@ def cross_entropy_shape(caller):
     """cross_entropy maps (n, q) probabilities and (n,) labels to (n,) losses (square too)."""
     cid = "cross_entropy.shape"
     for n, q in SHAPES:
-        y_hat, y = _probs(n, q, seed=n), _labels(n, q)
-        reply, fail = _call(caller, cid, "cross_entropy", [y_hat, y])
+        args = [_probs(n, q, seed=n), _labels(n, q)]
+        inp = f"y_hat of shape ({n}, {q}), y of shape ({n},)"
+        out, fail = _tensor_call(
+            caller, cid, "cross_entropy", args, inp, f"a tensor of shape ({n},)"
+        )
         if fail:
             return fail
-        if forbidden := _builtins_used(cid, reply, "cross_entropy"):
-            return forbidden
-        out = reply["value"]
-        inp = f"y_hat of shape ({n}, {q}), y of shape ({n},)"
-        if bad := _tensor_or_fail(cid, out, inp, f"a tensor of shape ({n},)", "cross_entropy"):
-            return bad
         if tuple(out.shape) != (n,):
             hint = "return one loss per example: -log(y_hat[range(len(y_hat)), y])"
             if tuple(out.shape) == (n, n):
@@ -447,16 +448,12 @@ def cross_entropy_values(caller):
         (_probs(3, 7, torch.float64, seed=4), _labels(3, 7, 4)),
     ]
     for y_hat, y in cases:
-        reply, fail = _call(caller, cid, "cross_entropy", [y_hat, y])
-        if fail:
-            return fail
-        if forbidden := _builtins_used(cid, reply, "cross_entropy"):
-            return forbidden
-        out = reply["value"]
         want = references.cross_entropy(y_hat.to(torch.float64), y)
         inp = f"y_hat = {fmt(y_hat)}, y = {y.tolist()}"
-        if bad := _tensor_or_fail(cid, out, inp, fmt(want.to(y_hat.dtype)), "cross_entropy"):
-            return bad
+        expected = fmt(want.to(y_hat.dtype))
+        out, fail = _tensor_call(caller, cid, "cross_entropy", [y_hat, y], inp, expected)
+        if fail:
+            return fail
         if out.shape != want.shape or not close(out, want, y_hat.dtype):
             hint = "the loss of example i is -log(y_hat[i, y[i]])"
             if out.shape == want.shape and close(-out, want, y_hat.dtype):

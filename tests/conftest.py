@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,15 @@ def root() -> Path:
 def examples() -> Path:
     """nbgrader's submitted/ folder of the bundled example class."""
     return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """The example class graded once by the CLI: (results folder, finished process)."""
+    out = tmp_path_factory.mktemp("example-class")
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(EXAMPLES), "--out", str(out), "--device", "cpu"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc

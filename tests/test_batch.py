@@ -14,17 +14,6 @@ from autograder import config, quiz
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory, examples):
-    out = tmp_path_factory.mktemp("grades")
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(examples), "--out", str(out), "--device", "cpu"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, proc
-
-
 def rows(out):
     with open(out / "grades.csv") as fh:
         return {r["student"]: r for r in csv.DictReader(fh)}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,14 +17,9 @@ SECRETS = ("run_checks(", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "answer_key"
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, examples):
+def graded(graded_class):
     """The example class graded once by the CLI (which also writes feedback and the report)."""
-    out = tmp_path_factory.mktemp("graded")
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(examples), "--out", str(out), "--device", "cpu"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    out, proc = graded_class
     assert "class report" in proc.stdout
     return out
 
