@@ -195,8 +195,12 @@ def _softmax_hint(X, out):
             "(softmax(X) = softmax(X - c) for any per-row constant c)"
         )
     X64 = X.to(torch.float64)
-    col = torch.exp(X64 - X64.max(0, keepdim=True).values)
-    if close(out, col / col.sum(0, keepdim=True), X.dtype):
+    rows_sum_to_one = torch.allclose(
+        out64.sum(1), torch.ones(out64.shape[0], dtype=torch.float64), atol=1e-3
+    )
+    if not rows_sum_to_one and torch.allclose(
+        out64.sum(0), torch.ones(out64.shape[1], dtype=torch.float64), atol=1e-3
+    ):
         return "you normalised each column (dim=0); softmax normalises each row: sum over dim=1"
     if close(out, references.log_softmax64(X), X.dtype):
         return "this is log-softmax (log-probabilities); return probabilities, exp(X) / row sums"
@@ -365,6 +369,12 @@ NO_GRAD_HINT = (
 )
 
 
+WRONG_CE_GRAD_HINT = (
+    "the gradient of -log(y_hat[i, y_i]) is -1 / y_hat[i, y_i] at the true class and 0 for every "
+    "other class: check the sign, and that only the true class's probability enters the loss"
+)
+
+
 def _gradient_flows(caller, cid, fn, args, wrt, shape):
     """A failed result if no gradient reaches args[wrt], else None."""
     r = caller.call(fn, args, grad_wrt=(wrt,), cotangent=torch.ones(shape, dtype=torch.float64))
@@ -456,7 +466,9 @@ def cross_entropy_values(caller):
             return fail
         if out.shape != want.shape or not close(out, want, y_hat.dtype):
             hint = "the loss of example i is -log(y_hat[i, y[i]])"
-            if out.shape == want.shape and close(-out, want, y_hat.dtype):
+            if tuple(out.shape) == (len(y), len(y)):
+                hint = "y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]"
+            elif out.shape == want.shape and close(-out, want, y_hat.dtype):
                 hint = "the sign is wrong: cross-entropy is the NEGATIVE log-probability of the true class"
             elif out.numel() == 1 and math.isclose(
                 float(out.reshape(-1)[0]), float(want.mean()), rel_tol=1e-3
@@ -497,11 +509,19 @@ def cross_entropy_underflow(caller):
             )
         o = out.to(torch.float64)
         if not torch.isfinite(o).all() or o[0] < config.CE_UNDERFLOW_MIN_LOSS:
+            hint = ("log(0) = -inf: clamp the picked probabilities to a tiny positive value before the log, "
+                    "e.g. y_hat[range(n), y].clamp(min=torch.finfo(y_hat.dtype).tiny)")  # fmt: skip
+            if torch.isfinite(o).all() and (o < 0).any():
+                hint = "losses cannot be negative: cross-entropy is -log of a probability (check the sign)"
+            elif torch.isfinite(o).all():
+                hint = f"the clamp is too large: a true-class probability of 0 must cost at least {config.CE_UNDERFLOW_MIN_LOSS}"
             return report(
-                cid, inp, f"finite losses, row 0 at least {config.CE_UNDERFLOW_MIN_LOSS}", fmt(out),
-                "log(0) = -inf: clamp the picked probabilities to a tiny positive value before the log, "
-                "e.g. y_hat[range(n), y].clamp(min=torch.finfo(y_hat.dtype).tiny)",
-            )  # fmt: skip
+                cid,
+                inp,
+                f"finite losses, row 0 at least {config.CE_UNDERFLOW_MIN_LOSS}",
+                fmt(out),
+                hint,
+            )
         if not math.isclose(float(o[1]), exact, rel_tol=1e-4) or abs(float(o[2])) > 1e-5:
             return report(
                 cid,
@@ -529,13 +549,9 @@ def cross_entropy_gradient(caller):
     want = references.grad_mean_ce_wrt_probs(P, y)
     if not r.get("ok") or r["grads"][0] is None or not close(r["grads"][0], want, torch.float64):
         got = r.get("error") or fmt(r["grads"][0])
-        return report(
-            cid,
-            f"y_hat = {fmt(P)}, y = {y.tolist()} (float64), loss = mean",
-            fmt(want),
-            got,
-            NO_GRAD_HINT,
-        )
+        hint = NO_GRAD_HINT if not r.get("ok") or r["grads"][0] is None else WRONG_CE_GRAD_HINT
+        inp = f"y_hat = {fmt(P)}, y = {y.tolist()} (float64), loss = mean"
+        return report(cid, inp, fmt(want), got, hint)
     err, why = gradcheck_error(caller, "cross_entropy", [P, y])
     if not _within(err):
         return report(
