@@ -1,8 +1,8 @@
 """Every number that decides a grade: points, tolerances, thresholds, epochs, seeds and limits.
 
-Change grading policy here and nowhere else. Each value says what it controls; the README's
-"Grading policy" section is generated from the same names (see docs/grading-policy.md).
-Environment variables named in a comment override a value for one run without editing the file.
+Change grading policy here and nowhere else; the README's "Grading policy" table restates the
+points (tests/test_config.py keeps them in agreement). Environment variables named in a comment
+override a value for one run without editing the file.
 """
 
 from __future__ import annotations
