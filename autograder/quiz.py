@@ -81,9 +81,11 @@ QUESTIONS: tuple[Question, ...] = (
 """The auto-graded questions, in notebook order."""
 
 MANUAL_QUESTIONS: tuple[ManualQuestion, ...] = (
-    ManualQuestion("m1", 2, "overflow of exp in a literal softmax"),
-    ManualQuestion("m2", 2, "the domain of the logarithm in cross-entropy"),
-    ManualQuestion("m3", 2, "is the most probable class always the right decision"),
+    ManualQuestion("m1", config.QUIZ.manual_points, "overflow of exp in a literal softmax"),
+    ManualQuestion("m2", config.QUIZ.manual_points, "the domain of the logarithm in cross-entropy"),
+    ManualQuestion(
+        "m3", config.QUIZ.manual_points, "is the most probable class always the right decision"
+    ),
 )
 """The free-text questions graded by hand in nbgrader's formgrader."""
 
