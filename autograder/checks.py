@@ -799,6 +799,29 @@ def abort_scope(check_id: str) -> str:
     return check_id if check_id in NEEDS else check_id.split(".")[0]
 
 
+def unrunnable(check_id, missing, forbidden, dead=None):
+    """The zero-point result of a check that cannot run, or None when it can.
+
+    It cannot run when its function, or one it also runs (NEEDS), is missing, uses a built-in it
+    must implement (forbidden: function -> names), or already hung or crashed (dead: function ->
+    (status, message)). Shared by the worker grader, the nbgrader path and the self-check.
+    """
+    dead = dead or {}
+    func = check_id.split(".")[0]
+    points = float(config.POINTS[check_id])
+    for f in (func, *NEEDS.get(check_id, ())):
+        via = "" if f == func else f"not run: this check also runs {f}, and "
+        if f in missing:
+            return CheckResult(check_id, 0.0, points, "missing", via + missing[f])
+        if f in forbidden:
+            why = f"{f} uses {', '.join(forbidden[f])}, which it must implement from scratch; this costs all of {f}'s checks"
+            return CheckResult(check_id, 0.0, points, "forbidden", via + why)
+        if f in dead:
+            status, message = dead[f]
+            return CheckResult(check_id, 0.0, points, status, (via or "not run: ") + message)
+    return None
+
+
 def checks_for(selector: str):
     """The (id, function) pairs for a check id ("softmax.values") or a function name ("softmax")."""
     chosen = [(cid, fn) for cid, fn in CHECKS if cid == selector or cid.split(".")[0] == selector]

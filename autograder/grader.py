@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .checks import CHECKS, NEEDS, Aborted, abort_scope
+from .checks import CHECKS, Aborted, abort_scope, unrunnable
 from .notebook import MalformedNotebook, extract, read_notebook
 from .outcome import CheckResult, SubmissionResult
 
@@ -139,42 +139,9 @@ def grade_function_checks(main: Path, device="cpu", threads=1, limits=config.LIM
         for cid, check in CHECKS:
             func = cid.split(".")[0]
             points = float(config.POINTS[cid])
-            blocked = [
-                f for f in NEEDS.get(cid, ()) if f in ext.missing or f in ext.forbidden or f in dead
-            ]
-            if blocked:
-                dep = blocked[0]
-                why = ext.missing.get(dep) or (
-                    f"{dep} uses a forbidden built-in" if dep in ext.forbidden else dead[dep][1]
-                )
-                status = (
-                    "missing"
-                    if dep in ext.missing
-                    else "forbidden"
-                    if dep in ext.forbidden
-                    else dead[dep][0]
-                )
-                results.append(
-                    CheckResult(
-                        cid, 0.0, points, status, f"not run: this check also runs {dep}, and {why}"
-                    )
-                )
-            elif func in ext.missing:
-                results.append(CheckResult(cid, 0.0, points, "missing", ext.missing[func]))
-            elif func in ext.forbidden:
-                used = ", ".join(ext.forbidden[func])
-                results.append(
-                    CheckResult(
-                        cid,
-                        0.0,
-                        points,
-                        "forbidden",
-                        f"{func} uses {used}, which it must implement from scratch; this costs all of {func}'s checks",
-                    )
-                )
-            elif func in dead:
-                status, message = dead[func]
-                results.append(CheckResult(cid, 0.0, points, status, f"not run: {message}"))
+            skipped = unrunnable(cid, ext.missing, ext.forbidden, dead)
+            if skipped is not None:
+                results.append(skipped)
             else:
                 try:
                     res = check(caller)

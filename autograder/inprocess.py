@@ -62,14 +62,9 @@ def run_checks(selector, namespace):
     failures = []
     forbidden = forbidden_in(namespace)
     for check_id, check in checks.checks_for(selector):
-        banned = [
-            f for f in (check_id.split(".")[0], *checks.NEEDS.get(check_id, ())) if f in forbidden
-        ]
-        if banned:
-            used = ", ".join(forbidden[banned[0]])
-            failures.append(
-                f"[{check_id}] forbidden: {banned[0]} uses {used}, which it must implement from scratch"
-            )
+        skipped = checks.unrunnable(check_id, {}, forbidden)
+        if skipped is not None:
+            failures.append(f"[{check_id}] {skipped.status}: {skipped.message}")
             continue
         res = check(caller)
         if not res.passed:

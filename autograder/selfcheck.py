@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import config
-from .checks import CHECKS, NEEDS, Aborted
+from .checks import CHECKS, Aborted, unrunnable
 from .outcome import CheckResult
 
 PUBLIC = frozenset(
@@ -83,16 +83,9 @@ def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu
     for cid, check in CHECKS:
         if cid in TRAINING and not train:
             continue
-        func = cid.split(".")[0]
         points = float(config.POINTS[cid])
-        deps = [func, *NEEDS.get(cid, ())]
-        if bad := [f for f in deps if f in missing]:
-            res = CheckResult(cid, 0.0, points, "missing", missing[bad[0]])
-        elif bad := [f for f in deps if f in forbidden]:
-            used = ", ".join(forbidden[bad[0]])
-            res = CheckResult(cid, 0.0, points, "forbidden",
-                              f"{bad[0]} uses {used}, which it must implement from scratch; the grader gives 0 points for all of {bad[0]}'s checks")  # fmt: skip
-        else:
+        res = unrunnable(cid, missing, forbidden)
+        if res is None:
             try:
                 res = check(caller)
             except Aborted as err:
