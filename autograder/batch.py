@@ -93,6 +93,7 @@ def grade_all(
     workers = workers or default_workers(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    exports.sweep_partial_writes(out_dir)  # a run killed mid-write leaves its temporary behind
     if shard is not None:
         shards.write_manifest(out_dir, shard, [sub.student for sub in subs])
     bar = Progress(len(subs)) if progress else None

@@ -21,11 +21,43 @@ def _umask() -> int:
     return mask
 
 
+# Temporaries are named ".<name>.<writer pid>.<random>.partial", so that a later run can tell a
+# leftover of a writer killed between creating and renaming it (kill -9, power loss) from a file
+# another live process (a concurrent shard writing into the same folder) is still writing.
+_TMP_SUFFIX = ".partial"
+
+
+def sweep_partial_writes(folder: Path) -> list[Path]:
+    """Delete temporaries left in `folder` (recursively) by writers that are no longer alive."""
+    removed = []
+    for tmp in Path(folder).rglob(f".*{_TMP_SUFFIX}"):
+        parts = tmp.name[: -len(_TMP_SUFFIX)].split(".")
+        pid = next((int(p) for p in reversed(parts[:-1]) if p.isdigit()), None)
+        if pid is None or not tmp.is_file() or _alive(pid):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists (a process we may not signal still counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the new one, never a part."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=path.parent
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -1,0 +1,90 @@
+"""Writing results atomically and cleaning up after a writer killed mid-write (autograder/exports.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autograder import config, exports
+
+# A writer that creates its temporary, then stops before the rename until it is killed.
+STUCK_WRITER = """
+import os, sys, time
+from autograder import config, exports
+os.replace = lambda *a: time.sleep(3600)
+exports.atomic_write(sys.argv[1], "new text")
+"""
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "ann" / "results.json"
+    exports.atomic_write(target, "one")
+    exports.atomic_write(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # readable by TAs, not mkstemp's 0600
+
+
+def test_writer_killed_before_rename_leaves_old_file_and_a_sweepable_temporary(tmp_path):
+    target = tmp_path / "ann" / "results.json"
+    exports.atomic_write(target, "old text")
+    proc = subprocess.Popen([sys.executable, "-c", STUCK_WRITER, str(target)])
+    try:
+        deadline = time.monotonic() + 60
+        while not list(target.parent.glob(".results.json.*")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        # The live writer's temporary is not touched by a concurrent sweep.
+        assert exports.sweep_partial_writes(tmp_path) == []
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert target.read_text() == "old text"
+    (left,) = target.parent.glob(".results.json.*")
+    assert exports.sweep_partial_writes(tmp_path) == [left]
+    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+
+
+def test_sweep_keeps_files_it_does_not_own(tmp_path):
+    pid = dead_pid()
+    mine = tmp_path / f".results.json.{os.getpid()}.abc.partial"  # a live writer (this process)
+    dead = tmp_path / "bob" / f".grades.csv.{pid}.xyz.partial"
+    other = tmp_path / f".notes.{pid}.txt"  # not one of ours: no .partial suffix
+    plain = tmp_path / "results.json"
+    for p in (mine, dead, other, plain):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    assert exports.sweep_partial_writes(tmp_path) == [dead]
+    assert mine.exists() and other.exists() and plain.exists() and not dead.exists()
+
+
+def test_grading_run_sweeps_partial_writes(tmp_path):
+    """grade_all starts by removing what a killed run left half-written."""
+    from autograder import batch
+
+    left = tmp_path / "out" / "ann" / f".results.json.{dead_pid()}.q1.partial"
+    left.parent.mkdir(parents=True)
+    left.write_text('{"score": ')
+    notebook = tmp_path / "submitted" / "ann" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("not a notebook")  # graded as malformed, without starting a worker
+    (res,) = batch.grade_all([tmp_path / "submitted"], tmp_path / "out", progress=False)
+    assert res.status == "malformed"
+    assert not left.exists()
+    assert exports.read_result(left.parent / "results.json").status == "malformed"
+    assert (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_sweep_of_a_missing_folder_is_empty(tmp_path):
+    assert exports.sweep_partial_writes(Path(tmp_path / "absent")) == []
