@@ -138,6 +138,9 @@ def cmd_gradebook_export(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from . import forkserver
+
+    forkserver.start()  # before the imports below: its start-up overlaps this process's own
     from .batch import grade_all
     from .exports import table
 

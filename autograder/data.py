@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import threading
 
 from . import config
 
@@ -24,9 +25,17 @@ def helper_module():
     return module
 
 
-@functools.cache
+_read_lock = threading.Lock()
+
+
 def arrays_cpu():
-    """(X_train, y_train, X_test, y_test) as CPU tensors, read once per process."""
+    """(X_train, y_train, X_test, y_test) as CPU tensors, read once per process (thread-safe)."""
+    with _read_lock:  # forkserver.start() may be reading them in a background thread
+        return _read_arrays()
+
+
+@functools.cache
+def _read_arrays():
     return helper_module().load_arrays(device="cpu")
 
 

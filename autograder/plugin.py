@@ -46,8 +46,13 @@ def pytest_configure(config):
 
         config.stash[submissions_key] = collect(config.getoption("submission"))
         # Keep each student's checks on one xdist worker, so every submission is graded once.
+        distributed = getattr(config.option, "dist", "no") != "no"
         if getattr(config.option, "dist", "no") == "load":
             config.option.dist = "loadgroup"
+        if config.stash[submissions_key] and (hasattr(config, "workerinput") or not distributed):
+            from . import forkserver
+
+            forkserver.start()  # this process grades: warm up while pytest collects
 
 
 def check_ids():

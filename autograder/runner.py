@@ -8,7 +8,6 @@ next request starts a fresh worker for the same submission.
 from __future__ import annotations
 
 import inspect
-import multiprocessing
 import os
 import secrets
 import shutil
@@ -20,22 +19,7 @@ from dataclasses import asdict
 from . import config, references, wire
 from .caller import Caller
 from .checks import Aborted
-
-_context = None
-
-
-def context():
-    """The multiprocessing context: a warm fork server with torch and the data preloaded."""
-    global _context
-    if _context is None:
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            os.environ["SOFTMAX_WORKER_PRELOAD"] = "1"
-            os.environ.setdefault("MPLBACKEND", "Agg")
-            _context = multiprocessing.get_context("forkserver")
-            _context.set_forkserver_preload(["autograder.worker"])
-        else:
-            _context = multiprocessing.get_context("spawn")
-    return _context
+from .forkserver import context
 
 
 def rss_bytes(pid):

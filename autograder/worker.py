@@ -24,8 +24,8 @@ from .calls import BuiltinTracer, execute_call, run_training
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _preload():
-    """Import and read everything workers share, once, in the fork server (copy-on-write after)."""
+def preload():
+    """Import and read everything workers share, once, in the fork server (autograder.preload)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     # No OpenMP thread pool may exist in the fork server: a forked child would deadlock in it.
     torch.set_num_threads(1)
@@ -35,10 +35,6 @@ def _preload():
         data.arrays_cpu()
     except Exception:  # noqa: BLE001 - a worker reports a missing data set itself, with the path
         pass
-
-
-if os.environ.get("SOFTMAX_WORKER_PRELOAD") == "1":
-    _preload()
 
 
 def _define(namespace, source, filename):

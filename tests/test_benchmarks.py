@@ -40,6 +40,34 @@ def test_generated_class_cycles_the_examples(tmp_path, examples):
     assert (course / "source" / "softmax_regression" / "softmax_regression.ipynb").is_file()
 
 
+def test_train_ch3_epoch_trains_and_counts_like_d2l():
+    """The timed d2l epoch really trains, sums every example, and evaluates on the test batches."""
+    import torch
+
+    bench = load()
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 10, (300,), generator=gen)
+    X = torch.zeros(300, 784)
+    X[torch.arange(300), y] = 1.0  # learnable: pixel y is lit for class y
+    X = X.reshape(300, 1, 28, 28)
+    train = [(X[i : min(i + 64, 200)], y[i : min(i + 64, 200)]) for i in range(0, 200, 64)]
+    test = [(X[200:], y[200:])]
+    W, b = bench.new_params("cpu")
+    W0 = W.detach().clone()
+    losses = []
+    for _ in range(3):
+        (loss_sum, correct, seen), test_acc = bench.train_ch3_epoch(train, test, W, b, "cpu")
+        assert seen == 200 and 0 <= correct <= 200 and 0 <= test_acc <= 1
+        losses.append(loss_sum)
+    assert not torch.equal(W.detach(), W0) and losses[-1] < losses[0]
+    logits = X[200:].reshape(100, -1) @ W.detach() + b.detach()
+    assert test_acc == pytest.approx(float((logits.argmax(dim=1) == y[200:]).sum()) / 100)
+    assert (
+        bench.d2l_accuracy(torch.tensor([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]]), torch.tensor([0, 2]))
+        == 1.0
+    )
+
+
 @pytest.mark.slow
 def test_smoke(tmp_path):
     out = tmp_path / "bench.json"
@@ -57,6 +85,11 @@ def test_smoke(tmp_path):
     p = res["pipeline"]
     assert p["examples"] == 1024 and p["num_workers"] == 0
     assert p["ratio"] == pytest.approx(p["dataloader_s_per_epoch"] / p["tensorbatches_s_per_epoch"])
+    assert p["test_examples"] == 1024
+    assert p["train_ch3_ratio"] == pytest.approx(
+        p["dataloader_s_per_train_ch3_epoch"] / p["tensorbatches_s_per_train_ch3_epoch"]
+    )
+    assert p["tensorbatches_s_per_train_ch3_epoch"] > p["tensorbatches_s_per_epoch"] * 0.5
     one = res["one"]
     assert 0 < one["fork_server_process_s"] < one["import_torch_s"]
     assert one["floor_s"] == pytest.approx(one["import_torch_s"] + one["train_10_epochs_s"])

@@ -1,0 +1,5 @@
+"""Imported by the fork server alone: what every worker shares, loaded once, copy-on-write after."""
+
+from . import worker
+
+worker.preload()

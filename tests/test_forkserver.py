@@ -1,0 +1,94 @@
+"""The warm fork server (autograder/forkserver.py, preload.py): who loads what, and when."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from conftest import ROOT
+
+from autograder import forkserver
+
+HEAVY = ("autograder.preload", "matplotlib.pyplot", "torchvision")
+
+
+def loaded_heavy_modules(conn):
+    """Run in a forked worker: which of HEAVY the fork server had already imported."""
+    conn.send([m for m in HEAVY if m in sys.modules])
+    conn.close()
+
+
+def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data():
+    ctx = forkserver.context()
+    if ctx.get_start_method() != "forkserver":  # pragma: no cover - Linux always has one
+        return
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=loaded_heavy_modules, args=(child,))
+    proc.start()
+    try:
+        assert parent.poll(120)
+        assert parent.recv() == list(HEAVY)
+    finally:
+        proc.join(10)
+
+
+# The grader process itself: start one worker, then report what it imported.
+PARENT = """
+import sys, time
+from autograder import grader, notebook, runner
+ext = notebook.extract(notebook.read_notebook(sys.argv[1]), grader.release_notebook())
+caller = runner.WorkerCaller(ext)
+caller._start()
+caller.close()
+print(",".join(m for m in {heavy!r} if m in sys.modules) or "-")
+"""
+
+
+def test_the_grader_process_never_runs_the_preload(examples):
+    """Only the fork server preloads: the grader does not import matplotlib or read the data."""
+    notebook = examples / "alice_full" / "softmax_regression" / "softmax_regression.ipynb"
+    proc = subprocess.run(
+        [sys.executable, "-c", PARENT.format(heavy=HEAVY), str(notebook)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "-"
+
+
+STARTER = """
+import sys, time
+t = time.monotonic()
+from autograder import forkserver
+forkserver.start()
+returned = time.monotonic() - t
+from autograder import data
+X_train, y_train, X_test, y_test = data.arrays_cpu()
+print(returned, "torch" in sys.modules, tuple(X_test.shape))
+"""
+
+
+def test_start_returns_at_once_and_reads_the_data_alongside():
+    proc = subprocess.run(
+        [sys.executable, "-c", STARTER], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    returned, has_torch, shape = proc.stdout.split(maxsplit=2)
+    assert float(returned) < 1.0, "start() waited for the imports instead of running them alongside"
+    assert has_torch == "True" and shape.strip() == "(10000, 1, 28, 28)"
+
+
+def test_reading_the_data_from_two_threads_reads_it_once():
+    import threading
+
+    from autograder import data
+
+    data._read_arrays.cache_clear()  # read afresh even if an earlier test has read them
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(data.arrays_cpu())) for _ in range(3)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert len(got) == 3 and all(g is got[0] for g in got), time.monotonic() - start
