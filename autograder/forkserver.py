@@ -38,7 +38,7 @@ def start() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
-    _read_data()  # MUTANT
+    threading.Thread(target=_read_data, name="softmax-data", daemon=True).start()
 
 
 def _read_data() -> None:
