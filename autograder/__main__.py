@@ -138,9 +138,12 @@ def cmd_gradebook_export(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from pathlib import Path
+
     from . import forkserver
 
-    forkserver.start()  # before the imports below: its start-up overlaps this process's own
+    if all(Path(p).exists() for p in args.paths):  # a mistyped path is reported without waiting
+        forkserver.start()  # before the imports below: its start-up overlaps this process's own
     from .batch import grade_all
     from .exports import table
 
