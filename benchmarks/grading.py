@@ -123,7 +123,8 @@ def d2l_loader(batch_size, num_workers, subset=None, train=True):
 def tensor_batches(device, subset=None, train=True):
     """The grader's batches (device-resident TensorBatches; the training ones shuffle)."""
     fm = data.helper_module()
-    X, y = data.arrays(str(device))[0:2] if train else data.arrays(str(device))[2:4]
+    arrays = data.arrays(str(device))
+    X, y = arrays[:2] if train else arrays[2:]
     if subset:
         X, y = X[:subset], y[:subset]
     return fm.TensorBatches(X, y, config.BATCH_SIZE, shuffle=train, seed=config.SEED)

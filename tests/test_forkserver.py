@@ -35,7 +35,7 @@ def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data():
 
 # The grader process itself: start one worker, then report what it imported.
 PARENT = """
-import sys, time
+import sys
 from autograder import grader, notebook, runner
 ext = notebook.extract(notebook.read_notebook(sys.argv[1]), grader.release_notebook())
 caller = runner.WorkerCaller(ext)
