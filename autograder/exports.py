@@ -31,9 +31,8 @@ def sweep_partial_writes(folder: Path) -> list[Path]:
     """Delete temporaries left in `folder` (recursively) by writers that are no longer alive."""
     removed = []
     for tmp in Path(folder).rglob(f".*{_TMP_SUFFIX}"):
-        parts = tmp.name[: -len(_TMP_SUFFIX)].split(".")
-        pid = next((int(p) for p in reversed(parts[:-1]) if p.isdigit()), None)
-        if pid is None or not tmp.is_file() or _alive(pid):
+        parts = tmp.name[: -len(_TMP_SUFFIX)].split(".")  # "", name..., pid, random
+        if len(parts) < 4 or not parts[-2].isdigit() or not tmp.is_file() or _alive(int(parts[-2])):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)

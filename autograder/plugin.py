@@ -46,10 +46,11 @@ def pytest_configure(config):
 
         config.stash[submissions_key] = collect(config.getoption("submission"))
         # Keep each student's checks on one xdist worker, so every submission is graded once.
-        distributed = getattr(config.option, "dist", "no") != "no"
-        if getattr(config.option, "dist", "no") == "load":
+        dist = getattr(config.option, "dist", "no")
+        if dist == "load":
             config.option.dist = "loadgroup"
-        if config.stash[submissions_key] and (hasattr(config, "workerinput") or not distributed):
+        # The grading process (an xdist worker, or pytest itself when not distributed) warms up.
+        if config.stash[submissions_key] and (hasattr(config, "workerinput") or dist == "no"):
             from . import forkserver
 
             forkserver.start()  # this process grades: warm up while pytest collects
