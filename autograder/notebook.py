@@ -2,7 +2,10 @@
 
 Nothing here runs student code. A submission's graded functions are assembled into one module
 source: the release notebook's read-only code (definitions and imports only), then the student's
-definitions. Top-level statements (training demos, plots, prints) are dropped.
+top-level code as their kernel would define it (``definitions``): imports, functions, classes and
+assignments, also computed ones; demos (training runs, plots, prints, loops) are dropped. Cells are
+read as IPython reads them (its own input transformer). A notebook saved under another name
+(``softmax_regression (1).ipynb``) is found by its content (``find_notebook``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ FORBIDDEN_BUILTINS = {
     "train_ch3": (),
 }  # fmt: skip
 """Names a from-scratch function may not use (as attribute, import or string): what it implements."""
+
+
+class AmbiguousNotebook(ValueError):
+    """Two files in a submission folder could both be the same notebook of the assignment."""
 
 
 class MalformedNotebook(ValueError):
@@ -113,39 +120,94 @@ def grade_id(cell: dict) -> str | None:
     return gid if isinstance(gid, str) else None
 
 
-HELP_QUERY = re.compile(r"^[\w.]+\?{1,2}$")
-"""IPython's help syntax on a line of its own, e.g. ``torch.sum?``."""
+CELL_MAGICS_RUNNING_PYTHON = ("time", "capture", "prun")
+"""Cell magics whose body IPython runs as Python in the user's namespace (so its names exist)."""
+
+CELL_MAGIC = re.compile(r"\A(?:[ \t]*\n)*%%(\w+)[^\n]*(?:\n|\Z)")
+
+DEMO_CALLS = frozenset({
+    "train_ch3", "train_epoch_ch3", "predict_ch3", "evaluate_accuracy", "load_data_fashion_mnist",
+    "show_images", "print", "display", "get_ipython", "Animator", "input", "breakpoint",
+})  # fmt: skip
+"""Calls that make a top-level assignment a demo (training, data, plots, output), not a definition."""
+
+DEMO_MODULES = frozenset({"plt", "pyplot", "IPython", "display"})
+"""Modules whose calls (``plt.figure()``, ...) make a top-level assignment a demo."""
 
 
 def python_source(src: str) -> str:
-    """Cell source with IPython magics, shell escapes and help queries turned into comments."""
-    lines = []
-    for line in src.splitlines():
-        stripped = line.strip()
-        magic = stripped.startswith(("%", "!", "?")) or HELP_QUERY.match(stripped)
-        lines.append("# " + line if magic else line)
-    return "\n".join(lines)
+    """Cell source as IPython runs it: magics, shell escapes and help queries become Python calls.
+
+    IPython's own input transformer decides, so a line starting with ``%`` or ``!=`` inside an open
+    bracket stays Python, as in Jupyter. A cell magic whose body is Python in the user's namespace
+    (``%%time``, ``%%capture``, ``%%prun``) gives its body; any other cell magic (``%%bash``,
+    ``%%writefile``) gives no code.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    magic = CELL_MAGIC.match(src)
+    if magic is not None:
+        if magic.group(1) in CELL_MAGICS_RUNNING_PYTHON:
+            return python_source(src[magic.end() :])
+        return ""
+    try:
+        return TransformerManager().transform_cell(src)
+    except Exception:  # noqa: BLE001 - what IPython cannot transform, it runs as it is
+        return src
 
 
-def definitions(src: str) -> tuple[list[ast.stmt], SyntaxError | None]:
-    """Top-level statements of `src` that define things: imports, functions, classes, constants.
+def definitions(src: str, computed: bool = True) -> tuple[list[ast.stmt], SyntaxError | None]:
+    """Top-level statements of `src` that define things, as the student's kernel would run them.
 
-    Dropped: everything else (calls, loops, training demos, prints). Kept assignments are those of
-    literal constants and lambdas (e.g. ``lr = 0.1`` or ``softmax = lambda X: ...``).
+    Kept: imports, functions, classes, assignments (``TINY = torch.finfo(torch.float64).tiny``,
+    aliases, helpers), and ``if``/``try`` blocks made only of such statements. Dropped: everything
+    else (bare calls, prints, plots, loops, ``with`` blocks) and assignments whose value calls a
+    demo (DEMO_CALLS, DEMO_MODULES: ``history = train_ch3(...)``, ``fig = plt.figure()``).
+    With ``computed=False`` (the release notebook) only literal constants and lambdas are kept.
     """
     try:
         tree = ast.parse(python_source(src))
     except SyntaxError as err:
         return [], err
-    keep = []
-    for node in tree.body:
-        if isinstance(
-            node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-        ):
-            keep.append(node)
-        elif isinstance(node, ast.Assign) and _is_definition_value(node.value):
-            keep.append(node)
-    return keep, None
+    return [node for node in tree.body if _is_definition(node, computed)], None
+
+
+def _is_definition(node: ast.stmt, computed: bool) -> bool:
+    """Whether a top-level statement is kept by ``definitions``."""
+    if isinstance(
+        node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    ):
+        return True
+    if isinstance(node, ast.Assign) and _is_definition_value(node.value):
+        return True
+    if not computed:
+        return False
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        return node.value is None or not _calls_demo(node.value)
+    if isinstance(node, ast.If):
+        return not _calls_demo(node.test) and all(
+            _is_definition(n, computed) for n in node.body + node.orelse
+        )
+    if isinstance(node, ast.Try):
+        blocks = node.body + node.orelse + node.finalbody
+        blocks += [n for handler in node.handlers for n in handler.body]
+        return all(_is_definition(n, computed) or isinstance(n, ast.Pass) for n in blocks)
+    return False
+
+
+def _calls_demo(node: ast.AST) -> bool:
+    """Whether an expression calls a demo function (outside the lambdas it defines)."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        func = sub.func
+        if isinstance(func, ast.Name) and func.id in DEMO_CALLS:
+            return True
+        if isinstance(func, ast.Attribute):
+            dotted = _dotted(func).split(".")
+            if dotted[-1] in DEMO_CALLS or DEMO_MODULES & set(dotted[:-1]):
+                return True
+    return False
 
 
 def _is_definition_value(node: ast.expr) -> bool:
@@ -173,6 +235,12 @@ def defined_names(node: ast.stmt) -> list[str]:
         ]
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return [(a.asname or a.name).split(".")[0] for a in node.names]
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    if isinstance(node, (ast.If, ast.Try)):
+        inner = node.body + node.orelse + getattr(node, "finalbody", [])
+        inner += [n for handler in getattr(node, "handlers", []) for n in handler.body]
+        return [name for n in inner for name in defined_names(n)]
     return []
 
 
@@ -195,7 +263,7 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
             continue
         if nbgrader_meta(cell).get("grade") and not nbgrader_meta(cell).get("solution"):
             continue  # test cells: the grader runs its own checks
-        nodes, _ = definitions(cell["source"])
+        nodes, _ = definitions(cell["source"], computed=False)
         release_nodes += nodes
         for n in nodes:
             protected.update(defined_names(n))
@@ -322,3 +390,60 @@ def _dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def _code_cells(path: Path) -> list[dict] | None:
+    """The code cells of a notebook file, None when it cannot be read."""
+    try:
+        return [c for c in read_notebook(path)["cells"] if c.get("cell_type") == "code"]
+    except MalformedNotebook:
+        return None
+
+
+def find_notebook(folder: Path, name: str, release_nb: dict, taken=()) -> tuple[Path, list[str]]:
+    """(the notebook `name` of a submission folder, warnings): the file itself when it exists,
+    else the one other ``*.ipynb`` (not in `taken`) holding the release's solution grade_ids, else
+    the one defining its graded functions. Raises AmbiguousNotebook naming both when two match;
+    returns ``folder / name`` (missing) when none does.
+    """
+    folder = Path(folder)
+    exact = folder / name
+    if exact.exists() or not folder.is_dir():
+        return exact, []
+    wanted_ids = {grade_id(c) for c in release_nb["cells"] if nbgrader_meta(c).get("solution")}
+    wanted_ids.discard(None)
+    wanted_defs = {
+        n.name
+        for c in release_nb["cells"]
+        if nbgrader_meta(c).get("solution") and c.get("cell_type") == "code"
+        for n in (definitions(c["source"], computed=False)[0])
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    by_ids, by_defs = [], []
+    for path in sorted(folder.glob("*.ipynb")):
+        if path.name in taken or path.name.startswith("."):
+            continue
+        cells = _code_cells(path)
+        if not cells:
+            continue
+        if wanted_ids & {grade_id(c) for c in cells}:
+            by_ids.append(path)
+        elif wanted_defs and any(
+            re.search(rf"^\s*def {re.escape(f)}\(", c["source"], re.M)
+            for c in cells
+            for f in wanted_defs
+        ):
+            by_defs.append(path)
+    matches = by_ids or by_defs
+    if len(matches) > 1:
+        raise AmbiguousNotebook(
+            f"{name} was not found in {folder}, and both {matches[0].name} and {matches[1].name} "
+            f"could be it; keep only one of them, named {name}"
+        )
+    if matches:
+        how = "its nbgrader cells" if by_ids else "the functions it defines"
+        return matches[0], [
+            f"{name} was not found; {matches[0].name} was graded as {name} (recognised by {how}); "
+            f"hand in the notebook under its original name {name}"
+        ]
+    return exact, []

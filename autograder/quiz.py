@@ -4,6 +4,12 @@ Answers are read without running the student's notebook: the answer cell (found 
 grade_id, else any code cell assigning the answer variable) is parsed with ``ast`` and only a
 literal value (``ast.literal_eval``) is accepted. The key lives only in ``answer_key.json`` next to
 this module; messages never reveal it.
+
+Every answer goes through ``normalise`` before it is validated or compared, on every path (this
+grader, the self-check and the nbgrader hidden tests via ``check_answer``): Unicode NFKC (full-width
+letters and digits as Chinese input methods type them), surrounding whitespace, case, surrounding
+parentheses or a trailing ``)``/``.`` of a letter, and a number written as a string when it parses
+unambiguously (``"2.3"``; not ``"2,3"``).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -105,9 +113,52 @@ def max_points() -> float:
     return len(QUESTIONS) * float(config.QUIZ.points_per_question)
 
 
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", re.I)
+"""A number written as a string that parses one way only (no thousands or decimal commas)."""
+
+
+def _unwrap(text: str) -> str:
+    """Text without surrounding whitespace, parentheses, or a trailing ")" or "."."""
+    for _ in range(3):
+        text = text.strip()
+        if len(text) >= 2 and text[0] == "(" and text[-1] == ")":
+            text = text[1:-1]
+        elif len(text) >= 2 and text[-1] in ").":
+            text = text[:-1]
+        else:
+            break
+    return text.strip()
+
+
+def normalise(qid: str, value):
+    """The answer `value` as the key writes it, when it is unambiguous; otherwise `value` unchanged.
+
+    Choice questions: a string, NFKC-normalised, stripped, lowercased, unwrapped (``" (B) "`` and
+    ``"ｂ"`` give ``"b"``). Number questions: a string holding one number gives that number
+    (``"2.3"`` gives 2.3, ``"7850"`` gives 7850). What stays malformed is judged by ``validate``.
+    """
+    q = question(qid)
+    if not isinstance(value, str):
+        return value
+    text = unicodedata.normalize("NFKC", value).replace("\u2212", "-")
+    if q.kind == "choice":
+        unwrapped = _unwrap(text.lower())
+        return unwrapped if unwrapped in config.QUIZ.choices else value
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    if NUMBER.fullmatch(text):
+        number = float(text)
+        if re.fullmatch(r"[+-]?\d+", text):
+            number = int(text)
+        return number if math.isfinite(number) else value
+    return value
+
+
 def validate(qid: str, value) -> str | None:
     """None if `value` is a well-formed answer to `qid`, else a message naming the expected format."""
     q = question(qid)
+    value = normalise(qid, value)
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     if q.kind == "choice":
         if not isinstance(value, str):
@@ -140,6 +191,7 @@ def _key() -> dict:
 def is_correct(qid: str, value) -> bool:
     """Whether a well-formed answer equals the key (numbers: within the question's tolerance)."""
     q, want = question(qid), _key()[qid]
+    value = normalise(qid, value)
     if q.kind == "choice":
         return value == want
     rtol = config.QUIZ.numeric_rtol if q.rtol is None else q.rtol
@@ -246,6 +298,9 @@ def grade_question(nb: dict, q: Question) -> CheckResult:
         "where": where,
         "answer": value if isinstance(value, (str, int, float)) else repr(value),
     }
+    read = normalise(q.qid, value)
+    if type(read) is not type(value) or read != value:
+        details["read_as"] = read
     problem = validate(q.qid, value)
     if problem:
         return CheckResult(q.check_id, 0.0, points, "malformed", problem, details)

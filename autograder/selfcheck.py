@@ -124,7 +124,7 @@ def quiz_format(source) -> list[CheckResult]:
             except quiz.MalformedAnswer as err:
                 out.append(CheckResult(cid, 0.0, 0.0, "malformed", str(err)))
                 continue
-        problem = quiz.validate(q.qid, value)
+        problem = quiz.validate(q.qid, quiz.normalise(q.qid, value))
         if problem:
             out.append(CheckResult(cid, 0.0, 0.0, "malformed", problem))
         else:

@@ -129,6 +129,32 @@ WRITTEN = {
 }
 
 
+TINY_CROSS_ENTROPY = """
+picked = y_hat[torch.arange(len(y_hat), device=y_hat.device), y]
+return -torch.log(picked.clamp(min=TINY))
+"""
+
+TINY_CONSTANT = "TINY = torch.finfo(torch.float32).tiny  # the smallest positive float32\n\n"
+"""A module-level constant computed by a call in the solution cell (issue #11)."""
+
+D2L_PRINT = """
+print('epoch %d, loss %.4f, train acc %.3f, test acc %.3f'
+      % (epoch + 1, train_metrics[0], train_metrics[1], test_acc))
+"""
+"""d2l's classic two-line print, the second line starting with % (issue #11)."""
+
+
+def with_d2l_print(bodies: list[str]) -> list[str]:
+    """train_ch3's solution bodies with D2L_PRINT at the end of its epoch loop."""
+    epoch, train = bodies
+    before, after = train.split("train_loss, train_acc = train_metrics")
+    loop = "\n".join("    " + line for line in D2L_PRINT.strip("\n").split("\n"))
+    return [
+        epoch,
+        before.rstrip("\n") + "\n" + loop + "\ntrain_loss, train_acc = train_metrics" + after,
+    ]
+
+
 def quiz_answers(overrides: dict[str, object] | None = None, skip: tuple[str, ...] = ()) -> dict:
     """qid -> Python source of the answer: the key, with overrides; skipped questions stay blank."""
     answers = {
@@ -166,9 +192,29 @@ def students() -> dict[str, dict]:
         },
         "dave_wrong_axis": {
             "description": "softmax normalizes over dim 0 (the columns) instead of dim 1, everything "
-            "else correct; quiz: q1 and q5 wrong, q7 malformed (a string)",
+            'else correct; quiz: q1 and q5 wrong, q7 malformed ("2,3": a decimal comma)',
             "code": {**solution, "softmax": [WRONG_AXIS_SOFTMAX]},
-            "quiz": quiz_answers({"q1": '"a"', "q5": '"b"', "q7": '"2.3"'}),
+            "quiz": quiz_answers({"q1": '"a"', "q5": '"b"', "q7": '"2,3"'}),
+            "written": {"m1": WRITTEN["m1"]},
+        },
+        "张三": {
+            "description": "a Chinese name; the instructor's solution with a module-level constant "
+            "computed by a call in the cross_entropy cell (TINY = torch.finfo(...).tiny) and d2l's "
+            "two-line print whose second line starts with %; quiz answers typed with a Chinese input "
+            'method (full-width "Ｂ", a number in quotes); expected: full points',
+            "code": {
+                **solution,
+                "cross_entropy": [TINY_CROSS_ENTROPY],
+                "train_ch3": with_d2l_print(solution["train_ch3"]),
+            },
+            "prefix": {"cross_entropy": TINY_CONSTANT},
+            "quiz": quiz_answers({"q2": '"Ｂ"', "q7": '"2.302585"', "q9": '"(a)"'}),
+            "written": WRITTEN,
+        },
+        "李四_mixed": {
+            "description": "a mixed-script name; dave_wrong_axis's submission; expected: dave's grade",
+            "code": {**solution, "softmax": [WRONG_AXIS_SOFTMAX]},
+            "quiz": quiz_answers({"q1": '"a"', "q5": '"b"', "q7": '"2,3"'}),
             "written": {"m1": WRITTEN["m1"]},
         },
         "erin_alternative": {
@@ -214,7 +260,9 @@ def fill(notebook: str, student: str, spec: dict) -> nbformat.NotebookNode:
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in spec["code"]:
-            cell.source = fill_code(cell.source, spec["code"][gid])
+            cell.source = spec.get("prefix", {}).get(gid, "") + fill_code(
+                cell.source, spec["code"][gid]
+            )
         elif gid in spec["quiz"]:
             variable = f"{gid}_answer"
             cell.source = fill_code(cell.source, [f"{variable} = {spec['quiz'][gid]}"])

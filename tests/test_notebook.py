@@ -136,3 +136,178 @@ def test_malformed_notebooks_name_the_file_and_problem(tmp_path, content, messag
     with pytest.raises(MalformedNotebook) as err:
         read_notebook(path)
     assert message in str(err.value) and str(path) in str(err.value)
+
+
+# -- cells read as IPython reads them (issue #11) --------------------------------------------------
+D2L_PRINT = (
+    "def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):\n"
+    "    for epoch in range(num_epochs):\n"
+    "        print('epoch %d, loss %.4f'\n"
+    "              % (epoch + 1, 0.5))\n"
+    "    return 0.1, 0.9, 0.8\n"
+)
+
+IPYTHON_CORPUS = [
+    # (cell source, the function it must define, text that must not reach the graded source)
+    (D2L_PRINT, "train_ch3", None),
+    ("def softmax(X):\n    ok = (X.sum()\n          != 0)\n    return X\n", "softmax", None),
+    ("def softmax(X):\n    return (X\n            % 7)\n", "softmax", None),
+    ("%matplotlib inline\ndef softmax(X):\n    return X\n", "softmax", "matplotlib"),
+    ("%timeit softmax(X)\ndef softmax(X):\n    return X\n", "softmax", "timeit"),
+    ("!pip install d2l\ndef softmax(X):\n    return X\n", "softmax", "pip"),
+    ("files = !ls\ndef softmax(X):\n    return X\n", "softmax", "getoutput"),
+    ("torch.sum?\ndef softmax(X):\n    return X\n", "softmax", "pinfo"),
+    ("torch.exp??\ndef softmax(X):\n    return X\n", "softmax", "pinfo"),
+    ("?torch.max\ndef softmax(X):\n    return X\n", "softmax", "pinfo"),
+    ("%%time\ndef softmax(X):\n    return X\n", "softmax", "time"),
+    ("%%capture\nimport torch\ndef softmax(X):\n    return X\n", "softmax", "capture"),
+    ("def softmax(X):\n    y = X ** 2  # 100%\n    return y\n", "softmax", None),
+]
+
+
+@pytest.mark.parametrize("src, name, dropped", IPYTHON_CORPUS)
+def test_cells_are_read_as_ipython_reads_them(src, name, dropped):
+    """Every cell of the corpus runs in Jupyter; the grader finds its function and no magic."""
+    ext = extract(
+        student(cell(src, name if name != "train_ch3" else "train_ch3", solution=True)), RELEASE
+    )
+    assert name in ext.found, (src, ext.missing, ext.warnings)
+    assert not ext.warnings, ext.warnings
+    if dropped:
+        assert dropped not in ext.student_source
+    compile(ext.student_source, "<graded>", "exec")
+
+
+def test_the_old_line_rule_broke_the_d2l_print():
+    """The hand-written rule this replaces commented out the `%` continuation line: a syntax error."""
+    old = "\n".join(
+        "# " + ln if ln.strip().startswith(("%", "!", "?")) else ln for ln in D2L_PRINT.splitlines()
+    )
+    with pytest.raises(SyntaxError):
+        ast.parse(old)
+    assert definitions(D2L_PRINT)[1] is None
+
+
+def test_a_cell_magic_that_is_not_python_defines_nothing():
+    src = "%%writefile helper.py\ndef softmax(X):\n    return X\n"
+    ext = extract(student(cell(src, "softmax", solution=True)), RELEASE)
+    assert "softmax" in ext.missing
+
+
+# -- what the top level of a solution cell defines ------------------------------------------------
+def test_computed_constants_helpers_and_aliases_are_kept():
+    src = (
+        "import torch\n"
+        "TINY = torch.finfo(torch.float64).tiny\n"
+        "EPS: float = 1e-12\n"
+        "SCALE = 2\n"
+        "SCALE *= 3\n"
+        "exp = torch.exp\n"
+        "try:\n    import numpy as np\nexcept ImportError:\n    np = None\n"
+        "def cross_entropy(y_hat, y):\n    return -torch.log(y_hat[range(len(y)), y].clamp(min=TINY))\n"
+    )
+    kept, err = definitions(src)
+    assert err is None
+    text = ast.unparse(ast.Module(body=kept, type_ignores=[]))
+    for piece in (
+        "TINY = torch.finfo",
+        "EPS: float",
+        "SCALE *= 3",
+        "exp = torch.exp",
+        "import numpy",
+    ):
+        assert piece in text, piece
+    # The previous rule kept only literal assignments: TINY was lost (NameError when graded).
+    old = ast.unparse(ast.Module(body=definitions(src, computed=False)[0], type_ignores=[]))
+    assert "TINY = " not in old
+
+
+@pytest.mark.parametrize(
+    "demo",
+    [
+        "train_ch3(net, train_iter, test_iter, cross_entropy, num_epochs, updater)",
+        "history = train_ch3(net, train_iter, test_iter, cross_entropy, 10, updater)",
+        "acc = evaluate_accuracy(net, test_iter)",
+        "train_iter, test_iter = load_data_fashion_mnist(256)",
+        "fig = plt.figure()",
+        "_ = d2l.plt.show()",
+        "print(softmax(torch.ones(2, 3)))",
+        "for epoch in range(10):\n    train_epoch_ch3(net, train_iter, cross_entropy, updater)",
+        "while True:\n    pass",
+        "with torch.no_grad():\n    W -= 1",
+        "if True:\n    train_ch3(net, 1, 2, 3, 4, 5)",
+        "softmax(torch.ones(2, 3))",
+        "x = input('name?')",
+    ],
+)
+def test_demo_code_is_dropped(demo):
+    """A demo left in a solution cell costs neither time nor points: it is never run."""
+    src = f"def softmax(X):\n    return X\n{demo}\n"
+    ext = extract(student(cell(src, "softmax", solution=True)), RELEASE)
+    assert ext.student_source.strip() == "def softmax(X):\n    return X"
+
+
+def test_names_from_if_and_try_blocks_are_defined_and_protected():
+    src = "try:\n    def softmax(X):\n        return X\nexcept Exception:\n    pass\n"
+    ext = extract(student(cell(src, "softmax", solution=True)), RELEASE)
+    assert ext.found["softmax"] == "cell grade_id=softmax"
+    ext = extract(student(cell("if True:\n    class Accumulator:\n        pass\n")), RELEASE)
+    assert any("Accumulator" in w for w in ext.warnings) and "Accumulator" not in ext.student_source
+
+
+# -- notebooks saved under another name ------------------------------------------------------------
+def _write(path, nb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+def test_a_renamed_notebook_is_found_by_its_grade_ids(tmp_path):
+    from autograder.notebook import find_notebook
+
+    nb = student(cell("def softmax(X):\n    return X", "softmax", solution=True))
+    _write(tmp_path / "softmax_regression (1).ipynb", nb)
+    _write(tmp_path / "notes.ipynb", student(cell("x = 1")))
+    path, warnings = find_notebook(tmp_path, "softmax_regression.ipynb", RELEASE)
+    assert path.name == "softmax_regression (1).ipynb"
+    assert "softmax_regression (1).ipynb was graded as softmax_regression.ipynb" in warnings[0]
+    # The file under its own name always wins.
+    _write(tmp_path / "softmax_regression.ipynb", nb)
+    assert find_notebook(tmp_path, "softmax_regression.ipynb", RELEASE) == (
+        tmp_path / "softmax_regression.ipynb",
+        [],
+    )
+
+
+def test_a_renamed_notebook_without_grade_ids_is_found_by_its_functions(tmp_path):
+    from autograder.notebook import find_notebook
+
+    _write(tmp_path / "mine.ipynb", student(cell("def cross_entropy(y_hat, y):\n    return y")))
+    _write(tmp_path / "quiz.ipynb", student(cell("def cross_entropy(y_hat, y):\n    return y")))
+    path, warnings = find_notebook(
+        tmp_path, "softmax_regression.ipynb", RELEASE, taken={"quiz.ipynb"}
+    )
+    assert path.name == "mine.ipynb" and "the functions it defines" in warnings[0]
+
+
+def test_two_candidates_are_a_clear_error(tmp_path):
+    from autograder.notebook import AmbiguousNotebook, find_notebook
+
+    nb = student(cell("def softmax(X):\n    return X", "softmax", solution=True))
+    _write(tmp_path / "softmax_regression (1).ipynb", nb)
+    _write(tmp_path / "softmax_regression (2).ipynb", nb)
+    with pytest.raises(
+        AmbiguousNotebook,
+        match=r"both softmax_regression \(1\)\.ipynb and softmax_regression \(2\)\.ipynb",
+    ):
+        find_notebook(tmp_path, "softmax_regression.ipynb", RELEASE)
+
+
+def test_no_candidate_is_missing(tmp_path):
+    from autograder.notebook import find_notebook
+
+    _write(tmp_path / "notes.ipynb", student(cell("x = 1")))
+    assert find_notebook(tmp_path, "softmax_regression.ipynb", RELEASE) == (
+        tmp_path / "softmax_regression.ipynb",
+        [],
+    )
