@@ -20,6 +20,19 @@ COURSE_ROOT = Path(os.environ.get("SOFTMAX_COURSE_ROOT", Path(__file__).resolve(
 RELEASE_DIR = COURSE_ROOT / "release" / ASSIGNMENT
 """Where read-only cells and the student helper modules are read from (never the student's copy)."""
 
+EDITIONS = {"softmax_regression": "en", "softmax_regression_zh": "zh_CN"}
+"""nbgrader assignment -> language of its notebooks. Each edition is its own assignment (source/,
+release/, submitted/<student>/) with the same solution cells, grade_ids, points and code; the
+Chinese one is generated from the English one by scripts/make_zh_edition.py."""
+
+
+def release_dir(assignment: str = ASSIGNMENT) -> Path:
+    """The release folder of an edition's assignment (read-only cells and helpers come from here)."""
+    if assignment not in EDITIONS:
+        raise ValueError(f"unknown assignment {assignment!r}; expected one of {sorted(EDITIONS)}")
+    return COURSE_ROOT / "release" / assignment
+
+
 MAIN_NOTEBOOK = "softmax_regression.ipynb"
 """Notebook holding the graded functions (softmax, cross_entropy, accuracy, train_ch3)."""
 

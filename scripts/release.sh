@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Regenerate release/<assignment>/ from source/<assignment>/ with nbgrader, byte-stable.
+# Regenerate release/<assignment>/ from source/<assignment>/ with nbgrader, byte-stable, for every
+# edition of the assignment (autograder/config.py EDITIONS: softmax_regression in English,
+# softmax_regression_zh in Chinese; the latter's source is made by scripts/make_zh_edition.py).
 #
 # Usage: bash scripts/release.sh [--gradebook] [COURSE_DIR]   (default: the repository = course root)
 #
-# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR. By default with a throw-away
+# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR, for each edition. By default with a throw-away
 #    gradebook, so nothing is left behind. With --gradebook the assignment is recorded in the
 #    course's gradebook (NBGRADER_DB_URL, else COURSE_DIR/gradebook.db, see nbgrader_config.py),
 #    which `nbgrader autograde` needs: plain `nbgrader generate_assignment` skips an assignment
@@ -16,7 +18,7 @@
 #    timings, collapsed/scrolled, jupyter.source_hidden...); code cells have no outputs and no
 #    execution counts. Notebooks are rewritten with nbformat (sorted keys, one-space indent,
 #    trailing newline). Running the script twice gives identical bytes. Each notebook's metadata
-#    records what it was generated from (softmax_release).
+#    records what it was generated from (softmax_release) and keeps its edition (softmax_course).
 # tests/test_release.py runs this script on a copy of the course and compares with release/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,19 +31,20 @@ COURSE="$(cd "${1:-$ROOT}" && pwd)"
 if ! command -v nbgrader >/dev/null 2>&1; then
   source "$ROOT/scripts/bootstrap.sh"
 fi
-ASSIGNMENT="$(python -c 'from autograder.config import ASSIGNMENT; print(ASSIGNMENT)')"
+ASSIGNMENTS="$(cd "$ROOT" && python -c 'from autograder.config import EDITIONS; print(" ".join(EDITIONS))')"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$COURSE"
-if [ "$RECORD" = 1 ]; then
-  nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN
-else
-  nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN \
-    --CourseDirectory.db_url="sqlite:///$work/gradebook.db"
-fi
+for ASSIGNMENT in $ASSIGNMENTS; do
+  if [ "$RECORD" = 1 ]; then
+    nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN
+  else
+    nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN \
+      --CourseDirectory.db_url="sqlite:///$work/gradebook.db"
+  fi
 
-python - "$COURSE/release/$ASSIGNMENT" <<'EOF'
+  python - "$COURSE/release/$ASSIGNMENT" <<'EOF'
 """Normalise the volatile metadata of the release notebooks in the folder given as argument."""
 import sys
 from pathlib import Path
@@ -54,7 +57,10 @@ for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
     nb = nbformat.read(path, as_version=4)
     kernelspec = nb.metadata.get("kernelspec")
     language = nb.metadata.get("language_info", {}).get("name", "python")
+    edition = nb.metadata.get("softmax_course")
     nb.metadata = nbformat.NotebookNode({"language_info": {"name": language}})
+    if edition:
+        nb.metadata["softmax_course"] = edition
     nb.metadata["softmax_release"] = {
         "generated_by": "scripts/release.sh (nbgrader generate_assignment)",
         "generated_from": f"source/{path.parent.name}/{path.name}",
@@ -72,7 +78,8 @@ for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
     nbformat.validate(nb)
     nbformat.write(nb, path)
 EOF
-echo "release.sh: regenerated $COURSE/release/$ASSIGNMENT" >&2
-if [ "$RECORD" = 1 ]; then
-  echo "release.sh: recorded $ASSIGNMENT in the course gradebook" >&2
-fi
+  echo "release.sh: regenerated $COURSE/release/$ASSIGNMENT" >&2
+  if [ "$RECORD" = 1 ]; then
+    echo "release.sh: recorded $ASSIGNMENT in the course gradebook" >&2
+  fi
+done

@@ -17,8 +17,13 @@ import pytest
 from autograder import config, quiz
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE = REPO / "source" / config.ASSIGNMENT
-RELEASE = REPO / "release" / config.ASSIGNMENT
+EDITIONS = list(config.EDITIONS)
+"""Every edition is its own nbgrader assignment, released by the same script and tested alike."""
+HIDDEN_TEST_COMMENT = {
+    "en": ("# Hidden test: ", "({:g} point)", "({:g} points)"),
+    "zh_CN": ("# 隐藏测试：", "（{:g} 分）", "（{:g} 分）"),
+}
+"""Edition -> how a hidden test's comment starts and names its points."""
 NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
 KEEP_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
 """Cell metadata that release.sh keeps (the rest is volatile front-end state)."""
@@ -54,11 +59,12 @@ def solution_regions(source: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory) -> Path:
-    """release/<assignment> as scripts/release.sh makes it now, in a copy of the course."""
+def regenerated_root(tmp_path_factory) -> Path:
+    """release/ (every edition) as scripts/release.sh makes it now, in a copy of the course."""
     course = tmp_path_factory.mktemp("course")
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc")
-    shutil.copytree(SOURCE, course / "source" / config.ASSIGNMENT, ignore=ignore)
+    for assignment in EDITIONS:
+        shutil.copytree(REPO / "source" / assignment, course / "source" / assignment, ignore=ignore)
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "release.sh"), str(course)],
@@ -69,7 +75,19 @@ def regenerated(tmp_path_factory) -> Path:
     )
     assert result.returncode == 0, f"scripts/release.sh failed:\n{result.stdout}\n{result.stderr}"
     assert not (course / "gradebook.db").exists(), "release.sh must not create a gradebook"
-    return course / "release" / config.ASSIGNMENT
+    return course / "release"
+
+
+@pytest.fixture(params=EDITIONS)
+def edition(request) -> str:
+    """The assignment name of one edition."""
+    return request.param
+
+
+@pytest.fixture
+def regenerated(regenerated_root, edition) -> Path:
+    """release/<edition> as scripts/release.sh makes it now."""
+    return regenerated_root / edition
 
 
 def release_files(folder: Path) -> list[str]:
@@ -81,20 +99,26 @@ def release_files(folder: Path) -> list[str]:
     )
 
 
-def test_release_has_the_regenerated_files(regenerated):
-    assert release_files(RELEASE) == release_files(regenerated), STALE
+def test_release_has_the_regenerated_files(regenerated, edition):
+    release = REPO / "release" / edition
+    assert release_files(release) == release_files(regenerated), STALE
     for name in ("fashion_mnist.py", "animator.py", *NOTEBOOKS):
-        assert (RELEASE / name).is_file(), f"release/{config.ASSIGNMENT}/{name} is missing"
+        assert (release / name).is_file(), f"release/{edition}/{name} is missing"
 
 
-def test_helper_modules_are_copied_unchanged(regenerated):
-    for path in SOURCE.glob("*.py"):
-        assert (RELEASE / path.name).read_bytes() == path.read_bytes(), f"{path.name}: {STALE}"
+def test_release_has_every_edition_and_nothing_else():
+    assert sorted(p.name for p in (REPO / "release").iterdir() if p.is_dir()) == sorted(EDITIONS)
+
+
+def test_helper_modules_are_copied_unchanged(regenerated, edition):
+    for path in (REPO / "source" / edition).glob("*.py"):
+        released = REPO / "release" / edition / path.name
+        assert released.read_bytes() == path.read_bytes(), f"{edition}/{path.name}: {STALE}"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_release_matches_regeneration_cell_by_cell(regenerated, notebook):
-    committed, fresh = load(RELEASE / notebook), load(regenerated / notebook)
+def test_release_matches_regeneration_cell_by_cell(regenerated, edition, notebook):
+    committed, fresh = load(REPO / "release" / edition / notebook), load(regenerated / notebook)
     assert committed["metadata"].get("kernelspec") == fresh["metadata"].get("kernelspec"), STALE
     assert len(committed["cells"]) == len(fresh["cells"]), (
         f"{notebook}: cell count differs; {STALE}"
@@ -110,28 +134,34 @@ def test_release_matches_regeneration_cell_by_cell(regenerated, notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_release_is_byte_stable(regenerated, notebook):
+def test_release_is_byte_stable(regenerated, edition, notebook):
     """release.sh normalises volatile metadata: the committed bytes are exactly reproducible."""
-    assert (RELEASE / notebook).read_bytes() == (regenerated / notebook).read_bytes(), STALE
+    committed = REPO / "release" / edition / notebook
+    assert committed.read_bytes() == (regenerated / notebook).read_bytes(), STALE
 
 
+@pytest.mark.parametrize("assignment", EDITIONS)
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_release_notebooks_say_what_they_were_generated_from(notebook):
-    provenance = load(RELEASE / notebook)["metadata"]["softmax_release"]
-    assert provenance["generated_from"] == f"source/{config.ASSIGNMENT}/{notebook}"
+def test_release_notebooks_say_what_they_were_generated_from(assignment, notebook):
+    metadata = load(REPO / "release" / assignment / notebook)["metadata"]
+    provenance = metadata["softmax_release"]
+    assert provenance["generated_from"] == f"source/{assignment}/{notebook}"
     assert "scripts/release.sh" in provenance["generated_by"]
+    assert metadata["softmax_course"]["edition"] == config.EDITIONS[assignment]
 
 
-def test_source_cells_have_stable_ids():
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_source_cells_have_stable_ids(assignment):
     for notebook in NOTEBOOKS:
-        nb = load(SOURCE / notebook)
+        nb = load(REPO / "source" / assignment / notebook)
         assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5), f"{notebook}: save as nbformat 4.5"
         ids = [cell.get("id") for cell in nb["cells"]]
         assert all(ids) and len(set(ids)) == len(ids), f"{notebook}: every cell needs a unique id"
 
 
-def test_release_has_no_delimiters_or_hidden_test_code():
-    for path in RELEASE.iterdir():
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_release_has_no_delimiters_or_hidden_test_code(assignment):
+    for path in (REPO / "release" / assignment).iterdir():
         if path.suffix != ".ipynb":
             continue
         text = path.read_text(encoding="utf-8")
@@ -141,13 +171,17 @@ def test_release_has_no_delimiters_or_hidden_test_code():
             assert hidden not in text, f"{path.name} mentions {hidden!r} (hidden test code)"
 
 
-def test_release_contains_no_solution_line():
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_release_contains_no_solution_line(assignment):
     """No line of a solution appears in the release unless the source shows it elsewhere too."""
     released = "\n".join(
-        cell["source"] for notebook in NOTEBOOKS for cell in load(RELEASE / notebook)["cells"]
+        cell["source"]
+        for folder in EDITIONS  # nor in the other edition's release
+        for notebook in NOTEBOOKS
+        for cell in load(REPO / "release" / folder / notebook)["cells"]
     )
     for notebook in NOTEBOOKS:
-        source = load(SOURCE / notebook)
+        source = load(REPO / "source" / assignment / notebook)
         regions = [r for cell in source["cells"] for r in solution_regions(cell["source"])]
         assert regions or notebook == config.QUIZ_NOTEBOOK, f"{notebook}: no solution regions"
         outside = "\n".join(
@@ -169,8 +203,10 @@ def test_release_contains_no_solution_line():
                 )
 
 
-def test_release_assigns_no_quiz_answer():
-    nb = load(RELEASE / config.QUIZ_NOTEBOOK)
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_release_assigns_no_quiz_answer(assignment):
+    release = REPO / "release" / assignment
+    nb = load(release / config.QUIZ_NOTEBOOK)
     variables = {q.variable for q in quiz.QUESTIONS}
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
@@ -178,8 +214,11 @@ def test_release_assigns_no_quiz_answer():
         for node in ast.walk(ast.parse(cell["source"])):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 assert node.id not in variables, f"the release assigns {node.id}"
-    assert all(r.status == "missing" for r in quiz.grade_quiz(RELEASE / config.QUIZ_NOTEBOOK))
-    assert not list(RELEASE.rglob("answer_key*")), "the answer key must not be released"
+    assert all(r.status == "missing" for r in quiz.grade_quiz(release / config.QUIZ_NOTEBOOK))
+    assert not list(release.rglob("answer_key*")), "the answer key must not be released"
+    assert not list(release.rglob("*.toml")), (
+        "the translation (it holds model answers) stays in source/"
+    )
 
 
 def graded_cells(notebook: Path) -> dict[str, float]:
@@ -199,7 +238,11 @@ def expected_graded_cells() -> dict[str, dict[str, float]]:
     return {config.MAIN_NOTEBOOK: main, config.QUIZ_NOTEBOOK: quiz_cells}
 
 
-@pytest.mark.parametrize("folder", [SOURCE, RELEASE], ids=["source", "release"])
+@pytest.mark.parametrize(
+    "folder",
+    [REPO / kind / assignment for assignment in EDITIONS for kind in ("source", "release")],
+    ids=[f"{kind}-{assignment}" for assignment in EDITIONS for kind in ("source", "release")],
+)
 def test_graded_cells_and_points_equal_config(folder):
     for notebook, want in expected_graded_cells().items():
         assert graded_cells(folder / notebook) == want, f"{folder.name}/{notebook}"
@@ -208,7 +251,9 @@ def test_graded_cells_and_points_equal_config(folder):
 
 
 def test_solution_cells_are_the_graded_functions_and_questions():
-    for folder in (SOURCE, RELEASE):
+    for folder in [
+        REPO / kind / assignment for assignment in EDITIONS for kind in ("source", "release")
+    ]:
         for notebook, want in (
             (config.MAIN_NOTEBOOK, list(config.GRADED_FUNCTIONS)),
             (config.QUIZ_NOTEBOOK, [q.qid for q in quiz.QUESTIONS]),
@@ -221,19 +266,19 @@ def test_solution_cells_are_the_graded_functions_and_questions():
             assert got == want, f"{folder.name}/{notebook}"
 
 
-def test_each_hidden_test_runs_its_own_check_and_states_its_points():
-    cells = {
-        nbgrader_meta(c).get("grade_id"): c for c in load(SOURCE / config.MAIN_NOTEBOOK)["cells"]
-    }
-    released = {
-        nbgrader_meta(c).get("grade_id"): c for c in load(RELEASE / config.MAIN_NOTEBOOK)["cells"]
-    }
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
+    source_nb = load(REPO / "source" / assignment / config.MAIN_NOTEBOOK)
+    release_nb = load(REPO / "release" / assignment / config.MAIN_NOTEBOOK)
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in source_nb["cells"]}
+    released = {nbgrader_meta(c).get("grade_id"): c for c in release_nb["cells"]}
+    prefix, one, many = HIDDEN_TEST_COMMENT[config.EDITIONS[assignment]]
     for check, points in config.POINTS.items():
         gid = "test_" + check.replace(".", "_")
         source = cells[gid]["source"]
-        unit = "point" if points == 1 else "points"
+        stated = (one if points == 1 else many).format(points)
         assert f'run_checks("{check}", globals())' in source, gid
-        assert source.startswith("# Hidden test: ") and f"({points:g} {unit})" in source, gid
+        assert source.startswith(prefix) and stated in source.splitlines()[0], gid
         assert released[gid]["source"].strip() == source.splitlines()[0], gid
     # the function owning each check: its solution cell comes before the check's cell
     order = list(cells)

@@ -1,0 +1,219 @@
+"""Build the Chinese edition source/softmax_regression_zh/ from the English source and its translation.
+
+The English notebooks in source/softmax_regression/ are the one source of truth for code: every
+cell keeps its id, type, nbgrader metadata and code. Markdown cells take their text from
+source/translations/zh_CN.toml, and whole-line comments that students see (outside solution and
+hidden-test regions: hidden-test descriptions, answer formats) are replaced by their translation;
+nothing else in a code cell changes. The helper modules are copied byte for byte.
+
+    python scripts/make_zh_edition.py                 # rewrite source/softmax_regression_zh/
+    python scripts/make_zh_edition.py --check         # exit 1 if it is not what this script makes
+    python scripts/make_zh_edition.py --update-hashes # after updating translations of changed cells
+
+The script stops when an English Markdown cell changed since it was translated (its en_sha256 in
+the translation file no longer matches), when a cell or a visible comment has no translation, and
+when the translation file holds entries for cells or comments that no longer exist.
+Then run `bash scripts/release.sh` to release both editions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+EN_ASSIGNMENT = "softmax_regression"
+ZH_ASSIGNMENT = "softmax_regression_zh"
+EN_DIR = REPO / "source" / EN_ASSIGNMENT
+ZH_DIR = REPO / "source" / ZH_ASSIGNMENT
+TRANSLATION = REPO / "source" / "translations" / "zh_CN.toml"
+NOTEBOOKS = ("softmax_regression.ipynb", "quiz.ipynb")
+HELPERS = ("fashion_mnist.py", "animator.py")
+EDITION = "zh_CN"
+MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+
+
+class TranslationError(Exception):
+    """The translation does not fit the English source (missing, stale or unused entries)."""
+
+
+def en_sha256(text: str) -> str:
+    """The start of the SHA-256 of an English cell's source, as recorded in the translation file."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def visible_comment_lines(source: str) -> list[tuple[int, str]]:
+    """(line index, stripped line) of whole-line comments outside solution and hidden-test regions."""
+    out, inside = [], False
+    for index, line in enumerate(source.split("\n")):
+        match = MARKER.match(line)
+        if match:
+            inside = match.group(1) == "BEGIN"
+            continue
+        if not inside and line.lstrip().startswith("#"):
+            out.append((index, line.strip()))
+    return out
+
+
+def without_visible_comments(source: str) -> str:
+    """A code cell with its translatable comment lines removed (what both editions share)."""
+    drop = {index for index, _ in visible_comment_lines(source)}
+    return "\n".join(line for i, line in enumerate(source.split("\n")) if i not in drop)
+
+
+def load_translation(path: Path = TRANSLATION) -> dict:
+    """The translation file, parsed."""
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    if data.get("edition") != EDITION:
+        raise TranslationError(f"{path}: edition must be {EDITION!r}")
+    return data
+
+
+def translate_code(source: str, comments: dict[str, str], used: set[str], where: str) -> str:
+    """The code cell with each visible whole-line comment replaced by its translation."""
+    lines = source.split("\n")
+    for index, stripped in visible_comment_lines(source):
+        if stripped not in comments:
+            raise TranslationError(f"{where}: no translation for the comment {stripped!r}")
+        used.add(stripped)
+        line = lines[index]
+        lines[index] = line[: len(line) - len(line.lstrip())] + comments[stripped]
+    return "\n".join(lines)
+
+
+def translate_notebook(name: str, nb: nbformat.NotebookNode, data: dict, used: set[str]):
+    """The Chinese edition of the English notebook `nb` (a new object)."""
+    cells = data.get("notebooks", {}).get(name, {}).get("cells", {})
+    comments = {entry["en"].strip(): entry["zh"].strip() for entry in data.get("comments", [])}
+    zh = copy.deepcopy(nb)
+    seen = set()
+    for cell in zh.cells:
+        where = f"{name} cell {cell.id}"
+        if cell.cell_type == "markdown":
+            entry = cells.get(cell.id)
+            if entry is None:
+                raise TranslationError(
+                    f"{where}: no translation (add [notebooks.{name!r}.cells.{cell.id}])"
+                )
+            want = en_sha256(cell.source)
+            if entry.get("en_sha256") != want:
+                raise TranslationError(
+                    f"{where}: the English text changed since it was translated (en_sha256 "
+                    f"{entry.get('en_sha256')!r}, now {want!r}); update the translation, then run "
+                    "scripts/make_zh_edition.py --update-hashes"
+                )
+            cell.source = entry["zh"].strip("\n")
+            seen.add(cell.id)
+        elif cell.cell_type == "code":
+            cell.source = translate_code(cell.source, comments, used, where)
+    unused = sorted(set(cells) - seen)
+    if unused:
+        raise TranslationError(
+            f"{name}: translations of cells that are not Markdown cells of the English notebook: {unused}"
+        )
+    zh.metadata["softmax_course"] = {
+        "edition": EDITION,
+        "generated_by": "scripts/make_zh_edition.py",
+        "generated_from": f"source/{EN_ASSIGNMENT}/{name}, source/translations/zh_CN.toml",
+    }
+    nbformat.validate(zh)
+    return zh
+
+
+def build(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> dict[str, bytes]:
+    """File name -> bytes of every file of the Chinese edition's source folder."""
+    data = load_translation(translation)
+    used: set[str] = set()
+    files = {}
+    for name in NOTEBOOKS:
+        nb = nbformat.read(en_dir / name, as_version=4)
+        if nb.metadata.get("softmax_course", {}).get("edition") != "en":
+            raise TranslationError(
+                f"{en_dir / name}: metadata softmax_course.edition must be 'en'"
+            )
+        zh = translate_notebook(name, nb, data, used)
+        files[name] = (nbformat.writes(zh) + "\n").encode("utf-8")
+    unused = sorted({entry["en"].strip() for entry in data.get("comments", [])} - used)
+    if unused:
+        raise TranslationError(f"translations of comments that no English code cell has: {unused}")
+    for name in HELPERS:
+        files[name] = (en_dir / name).read_bytes()
+    return files
+
+
+def differences(files: dict[str, bytes], folder: Path) -> list[str]:
+    """Names of the files that are missing from `folder`, differ there, or are there but not built."""
+    present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+    out = [n for n, b in files.items() if n not in present or (folder / n).read_bytes() != b]
+    return sorted(out + sorted(present - set(files)))
+
+
+def update_hashes(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> list[str]:
+    """Rewrite the en_sha256 of every translated cell to its English cell's current hash."""
+    text = translation.read_text(encoding="utf-8")
+    changed = []
+    for name in NOTEBOOKS:
+        nb = nbformat.read(en_dir / name, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            header = re.escape(f'[notebooks."{name}".cells.{cell.id}]')
+            pattern = re.compile(rf'^({header}\s*\nen_sha256 = )"([^"]*)"', re.M)
+            digest = en_sha256(cell.source)
+            new, count = pattern.subn(lambda m, d=digest: f'{m.group(1)}"{d}"', text)
+            if count and new != text:
+                changed.append(f"{name} {cell.id}")
+            text = new
+    translation.write_text(text, encoding="utf-8")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    parser.add_argument(
+        "--update-hashes", action="store_true", help="record the English cells' hashes"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ZH_DIR,
+        help="folder to write (default: source/softmax_regression_zh)",
+    )
+    args = parser.parse_args(argv)
+    if args.update_hashes:
+        for cell in update_hashes():
+            print(f"en_sha256 updated: {cell}")
+    try:
+        files = build()
+    except TranslationError as err:
+        print(f"make_zh_edition: {err}", file=sys.stderr)
+        return 1
+    if args.check:
+        stale = differences(files, args.out)
+        if stale:
+            print(
+                f"make_zh_edition: {args.out} is stale ({', '.join(stale)}); run python scripts/make_zh_edition.py",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"make_zh_edition: {args.out} is up to date")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (args.out / name).write_bytes(content)
+    print(f"make_zh_edition: wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
