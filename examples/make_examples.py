@@ -256,7 +256,8 @@ def fill_code(source: str, bodies: list[str]) -> str:
 
 def fill(notebook: str, student: str, spec: dict) -> nbformat.NotebookNode:
     """The release notebook `notebook` answered as `spec` says, with provenance metadata."""
-    nb = nbformat.read(RELEASE / notebook, as_version=4)
+    assignment = spec.get("assignment", ASSIGNMENT)  # softmax_regression_zh: the Chinese edition
+    nb = nbformat.read(REPO / "release" / assignment / notebook, as_version=4)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in spec["code"]:
@@ -270,7 +271,7 @@ def fill(notebook: str, student: str, spec: dict) -> nbformat.NotebookNode:
             cell.source = cell.source.replace(TEXT_STUB, spec["written"][gid])
     nb.metadata["softmax_example"] = {
         "generated_by": "examples/make_examples.py",
-        "generated_from": f"release/{ASSIGNMENT}/{notebook}",
+        "generated_from": f"release/{assignment}/{notebook}",
         "student": student,
         "description": spec["description"],
     }
@@ -296,12 +297,12 @@ notebooks `{MAIN_NOTEBOOK}` and `{QUIZ_NOTEBOOK}` with their answer cells filled
 
 def write_class(out: Path) -> None:
     """Write out/submitted/<student>/<assignment>/*.ipynb and out/README.md."""
-    class_ = students()
+    class_ = {**students(), **zh_students()}
     submitted = out / "submitted"
     if submitted.exists():
         shutil.rmtree(submitted)
     for student, spec in class_.items():
-        folder = submitted / student / ASSIGNMENT
+        folder = submitted / student / spec.get("assignment", ASSIGNMENT)
         folder.mkdir(parents=True)
         for notebook in (MAIN_NOTEBOOK, QUIZ_NOTEBOOK):
             nbformat.write(fill(notebook, student, spec), folder / notebook)
@@ -315,6 +316,75 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     write_class(args.out)
     print(f"wrote the example class to {args.out}")
+
+
+# --------------------------------------------------------------------------------------------
+# The Chinese edition (issue #13): students who work in release/softmax_regression_zh/.
+# --------------------------------------------------------------------------------------------
+ZH_ASSIGNMENT = "softmax_regression_zh"
+
+D2L_ZH_SOFTMAX = """
+X_exp = torch.exp(X)
+partition = X_exp.sum(1, keepdim=True)
+return X_exp / partition  # 这里应用了广播机制
+"""
+"""d2l-zh's softmax as printed in the book (no max subtraction: overflows for large logits)."""
+
+D2L_ZH_CROSS_ENTROPY = "return - torch.log(y_hat[range(len(y_hat)), y])"
+"""d2l-zh's cross_entropy as printed in the book (no clamp: inf when a probability is 0)."""
+
+D2L_ZH_TRAIN_CH3 = """
+animator = Animator(xlabel='epoch', xlim=[1, num_epochs], ylim=[0.3, 0.9],
+                    legend=['train loss', 'train acc', 'test acc'])
+for epoch in range(num_epochs):
+    train_metrics = train_epoch_ch3(net, train_iter, loss, updater)
+    test_acc = evaluate_accuracy(net, test_iter)
+    animator.add(epoch + 1, train_metrics + (test_acc,))
+train_loss, train_acc = train_metrics
+assert train_loss < 0.5, train_loss
+assert train_acc <= 1 and train_acc > 0.7, train_acc
+assert test_acc <= 1 and test_acc > 0.7, test_acc
+"""
+"""d2l-zh's train_ch3: ends with its asserts and returns None."""
+
+WRITTEN_ZH = {
+    "m1": "exp(50) 约为 5.2e21，float32 还能表示；但 logit 超过约 88.7 时 exp 上溢为 inf，"
+    "inf/inf 得到 nan。先减去每行的最大值，所有指数都不大于 0，最大项为 1，就不会上溢。",
+    "m2": "对数只对正数有定义。真实类别的概率下溢为 0 时，损失为 inf，梯度为 nan。"
+    "可以把概率截断到一个极小的正数再取对数，或者直接用 logit 通过 log-sum-exp 计算损失。",
+    "m3": "不一定。只有各种错误代价相同时 argmax 才最优。医疗诊断中漏诊代价远大于误报，"
+    "应结合代价矩阵选择期望代价最小的决策，或降低阈值，并把不确定的病例交给医生。",
+}
+
+
+def zh_students() -> dict[str, dict]:
+    """The Chinese edition's example students (folder names in Chinese)."""
+    solution = source_solutions(MAIN_NOTEBOOK)
+    return {
+        "王芳": {
+            "assignment": ZH_ASSIGNMENT,
+            "description": "Chinese edition (softmax_regression_zh/); the instructor's solution, the "
+            "correct quiz answers and written answers in Chinese; expected: full points",
+            "code": solution,
+            "quiz": quiz_answers(),
+            "written": WRITTEN_ZH,
+        },
+        "刘洋": {
+            "assignment": ZH_ASSIGNMENT,
+            "description": "Chinese edition (softmax_regression_zh/); d2l-zh's code as printed in "
+            "the book: softmax without the max subtraction, cross_entropy without the clamp, "
+            "train_ch3 ending with d2l-zh's asserts (returns None); quiz: q2 wrong; expected: loses "
+            "the softmax stability and cross_entropy underflow checks, full train_ch3 points",
+            "code": {
+                **solution,
+                "softmax": [D2L_ZH_SOFTMAX],
+                "cross_entropy": [D2L_ZH_CROSS_ENTROPY],
+                "train_ch3": [solution["train_ch3"][0], D2L_ZH_TRAIN_CH3],
+            },
+            "quiz": quiz_answers({"q2": '"a"'}),
+            "written": {"m1": WRITTEN_ZH["m1"]},
+        },
+    }
 
 
 if __name__ == "__main__":
