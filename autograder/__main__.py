@@ -1,6 +1,6 @@
 """Command line: grade a class, write feedback and the class report, self-check a notebook.
 
-python -m autograder grade PATH... --out DIR      grade, then write feedback and DIR/report.html
+python -m autograder grade PATH... --out DIR      grade, then rebuild DIR's grades.csv, report.html
 python -m autograder report DIR                   (re)write feedback and the report from results
 python -m autograder check NOTEBOOK [--train]     a student's local self-check
 python -m autograder gradebook-export DIR         copy scores into nbgrader's gradebook
@@ -50,6 +50,47 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not write feedback.html/feedback.md per student and report.html",
     )
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="regrade every submission, also those whose files and grading policy are unchanged",
+    )
+    g.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="grade only this student (repeatable), always afresh; the other results in --out "
+        "stay and grades.csv and the report still cover the whole class",
+    )
+    g.add_argument(
+        "--missing",
+        choices=("keep", "drop"),
+        default="keep",
+        help="students with results in --out whose submission is no longer in the class folder: "
+        "keep them in grades.csv (default; they are listed) or drop them (to --out/.dropped/)",
+    )
+    g.add_argument(
+        "--due",
+        default=None,
+        metavar="WHEN",
+        help="due date, ISO 8601 (e.g. 2026-12-01T23:59+08:00; no zone: UTC); default: "
+        "nbgrader's gradebook due date when there is one; lateness is read from timestamp.txt",
+    )
+    g.add_argument(
+        "--late-penalty",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="deduct this fraction of the maximum score per started day late (e.g. 0.1); "
+        "default: no penalty (lateness is only recorded)",
+    )
+    g.add_argument(
+        "--csv-bom",
+        action="store_true",
+        default=None,
+        help="write grades.csv with a UTF-8 byte-order mark, so Excel reads non-ASCII names",
+    )
     shards.add_shard_argument(g)
     shards.add_merge_parser(sub)
     r = sub.add_parser(
@@ -58,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("results", help="results folder written by grade")
     r.add_argument("--no-feedback", action="store_true", help="only the class report")
+    r.add_argument(
+        "--csv-bom",
+        action="store_true",
+        default=None,
+        help="rewrite grades.csv with a UTF-8 byte-order mark (Excel)",
+    )
     c = sub.add_parser(
         "check", help="self-check a notebook locally (public checks; hidden inputs not shown)"
     )
@@ -78,30 +125,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def write_outputs(out, results) -> str:
-    """Feedback per student and the class report; returns a line saying where they are."""
-    from .feedback import write_all_feedback
-    from .report import write_report
+def write_outputs(out, results, bom=None) -> str:
+    """Feedback of `results` (and of any student whose feedback is older than their results), then
+    the class files rebuilt from every result in `out`; returns a line saying where they are."""
+    from pathlib import Path
+
+    from . import store
+    from .feedback import write_all_feedback, write_feedback
 
     write_all_feedback(out, results)
-    path = write_report(out, results)
-    return f"Feedback: {out}/<student>/feedback.html, feedback.md; class report: {path}"
+    done = {r.student for r in results}
+    for res in store.load(out):
+        folder = store.result_dir(out, res.student)
+        html = folder / "feedback.html"
+        if res.student not in done and (
+            not html.exists()
+            or html.stat().st_mtime_ns < (folder / "results.json").stat().st_mtime_ns
+        ):
+            write_feedback(out, res)
+    store.rebuild(out, bom=bom, report=True)
+    return f"Feedback: {out}/<student>/feedback.html, feedback.md; class report: {Path(out) / 'report.html'}"
 
 
 def cmd_report(args) -> int:
     from pathlib import Path
 
+    from . import store
     from .feedback import write_all_feedback
-    from .report import load_results, write_report
 
     out = Path(args.results)
-    results = load_results(out)
+    results = store.load(out)
     if not results:
         print(f"error: no <student>/results.json under {out}", file=sys.stderr)
         return 2
     if not args.no_feedback:
         write_all_feedback(out, results)
-    path = write_report(out, results)
+    results = store.rebuild(out, bom=args.csv_bom, report=True)
+    path = out / "report.html"
     print(f"{len(results)} students; class report: {path}")
     if not args.no_feedback:
         print(f"feedback: {out}/<student>/feedback.html and feedback.md")
@@ -121,10 +181,10 @@ def cmd_check(args) -> int:
 
 
 def cmd_gradebook_export(args) -> int:
+    from . import store
     from .gradebook import export_to_gradebook
-    from .report import load_results
 
-    results = load_results(args.results)
+    results = store.load(args.results)
     if not results:
         print(f"error: no <student>/results.json under {args.results}", file=sys.stderr)
         return 2
@@ -144,12 +204,16 @@ def cmd_grade(args) -> int:
 
     if all(Path(p).exists() for p in args.paths):  # a mistyped path is reported without waiting
         forkserver.start()  # before the imports below: its start-up overlaps this process's own
-    from .batch import grade_all
+    from . import late
+    from .batch import GraderUnavailable, StudentClash, grade_all
     from .exports import table
 
     limits = config.LIMITS
     if args.timeout:
         limits = dataclasses.replace(limits, submission_seconds=args.timeout)
+    policy = late.LATE_POLICY
+    if args.late_penalty is not None:
+        policy = dataclasses.replace(policy, per_day=args.late_penalty)
     try:
         results = grade_all(
             args.paths,
@@ -158,15 +222,38 @@ def cmd_grade(args) -> int:
             device=args.device,
             limits=limits,
             shard=args.shard,
+            force=args.force,
+            only=args.only,
+            due=args.due,
+            late_policy=policy,
+            missing=args.missing,
+            bom=args.csv_bom,
         )
-    except FileNotFoundError as err:
+    except (FileNotFoundError, StudentClash, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(table(results))
-    print(f"\nResults: {args.out}/<student>/results.json, {args.out}/grades.csv")
+    except GraderUnavailable as err:
+        print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
+        return 3
+    print(table(results.class_results))
+    print(f"\nThis run: {len(results) - len(results.reused)} graded, {len(results.reused)} "
+          f"reused; the class ({args.out}): {len(results.class_results)} students")  # fmt: skip
+    failed = [r.student for r in results if r.grader_failed]
+    if failed:
+        print(f"warning: the grader failed on {', '.join(failed)} (status grader_error); rerun "
+              "to regrade them", file=sys.stderr)  # fmt: skip
+    if results.gone:
+        verb = (
+            "dropped (moved to .dropped/)"
+            if results.dropped
+            else "kept (--missing drop removes them)"
+        )
+        print(f"warning: no submission any more for {', '.join(results.gone)}: their results were "
+              f"{verb}", file=sys.stderr)  # fmt: skip
+    print(f"Results: {args.out}/<student>/results.json, {args.out}/grades.csv")
     if not args.no_report:
         try:
-            print(write_outputs(args.out, results))
+            print(write_outputs(args.out, results, bom=args.csv_bom))
         except Exception as err:  # noqa: BLE001 - the grades are written; say what failed
             print(f"warning: feedback/report not written ({type(err).__name__}: {err}); "
                   f"rerun: python -m autograder report {args.out}", file=sys.stderr)  # fmt: skip

@@ -4,6 +4,12 @@ Each submission is graded by ``grader.grade_submission`` in a worker process for
 fork server (torch and Fashion-MNIST already loaded, see runner.context), so a submission costs a
 fork (milliseconds), not an interpreter start and ``import torch`` (seconds); see
 docs/benchmarks.md. ``shard=`` grades one deterministic part of the class (autograder/shards.py).
+
+The results folder is the class (autograder/store.py): a run writes its students' results, then
+rebuilds grades.csv from every result in the folder, so regrading one student (``only=``) or a
+late one keeps the others. A result is reused when the student's files and the grading policy are
+unchanged, unless ``force`` or ``only`` asks for a regrade, or the grader failed on it
+(status grader_error). Lateness (autograder/late.py) is recomputed for every result.
 """
 
 from __future__ import annotations
@@ -14,17 +20,51 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import config, exports, shards
-from .grader import Submission, find_submissions, grade_submission
+from . import config, exports, late, shards, store
+from .grader import (
+    Submission,
+    find_submissions,
+    grade_submission,
+    is_class_root,
+)
+from .outcome import CheckResult, SubmissionResult
+
+
+class GraderUnavailable(RuntimeError):
+    """The grader cannot run here (no such device, no data): refused before anything is graded."""
+
+
+class StudentClash(ValueError):
+    """Two submissions would share one student id or one results folder."""
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'."""
-    if device == "auto":
-        import torch
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; 'cuda' without a usable GPU is refused.
 
+    Raises GraderUnavailable: grading student code on a device that is not there would record a
+    crash for every student.
+    """
+    import torch
+
+    if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GraderUnavailable(
+            f"--device {device}: no CUDA GPU is usable on this machine (torch "
+            f"{torch.__version__}, CUDA build {torch.version.cuda or 'none'}); grade with "
+            "--device cpu or --device auto, or run on a GPU machine"
+        )
     return device
+
+
+def check_data() -> None:
+    """Refuse to start when FASHION_MNIST_ROOT names a folder that does not exist."""
+    root = os.environ.get("FASHION_MNIST_ROOT")
+    if root and not Path(root).is_dir():
+        raise GraderUnavailable(
+            f"FASHION_MNIST_ROOT={root}: no such folder (it must hold the four Fashion-MNIST .gz "
+            "files); fix or unset it"
+        )
 
 
 def available_cores() -> int:
@@ -42,22 +82,78 @@ def default_workers(device: str) -> int:
 
 
 def collect(paths) -> list[Submission]:
-    """All submissions named by `paths` (duplicate student ids keep the first)."""
-    seen, subs = set(), []
+    """All submissions named by `paths`; one folder named twice counts once.
+
+    Raises StudentClash, naming both, when two different folders give one student id, or ids
+    whose results folders would clash on a case-insensitive filesystem (store.clash_key).
+    """
+    return collect_class(paths)[0]
+
+
+def collect_class(paths) -> tuple[list[Submission], bool]:
+    """(submissions, whether `paths` include a whole class root such as nbgrader's submitted/)."""
+    by_key: dict[str, Submission] = {}
+    subs, whole = [], False
     for p in paths:
-        for sub in find_submissions(Path(p)):
-            if sub.student not in seen:
-                seen.add(sub.student)
+        found = find_submissions(Path(p))
+        whole = whole or is_class_root(Path(p), found)
+        for sub in found:
+            key = store.clash_key(sub.student)
+            other = by_key.get(key)
+            if other is None:
+                by_key[key] = sub
                 subs.append(sub)
-    return subs
+            elif other.folder.resolve() != sub.folder.resolve() or other.main != sub.main:
+                raise StudentClash(
+                    f"two submissions for one student: {other.student!r} ({other.folder}) and "
+                    f"{sub.student!r} ({sub.folder}); rename or remove one before grading"
+                )
+    return subs, whole
 
 
 def previous(out_dir: Path, sub: Submission):
-    """The finished result of `sub` from an earlier run with the same files and policy, if any."""
-    old = exports.read_result(Path(out_dir) / sub.student / "results.json")
-    if old is not None and old.info.get("fingerprint") == sub.fingerprint():
+    """The finished result of `sub` from an earlier run with the same files and policy, if any
+    (never one on which the grader itself failed)."""
+    old = exports.read_result(store.result_dir(out_dir, sub.student) / "results.json")
+    if (
+        old is not None
+        and old.student == sub.student
+        and old.info.get("fingerprint") == sub.fingerprint()
+        and not old.grader_failed
+    ):
         return old
     return None
+
+
+def grader_failed_result(sub: Submission, err: BaseException, device: str) -> SubmissionResult:
+    """The result of a submission whose grading raised in the grader: every check grader_error."""
+    from . import quiz
+    from .checks import CHECKS
+
+    message = (f"the grader failed on this submission ({type(err).__name__}: {err}); this is not "
+               "your result: your instructor will regrade it")  # fmt: skip
+    ids = [cid for cid, _ in CHECKS] + [q.check_id for q in quiz.QUESTIONS]
+    points = {
+        **config.POINTS,
+        **{q.check_id: config.QUIZ.points_per_question for q in quiz.QUESTIONS},
+    }
+    checks = [CheckResult(cid, 0.0, float(points[cid]), "grader_error", message) for cid in ids]
+    result = SubmissionResult(sub.student, checks, "grader_error", message, 0.0, device)
+    result.info = {"fingerprint": sub.fingerprint(), "warnings": [], "grader_error": True}
+    return result
+
+
+def select_only(subs: list[Submission], only) -> list[Submission]:
+    """The submissions of the students named in `only` (ids); a name matching none is an error."""
+    wanted = list(dict.fromkeys(only))
+    ids = {sub.student for sub in subs}
+    unknown = [name for name in wanted if name not in ids]
+    if unknown:
+        raise FileNotFoundError(
+            f"--only {', '.join(unknown)}: no such student among the submissions "
+            f"({len(subs)} found)"
+        )
+    return [sub for sub in subs if sub.student in set(wanted)]
 
 
 class Progress:
@@ -77,19 +173,44 @@ class Progress:
         self.stream.flush()
 
 
+class ClassRun(list):
+    """The results of one run (reused ones included), plus what it found about the class."""
+
+    gone: list[str]
+    """Students with results in the folder whose submission is no longer in the class root."""
+    dropped: list[str]
+    """Those of them moved to DIR/.dropped/ (``missing="drop"``)."""
+    class_results: list[SubmissionResult]
+    """Every result in the folder after the run (what grades.csv holds)."""
+    reused: list[str]
+    """Students whose earlier result was reused (unchanged files and policy)."""
+
+
 def grade_all(
-    paths, out_dir, workers=None, device="auto", limits=config.LIMITS, progress=True, shard=None
-):
-    """Grade every submission in `paths` into `out_dir`; return the results (reused ones included).
+    paths, out_dir, workers=None, device="auto", limits=config.LIMITS, progress=True, shard=None,
+    force=False, only=(), due=None, late_policy=late.LATE_POLICY, missing="keep", bom=None,
+):  # fmt: skip
+    """Grade every submission in `paths` into `out_dir`; return this run's results (a ClassRun).
 
     `shard` ("i/n" or a shards.Shard) grades only that shard of the class and writes
-    `out_dir`/shard.json for ``shards.merge``.
+    `out_dir`/shard.json for ``shards.merge``. `force` regrades unchanged submissions; `only`
+    (student ids) grades those students only, always afresh. `due` (text) and `late_policy`: see
+    late.py. `missing`: "keep" or "drop" the results of students whose submission disappeared from
+    the class root given in `paths`. `bom`: grades.csv with a UTF-8 BOM (None: as it was).
+    Raises GraderUnavailable (device, data), StudentClash or FileNotFoundError before grading.
     """
+    if missing not in ("keep", "drop"):
+        raise ValueError(f"missing={missing!r}: keep or drop")
     device = resolve_device(device)
-    subs = collect(paths)
+    check_data()
+    subs, whole_class = collect_class(paths)
     if shard is not None:
         shard = shards.parse_shard(shard) if isinstance(shard, str) else shard
         subs = shards.select(subs, shard)
+    if only:
+        subs = select_only(subs, only)
+        force = True
+    due_at = late.due_date(due, _gradebook_due() if due is None else None)
     workers = workers or default_workers(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,11 +218,15 @@ def grade_all(
     if shard is not None:
         shards.write_manifest(out_dir, shard, [sub.student for sub in subs])
     bar = Progress(len(subs)) if progress else None
-    results, todo = [], []
+    results, todo = ClassRun(), []
+    results.reused = []
     for sub in subs:
-        old = previous(out_dir, sub)
+        old = None if force else previous(out_dir, sub)
         if old is not None:
+            if _apply_lateness(old, sub, due_at, late_policy):
+                store.write(out_dir, old)
             results.append(old)
+            results.reused.append(old.student)
             if bar:
                 bar.update(old, reused=True)
         else:
@@ -114,10 +239,45 @@ def grade_all(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {pool.submit(grade_submission, sub, device, threads, limits): sub for sub in todo}
         for fut in as_completed(futures):
-            res = fut.result()
-            exports.write_result(out_dir, res)
+            sub = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as err:  # noqa: BLE001 - the grader's failure, not the student's
+                res = grader_failed_result(sub, err, device)
+            _apply_lateness(res, sub, due_at, late_policy)
+            store.write(out_dir, res)
             results.append(res)
             if bar:
                 bar.update(res)
-    exports.write_grades(out_dir, results)
-    return sorted(results, key=lambda r: r.student)
+    results.sort(key=lambda r: r.student)
+    results.gone, results.dropped = [], []
+    if whole_class and not only:
+        graded = {sub.student for sub in subs}
+        results.gone = sorted(
+            student
+            for student in store.read(out_dir)
+            if student not in graded and (shard is None or shard.holds(student))
+        )
+        if missing == "drop":
+            for student in results.gone:
+                store.drop(out_dir, student)
+            results.dropped = list(results.gone)
+    results.class_results = store.rebuild(out_dir, bom=bom, report=False)
+    return results
+
+
+def _apply_lateness(result, sub: Submission, due_at, policy) -> bool:
+    """Record the submission time and lateness in `result` (late.py); whether it changed."""
+    submitted_at, problem = late.read_timestamp(sub.folder)
+    changed = late.apply(result, submitted_at, due_at, policy)
+    if problem and problem not in result.info.setdefault("warnings", []):
+        result.info["warnings"].append(problem)
+        changed = True
+    return changed
+
+
+def _gradebook_due():
+    """The due date in nbgrader's gradebook, when there is one (autograder/gradebook.py)."""
+    from .gradebook import due_date
+
+    return due_date()

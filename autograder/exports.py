@@ -50,7 +50,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str, encoding: str = "utf-8") -> None:
     """Write `text` to `path` so that readers see the old file or the new one, never a part."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,7 @@ def atomic_write(path: Path, text: str) -> None:
         prefix=f".{path.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=path.parent
     )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -100,8 +100,10 @@ def gradescope(result: SubmissionResult) -> dict:
 
 
 def write_result(out_dir: Path, result: SubmissionResult) -> Path:
-    """Write DIR/<student>/results.json atomically; return its path."""
-    path = Path(out_dir) / result.student / "results.json"
+    """Write DIR/<folder of the student>/results.json atomically (store.folder_name); return it."""
+    from .store import result_dir
+
+    path = result_dir(out_dir, result.student) / "results.json"
     atomic_write(path, json.dumps(gradescope(result), indent=1, allow_nan=False))
     return path
 
@@ -133,11 +135,32 @@ def function_scores(result: SubmissionResult) -> dict[str, float]:
     return out
 
 
+LATE_COLUMNS = ("submitted_at", "late_hours", "late_penalty")
+"""When nbgrader's timestamp.txt says the work was handed in, hours after the due date (0: on
+time; empty: unknown), and the points deducted by the late policy (late.py)."""
+
+
+def late_cells(result: SubmissionResult) -> list[str]:
+    """The LATE_COLUMNS of one result."""
+    late = result.info.get("late") or {}
+    hours = late.get("late_seconds")
+    penalty = late.get("penalty", 0.0) or 0.0
+    return [
+        late.get("submitted_at") or "",
+        "" if hours is None else f"{hours / 3600:.2f}".rstrip("0").rstrip("."),
+        f"{penalty:g}",
+    ]
+
+
 def grades_csv(results: list[SubmissionResult]) -> str:
-    """One row per student: total, status and per-function columns (for an LMS import)."""
+    """One row per student: total, status, per-function and lateness columns (for an LMS import).
+
+    The student column is the id itself (any Unicode name); the text is UTF-8, and
+    ``write_grades(..., bom=True)`` adds the byte-order mark Excel needs to read it as UTF-8.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", "status", *FUNCTION_COLUMNS])
+    writer.writerow(["student", "score", "max_score", "status", *FUNCTION_COLUMNS, *LATE_COLUMNS])
     for r in sorted(results, key=lambda r: r.student):
         per = function_scores(r)
         writer.writerow(
@@ -147,15 +170,25 @@ def grades_csv(results: list[SubmissionResult]) -> str:
                 f"{r.max_score:g}",
                 r.status,
                 *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
+                *late_cells(r),
             ]
         )
     return buf.getvalue()
 
 
-def write_grades(out_dir: Path, results: list[SubmissionResult]) -> Path:
-    """Write DIR/grades.csv atomically."""
+BOM = "\ufeff"
+
+
+def write_grades(out_dir: Path, results: list[SubmissionResult], bom: bool | None = None) -> Path:
+    """Write DIR/grades.csv atomically; `bom`: with a UTF-8 byte-order mark (None: as it was)."""
     path = Path(out_dir) / "grades.csv"
-    atomic_write(path, grades_csv(results))
+    if bom is None:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                bom = fh.read(1) == BOM
+        except (OSError, UnicodeDecodeError):
+            bom = False
+    atomic_write(path, (BOM if bom else "") + grades_csv(results))
     return path
 
 

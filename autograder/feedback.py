@@ -13,7 +13,7 @@ import html
 import io
 from pathlib import Path
 
-from . import config
+from . import config, late
 from .exports import FUNCTION_COLUMNS, atomic_write
 from .outcome import SubmissionResult
 
@@ -31,6 +31,7 @@ STATUS_WORDS = {
     "malformed": "a notebook or an answer could not be read",
     "forbidden": "a forbidden built-in was used",
     "missing": "the notebook was not found",
+    "grader_error": "the grader failed, not your code; your instructor will regrade it",
 }
 
 CSS = """
@@ -38,7 +39,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.25rem .6rem;border-bottom:1px solid #e4e4e4;text-align:left}
 th{background:#f5f5f5}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.passed{color:#17692b}.failed,.error,.timeout,.crashed,.memory,.forbidden,.missing,.malformed{color:#b3261e}
+.passed{color:#17692b}.failed,.error,.timeout,.crashed,.memory,.forbidden,.missing,.malformed{color:#b3261e}.grader_error{color:#8a5a00}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:.6rem;font-size:.85rem;background:#eee}
 pre{background:#f7f7f7;border:1px solid #e2e2e2;padding:.6rem;white-space:pre-wrap;word-break:break-word;font-size:.88rem}
 .score{font-size:1.3rem;font-weight:600}img{max-width:100%}.muted{color:#666;font-size:.9rem}
@@ -144,6 +145,7 @@ def render_html(result: SubmissionResult, curve_png: str | None = None) -> str:
         f"<p class='muted'>Assignment {esc(config.ASSIGNMENT)} (d2l softmax regression)</p>",
         f"<p class='score' id='total'>Score: {result.score:g} / {result.max_score:g}</p>",
         f"<p>Status: <span class='badge {esc(result.status)}'>{esc(_status_line(result))}</span></p>",
+        *([f"<p id='lateness'>{esc(late.summary(result))}</p>"] if late.summary(result) else []),
         "<h2>Points per function</h2><table id='functions'><tr><th>function</th>"
         "<th class='num'>points</th><th class='num'>checks passed</th></tr>",
     ]
@@ -206,6 +208,7 @@ def render_markdown(result: SubmissionResult) -> str:
         "",
         f"**Score: {result.score:g} / {result.max_score:g}** (status: {_status_line(result)})",
         "",
+        *([late.summary(result), ""] if late.summary(result) else []),
         "| function | points | checks passed |",
         "| --- | ---: | ---: |",
     ]
@@ -238,7 +241,9 @@ def render_markdown(result: SubmissionResult) -> str:
 
 def write_feedback(out_dir, result: SubmissionResult) -> tuple[Path, Path]:
     """Write DIR/<student>/feedback.html and feedback.md atomically; return their paths."""
-    folder = Path(out_dir) / result.student
+    from .store import result_dir
+
+    folder = result_dir(out_dir, result.student)
     html_path, md_path = folder / "feedback.html", folder / "feedback.md"
     atomic_write(html_path, render_html(result))
     atomic_write(md_path, render_markdown(result))

@@ -77,3 +77,27 @@ def export_to_gradebook(
         summary += f"\nNo grade cell in the gradebook for: {', '.join(sorted(unmatched))}."
     summary += "\nNext: nbgrader formgrader for the free-text answers, then `nbgrader export`."
     return summary
+
+
+def due_date(db_url=None, assignment=config.ASSIGNMENT):
+    """The assignment's due date in nbgrader's gradebook (naive UTC, as nbgrader stores it), or None.
+
+    Only read when the gradebook exists (a sqlite file, or NBGRADER_DB_URL); any problem reading it
+    gives None (the due date then comes from --due or late.DUE_DATE only).
+    """
+    db_url = db_url or default_db_url()
+    if db_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        if not Path(db_url[len("sqlite:///") :]).is_file():
+            return None
+    try:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(db_url) as gb:
+            try:
+                return gb.find_assignment(assignment).duedate
+            except MissingEntry:
+                return None
+    except Exception:  # noqa: BLE001 - an unreadable gradebook only means: no due date from it
+        return None

@@ -14,13 +14,17 @@ STATUSES = (
     "forbidden",
     "missing",
     "malformed",
+    "grader_error",
 )
 """passed: full points; failed: wrong result; error: the student's code raised; timeout: a time limit
 was hit; crashed: the worker process died; memory: the memory cap was hit; forbidden: a built-in the
 function must implement itself, or tampering; missing: the function or answer is not in the notebook;
-malformed: the notebook or answer could not be read."""
+malformed: the notebook or answer could not be read; grader_error: the grader itself failed (its
+device, data or worker start-up), never the student's result: not reused by a rerun, regraded."""
 
-SUBMISSION_STATUSES = ("ok", "timeout", "memory", "crashed", "malformed", "forbidden", "missing")
+SUBMISSION_STATUSES = (
+    "ok", "timeout", "memory", "crashed", "malformed", "forbidden", "missing", "grader_error",
+)  # fmt: skip
 """Overall status of a submission: ok unless something other than a wrong answer happened."""
 
 
@@ -77,6 +81,11 @@ class SubmissionResult:
     @property
     def score(self) -> float:
         return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def grader_failed(self) -> bool:
+        """Whether the grader failed on this submission (its result is not the student's)."""
+        return self.status == "grader_error" or any(c.status == "grader_error" for c in self.checks)
 
     @property
     def max_score(self) -> float:

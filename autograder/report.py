@@ -11,24 +11,25 @@ import datetime as _dt
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
-from . import config
-from .exports import FUNCTION_COLUMNS, atomic_write, function_scores, read_result
+from . import config, late, store
+from .exports import FUNCTION_COLUMNS, atomic_write, function_scores
 from .feedback import CSS, esc, png_data_uri, pyplot, test_accuracies
 from .outcome import SubmissionResult
 
-PROBLEM_STATUSES = ("timeout", "crashed", "memory", "forbidden", "malformed")
+PROBLEM_STATUSES = ("grader_error", "timeout", "crashed", "memory", "forbidden", "malformed")
 """Statuses listed as "grading problems" (per submission or per check)."""
 
 
 def load_results(results_dir) -> list[SubmissionResult]:
     """Every <student>/results.json under `results_dir` (unreadable ones skipped), by student."""
-    out = []
-    for path in sorted(Path(results_dir).glob("*/results.json")):
-        res = read_result(path)
-        if res is not None:
-            out.append(res)
-    return sorted(out, key=lambda r: r.student)
+    return store.load(results_dir)
+
+
+def graded_checks(result: SubmissionResult):
+    """The checks of a result that measure the work (not the late penalty)."""
+    return [c for c in result.checks if c.check_id != late.PENALTY_CHECK]
 
 
 def failure_key(check) -> tuple[str, str]:
@@ -46,7 +47,7 @@ def common_failures(results) -> list[tuple[str, str, int, list[str]]]:
     """(check id, hint line, count, students) for failed checks, most common first."""
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in results:
-        for c in r.checks:
+        for c in graded_checks(r):
             if not c.passed:
                 groups[failure_key(c)].append(r.student)
     rows = [(cid, hint, len(st), st) for (cid, hint), st in groups.items()]
@@ -57,7 +58,7 @@ def check_order(results) -> list[str]:
     """Every check id seen, in grading order (config.POINTS, then the quiz)."""
     seen = []
     for r in results:
-        for c in r.checks:
+        for c in graded_checks(r):
             if c.check_id not in seen:
                 seen.append(c.check_id)
     known = list(config.POINTS)
@@ -70,7 +71,7 @@ def pass_rates(results) -> list[tuple[str, int, int]]:
     """(check id, students who passed it, students graded on it)."""
     passed, total = Counter(), Counter()
     for r in results:
-        for c in r.checks:
+        for c in graded_checks(r):
             total[c.check_id] += 1
             passed[c.check_id] += c.passed
     return [(cid, passed[cid], total[cid]) for cid in check_order(results)]
@@ -213,7 +214,7 @@ def build_report(results: list[SubmissionResult], title: str | None = None) -> s
         per = function_scores(r)
         rows.append([esc(r.student), f"{r.score:g}", f"<span class='{esc(r.status)}'>{esc(r.status)}</span>",
                      *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
-                     f"<a href='{esc(r.student)}/feedback.html'>feedback</a>"])  # fmt: skip
+                     f"<a href='{esc(quote(store.folder_name(r.student)))}/feedback.html'>feedback</a>"])  # fmt: skip
     parts.append(_table(("student", f"score (of {most:g})", "status", *FUNCTION_COLUMNS, ""), rows, "scores", numeric={1, 3, 4, 5, 6, 7}))  # fmt: skip
 
     rates = pass_rates(results)
@@ -253,6 +254,19 @@ def build_report(results: list[SubmissionResult], title: str | None = None) -> s
                              for s, st, msg, bad in problems], "problems"))  # fmt: skip
     else:
         parts.append("<p id='problems'>None.</p>")
+
+    late_rows = [
+        (esc(r.student), esc(r.info["late"].get("submitted_at") or "-"),
+         esc(late.describe(r.info["late"]["late_seconds"])), f"{r.info['late'].get('penalty', 0):g}")
+        for r in results
+        if (r.info.get("late") or {}).get("late_seconds")
+    ]  # fmt: skip
+    parts.append("<h2>Late submissions</h2>")
+    if late_rows:
+        parts.append(_table(("student", "submitted", "late by", "penalty (points)"), late_rows,
+                            "late", numeric={3}))  # fmt: skip
+    else:
+        parts.append("<p id='late'>None (or no due date and timestamp.txt to compare).</p>")
 
     parts.append("<h2>Grading time per student</h2>")
     parts.append(f"<img id='grading-times' alt='grading time per student' src='{png_data_uri(_fig_times(results))}'>")  # fmt: skip

@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import exports
+from . import exports, store
 from .outcome import SubmissionResult
 
 MANIFEST = "shard.json"
@@ -114,18 +114,10 @@ def _describe(result: SubmissionResult) -> str:
 
 def read_folder(folder: Path) -> dict[str, SubmissionResult]:
     """student -> result of every DIR/<student>/results.json (an unreadable one is an error)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ShardError(f"{folder}: no such results folder")
-    out = {}
-    for path in sorted(folder.glob("*/results.json")):
-        result = exports.read_result(path)
-        if result is None:
-            raise ShardError(f"{path}: unreadable results.json")
-        if result.student != path.parent.name:
-            raise ShardError(f"{path}: holds student {result.student!r}, not {path.parent.name!r}")
-        out[result.student] = result
-    return out
+    try:
+        return store.read(folder, strict=True)
+    except store.StoreError as err:
+        raise ShardError(str(err)) from None
 
 
 def check_coverage(folders) -> list[str]:
@@ -143,7 +135,7 @@ def check_coverage(folders) -> list[str]:
         if m["index"] in seen:
             problems.append(f"shard {m['shard']} appears twice: {seen[m['index']]} and {folder}")
         seen[m["index"]] = folder
-        have = {p.parent.name for p in folder.glob("*/results.json")}
+        have = {store.student_of(p.parent.name) for p in folder.glob("*/results.json")}
         lost = sorted(set(m["students"]) - have)
         if lost:
             problems.append(f"{folder} (shard {m['shard']}) has no results for {', '.join(lost[:10])}"
@@ -190,13 +182,12 @@ def merge(folders, out_dir, allow_incomplete=False) -> list[SubmissionResult]:
             "remove the stale folder):\n  " + "\n  ".join(conflicts)
         )
     out_dir.mkdir(parents=True, exist_ok=True)
-    for student, (_, folder) in sorted(chosen.items()):
-        target = out_dir / student
-        if folder.resolve() != out_dir.resolve():
-            shutil.copytree(folder / student, target, dirs_exist_ok=True)
-    results = [r for r, _ in chosen.values()]
-    exports.write_grades(out_dir, results)
-    return sorted(results, key=lambda r: r.student)
+    with store.locked(out_dir):
+        for student, (_, folder) in sorted(chosen.items()):
+            target = store.result_dir(out_dir, student)
+            if folder.resolve() != out_dir.resolve():
+                shutil.copytree(store.result_dir(folder, student), target, dirs_exist_ok=True)
+    return store.rebuild(out_dir, report=False)
 
 
 # -- command line -------------------------------------------------------------------------------

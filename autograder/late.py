@@ -1,0 +1,163 @@
+"""Late submissions: nbgrader's timestamp.txt against a due date, and a late-penalty policy (off by default).
+
+The due date comes from ``grade --due`` (ISO 8601; a date without a time zone is UTC, like
+nbgrader's), else ``DUE_DATE`` below, else nbgrader's gradebook (``nbgrader db assignment add
+softmax_regression --duedate=...``) when ``gradebook.db`` exists. Lateness is recorded in every
+result (``info["late"]``), in grades.csv and in the feedback. With a penalty policy (``--late-penalty``
+or ``LATE_POLICY``), a late result gets one extra check ``late.penalty`` with negative points, so
+the total, results.json and every export agree. Lateness is recomputed on every run, also for
+results reused unchanged, so changing the due date or the policy needs no regrading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .outcome import CheckResult, SubmissionResult
+
+TIMESTAMP_FILE = "timestamp.txt"
+"""Written by ``nbgrader collect``/``submit`` into the student's assignment folder."""
+
+DUE_DATE: str | None = None
+"""The assignment's due date (ISO 8601) when neither --due nor the gradebook gives one. A grading
+constant that belongs in config.py (owned by the lead engineer); kept here for now."""
+
+PENALTY_CHECK = "late.penalty"
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """Points deducted for lateness: `per_day` of the maximum score per started day late (after
+    `grace_minutes`), at most `max_fraction` of it, never below 0 points in all."""
+
+    per_day: float = 0.0
+    max_fraction: float = 1.0
+    grace_minutes: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_day > 0
+
+
+LATE_POLICY = LatePolicy()
+"""Off by default (per_day 0). A grading constant for config.py; kept here for now."""
+
+
+def parse_time(text: str) -> dt.datetime:
+    """A time as nbgrader writes it (``2026-11-30 20:15:03.123456 UTC``) or ISO 8601, as aware UTC.
+
+    A time without a zone is UTC. Raises ValueError naming the text when it cannot be read.
+    """
+    from dateutil import parser as date_parser
+
+    try:
+        when = date_parser.parse(str(text).strip())
+    except (ValueError, OverflowError) as err:
+        raise ValueError(f"{text!r} is not a date and time ({err})") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC)
+
+
+def read_timestamp(folder) -> tuple[dt.datetime | None, str | None]:
+    """(submission time, problem) from the assignment folder's timestamp.txt (None when absent)."""
+    path = Path(folder) / TIMESTAMP_FILE
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    try:
+        return parse_time(text), None
+    except ValueError as err:
+        return None, f"{path.name}: {err}"
+
+
+def due_date(cli: str | None = None, gradebook_due=None) -> dt.datetime | None:
+    """The due date to apply: --due, else DUE_DATE, else the gradebook's (a datetime or None)."""
+    for value in (cli, DUE_DATE):
+        if value:
+            return parse_time(value)
+    if gradebook_due is not None:
+        return parse_time(
+            gradebook_due.isoformat() if hasattr(gradebook_due, "isoformat") else gradebook_due
+        )
+    return None
+
+
+def penalty(
+    policy: LatePolicy, late_seconds: float | None, max_score: float, score: float
+) -> float:
+    """Points deducted (>= 0) for `late_seconds` after the due date under `policy`."""
+    if not policy.enabled or not late_seconds or late_seconds <= policy.grace_minutes * 60:
+        return 0.0
+    days = math.ceil((late_seconds - policy.grace_minutes * 60) / 86400)
+    fraction = min(policy.max_fraction, policy.per_day * days)
+    return round(min(max(score, 0.0), fraction * max_score), 6)
+
+
+def apply(result: SubmissionResult, submitted_at, due, policy: LatePolicy = LATE_POLICY) -> bool:
+    """Record lateness in `result` (info["late"], and a late.penalty check under a policy).
+
+    Replaces what an earlier run recorded; returns whether anything changed.
+    """
+    before = (
+        result.info.get("late"),
+        [c.to_dict() for c in result.checks if c.check_id == PENALTY_CHECK],
+    )
+    result.checks = [c for c in result.checks if c.check_id != PENALTY_CHECK]
+    late_seconds = None
+    if submitted_at is not None and due is not None:
+        late_seconds = max(0.0, (submitted_at - due).total_seconds())
+    points = penalty(policy, late_seconds, result.max_score, result.score)
+    late = {
+        "submitted_at": submitted_at.isoformat(timespec="seconds") if submitted_at else None,
+        "due": due.isoformat(timespec="seconds") if due else None,
+        "late_seconds": late_seconds,
+        "penalty": points,
+        "policy": {"per_day": policy.per_day, "max_fraction": policy.max_fraction,
+                   "grace_minutes": policy.grace_minutes} if policy.enabled else None,
+    }  # fmt: skip
+    if points:
+        result.checks.append(
+            CheckResult(
+                PENALTY_CHECK, -points, 0.0, "failed",
+                f"handed in {describe(late_seconds)} after the due date {late['due']}: "
+                f"{policy.per_day:.0%} of the points per started day late",
+            )
+        )  # fmt: skip
+    result.info["late"] = late
+    after = (late, [c.to_dict() for c in result.checks if c.check_id == PENALTY_CHECK])
+    return before != after
+
+
+def describe(seconds: float | None) -> str:
+    """'3 h 20 min', '2 d 4 h' for a duration in seconds."""
+    if seconds is None:
+        return "an unknown time"
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins} min" if hours else f"{mins} min"
+
+
+def summary(result: SubmissionResult) -> str | None:
+    """One line for feedback: when it was handed in and how late; None when nothing is known."""
+    late = result.info.get("late") or {}
+    if not late.get("submitted_at"):
+        return None
+    line = f"Submitted {late['submitted_at']}"
+    if late.get("due"):
+        seconds = late.get("late_seconds") or 0
+        line += (
+            f", {describe(seconds)} after the due date {late['due']}"
+            if seconds > 0
+            else f", on time (due {late['due']})"
+        )
+    if late.get("penalty"):
+        line += f"; late penalty: -{late['penalty']:g} points"
+    return line
