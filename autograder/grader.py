@@ -13,11 +13,30 @@ from pathlib import Path
 
 from . import config
 from .checks import CHECKS, Aborted, abort_scope, unrunnable
-from .notebook import MalformedNotebook, extract, read_notebook
+from .notebook import AmbiguousNotebook, MalformedNotebook, extract, find_notebook, read_notebook
 from .outcome import CheckResult, SubmissionResult
 
-STATUS_PRIORITY = ("malformed", "forbidden", "memory", "timeout", "crashed")
+STATUS_PRIORITY = ("grader_error", "malformed", "forbidden", "memory", "timeout", "crashed")
 """A submission's status is the first of these any of its checks has, else "ok"."""
+
+GRADER_FAILURES = (
+    "the worker could not start:",
+    "internal grader error",
+    "Found no NVIDIA driver",
+    "no CUDA GPUs are available",
+    "Torch not compiled with CUDA enabled",
+    "CUDA driver version is insufficient",
+)
+"""Message fragments of a crash or error caused by the grader's machine (device, data, worker
+start-up) and not by the student's code: such checks get status "grader_error"."""
+
+OTHER_FUNCTIONS = {
+    "cross_entropy.model_gradient": "softmax or cross_entropy",
+    "train_ch3.end_to_end": "softmax, cross_entropy, accuracy or train_ch3",
+}
+"""Checks that call more than their own function (for the not-implemented hint)."""
+
+NOT_IMPLEMENTED = re.compile(r"(raised an error: |^Got: )NotImplementedError", re.M)
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,10 @@ class Submission:
     folder: Path
     main: Path
     quiz: Path
+    warnings: tuple[str, ...] = ()
+    """Found by content under another name, ... (shown in the feedback)."""
+    problem: str | None = None
+    """Why the notebooks cannot be graded at all (two candidates for one notebook)."""
     assignment: str = config.ASSIGNMENT
     """The edition's nbgrader assignment (a key of config.EDITIONS)."""
 
@@ -65,19 +88,36 @@ def policy_hash() -> str:
     return h.hexdigest()[:16]
 
 
-SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
 def student_id(name: str) -> str:
-    """A filesystem-safe student id."""
-    return SAFE_ID.sub("_", name).strip("._") or "student"
+    """The student's id: their folder's name as nbgrader keeps it (any Unicode name).
+
+    File names derived from it go through store.folder_name (safe, reversible, collision-free).
+    """
+    return name
 
 
-def _submission(student: str, folder: Path, main: Path | None = None) -> Submission:
-    """The Submission of `student` whose assignment folder (an edition's) is `folder`."""
+def submission(student: str, folder: Path, main: Path | None = None) -> Submission:
+    """The Submission of `student` in assignment folder `folder`; a notebook saved under another
+    name is found by its content (notebook.find_notebook), with a warning for the feedback."""
+    warnings, problem = [], None
     assignment = folder.name if folder.name in config.EDITIONS else config.ASSIGNMENT
-    main = main if main is not None else folder / config.MAIN_NOTEBOOK
-    return Submission(student_id(student), folder, main, folder / config.QUIZ_NOTEBOOK, assignment)
+    quiz = folder / config.QUIZ_NOTEBOOK
+    if main is None:
+        main = folder / config.MAIN_NOTEBOOK
+        try:
+            main, found = find_notebook(folder, config.MAIN_NOTEBOOK, release_notebook(assignment),
+                                        taken={config.QUIZ_NOTEBOOK})  # fmt: skip
+            warnings += found
+        except AmbiguousNotebook as err:
+            problem = str(err)
+    try:
+        quiz, found = find_notebook(
+            folder, config.QUIZ_NOTEBOOK, release_quiz(assignment), taken={main.name}
+        )
+        warnings += found
+    except AmbiguousNotebook as err:
+        problem = "; ".join(p for p in (problem, str(err)) if p)
+    return Submission(student_id(student), folder, main, quiz, tuple(warnings), problem, assignment)
 
 
 def find_submissions(path: Path) -> list[Submission]:
@@ -88,20 +128,30 @@ def find_submissions(path: Path) -> list[Submission]:
     if path.is_file():
         folder = path.parent
         student = folder.parent.name if folder.name in config.EDITIONS else path.stem
-        return [_submission(student, folder, main=path)]
+        return [submission(student, folder, main=path)]
     if path.name in config.EDITIONS or (path / config.MAIN_NOTEBOOK).exists():
         student = path.parent.name if path.name in config.EDITIONS else path.name
-        return [_submission(student, path)]
+        return [submission(student, path)]
     if any((path / assignment).is_dir() for assignment in config.EDITIONS):
-        return [_submission(path.name, assignment_folder(path))]
+        return [submission(path.name, assignment_folder(path))]
     subs = []
     for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        subs.append(_submission(child.name, assignment_folder(child)))
+        subs.append(submission(child.name, assignment_folder(child)))
     if not subs:
         raise FileNotFoundError(
             f"{path}: no submissions found (expected <student>/{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK})"
         )
     return subs
+
+
+def is_class_root(path: Path, subs: list[Submission]) -> bool:
+    """Whether `path` is a whole class (nbgrader's submitted/): every submission is a child of it."""
+    root = Path(path).resolve()
+    return (
+        bool(subs)
+        and Path(path).is_dir()
+        and all(sub.folder.parent.parent.resolve() == root for sub in subs)
+    )
 
 
 def _release_dir(assignment: str) -> Path:
@@ -121,6 +171,42 @@ def assignment_folder(student_folder: Path) -> Path:
 def release_notebook(assignment: str = config.ASSIGNMENT):
     """The release copy of the edition's main notebook (read-only cells come from here)."""
     return read_notebook(_release_dir(assignment) / config.MAIN_NOTEBOOK)
+
+
+@functools.cache
+def release_quiz(assignment: str = config.ASSIGNMENT):
+    """The release copy of the edition's quiz notebook (its grade_ids recognise a renamed quiz)."""
+    try:
+        return read_notebook(_release_dir(assignment) / config.QUIZ_NOTEBOOK)
+    except MalformedNotebook:
+        return {"cells": []}
+
+
+def grader_failure(res: CheckResult) -> CheckResult:
+    """`res` with status "grader_error" when its crash or error was the grader machine's fault."""
+    if res.status in ("crashed", "error", "timeout") and any(
+        marker in res.message for marker in GRADER_FAILURES
+    ):
+        res.status, res.score = "grader_error", 0.0
+        res.message = (
+            "the grader failed here, not your code; your instructor will regrade this "
+            f"submission.\n{res.message}"
+        )
+    return res
+
+
+def not_implemented_hint(res: CheckResult) -> CheckResult:
+    """`res` with a hint that fits a blank function (one that raises NotImplementedError)."""
+    if res.passed or not NOT_IMPLEMENTED.search(res.message):
+        return res
+    who = OTHER_FUNCTIONS.get(res.check_id, res.function)
+    hint = (
+        f"Hint: not implemented yet: {who} raises NotImplementedError; replace "
+        "`raise NotImplementedError()` with your code"
+    )
+    lines = [ln for ln in res.message.splitlines() if not ln.startswith("Hint:")]
+    res.message = "\n".join([*lines, hint])
+    return res
 
 
 def _blanket(status, message):
@@ -164,7 +250,7 @@ def grade_function_checks(
                         f"an earlier {func} check ended with {err.status}: {err.message}",
                     )
                 except Exception as err:  # noqa: BLE001 - a grader bug must not stop the class
-                    res = CheckResult(cid, 0.0, points, "error", f"internal grader error ({type(err).__name__}: {err}); please tell your instructor",
+                    res = CheckResult(cid, 0.0, points, "grader_error", f"internal grader error ({type(err).__name__}: {err}); please tell your instructor",
                                       {"traceback": traceback.format_exc()[-3000:]})  # fmt: skip
                 if res.status == "forbidden":
                     dead.setdefault(func, ("forbidden", res.message))
@@ -174,6 +260,7 @@ def grade_function_checks(
         info["worker_starts"] = caller.starts
         info["warnings"] += caller.load_errors
         caller.close()
+    results = [not_implemented_hint(grader_failure(res)) for res in results]
     # A built-in found while running one check costs the function's other checks too.
     for res in results:
         func = res.function
@@ -189,8 +276,15 @@ def grade_submission(
     from . import quiz
 
     start = time.monotonic()
-    checks, info = grade_function_checks(sub.main, device, threads, limits, sub.assignment)
-    if sub.quiz.exists():
+    if sub.problem:
+        checks, info = _blanket("malformed", sub.problem), {"warnings": []}
+    else:
+        checks, info = grade_function_checks(sub.main, device, threads, limits, sub.assignment)
+    info["warnings"] = list(sub.warnings) + list(info["warnings"])
+    if sub.problem:
+        quiz_results = [CheckResult(q.check_id, 0.0, float(config.QUIZ.points_per_question), "malformed", sub.problem)
+                        for q in quiz.QUESTIONS]  # fmt: skip
+    elif sub.quiz.exists():
         quiz_results = quiz.grade_quiz(sub.quiz)
     else:
         quiz_results = [
