@@ -100,3 +100,88 @@ def test_crash_in_one_function_costs_only_its_checks(tmp_path, function_checks_o
     others = [r for c, r in by.items() if c.startswith(("cross_entropy.", "accuracy."))]
     assert all(r.passed for r in others if r.check_id != "cross_entropy.model_gradient")
     assert info["worker_starts"] == 2  # a fresh worker after the crash, none after the skip
+
+
+# -- student ids, notebooks found by content (issue #11) ------------------------------------------
+def _submitted(tmp_path, student, main_name=config.MAIN_NOTEBOOK, extra=()):
+    folder = tmp_path / "submitted" / student / config.ASSIGNMENT
+    folder.mkdir(parents=True)
+    release = config.RELEASE_DIR
+    (folder / main_name).write_bytes((release / config.MAIN_NOTEBOOK).read_bytes())
+    (folder / config.QUIZ_NOTEBOOK).write_bytes((release / config.QUIZ_NOTEBOOK).read_bytes())
+    for name in extra:
+        (folder / name).write_bytes((release / config.MAIN_NOTEBOOK).read_bytes())
+    return folder
+
+
+def test_any_unicode_name_is_the_student_id(tmp_path):
+    for name in ("张三", "李四", "a b", "Zoë"):
+        _submitted(tmp_path, name)
+    subs = grader.find_submissions(tmp_path / "submitted")
+    assert sorted(s.student for s in subs) == sorted(["张三", "李四", "a b", "Zoë"])
+    one = grader.find_submissions(tmp_path / "submitted" / "张三")
+    assert [s.student for s in one] == ["张三"]
+    nb = grader.find_submissions(
+        tmp_path / "submitted" / "李四" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    )
+    assert [s.student for s in nb] == ["李四"]
+
+
+def test_a_renamed_main_notebook_is_graded_with_a_warning(tmp_path):
+    folder = _submitted(tmp_path, "amy", main_name="softmax_regression (1).ipynb")
+    (sub,) = grader.find_submissions(tmp_path / "submitted")
+    assert sub.main == folder / "softmax_regression (1).ipynb" and sub.problem is None
+    assert "softmax_regression (1).ipynb was graded as softmax_regression.ipynb" in sub.warnings[0]
+
+
+def test_two_candidate_notebooks_are_a_clear_error_not_a_silent_pick(tmp_path):
+    _submitted(
+        tmp_path,
+        "amy",
+        main_name="softmax_regression (1).ipynb",
+        extra=("softmax_regression (2).ipynb",),
+    )
+    (sub,) = grader.find_submissions(tmp_path / "submitted")
+    assert "softmax_regression (1).ipynb and softmax_regression (2).ipynb" in sub.problem
+    res = grader.grade_submission(sub)  # no worker is started for it
+    assert res.status == "malformed" and res.score == 0
+    assert all("keep only one of them" in c.message for c in res.checks)
+
+
+def test_not_implemented_gets_its_own_hint():
+    checks_results = [
+        grader.CheckResult("softmax.shape", 0.0, 1.0, "error",
+                           "Calling softmax raised an error: NotImplementedError"),
+        grader.CheckResult("softmax.gradient", 0.0, 2.0, "failed",
+                           "Input: ...\nExpected: a differentiable result\nGot: NotImplementedError\n"
+                           "Hint: the computation was cut off from autograd: avoid .detach()"),
+        grader.CheckResult("cross_entropy.model_gradient", 0.0, 2.0, "failed",
+                           "Input: O\nGot: NotImplementedError\nHint: the computation was cut off"),
+        grader.CheckResult("softmax.values", 0.0, 2.0, "failed",
+                           "Expected: x\nGot: y\nHint: the computation was cut off from autograd"),
+    ]  # fmt: skip
+    out = [grader.not_implemented_hint(c) for c in checks_results]
+    assert out[0].message.endswith(
+        "Hint: not implemented yet: softmax raises NotImplementedError; replace "
+        "`raise NotImplementedError()` with your code"
+    )
+    assert "cut off from autograd" not in out[1].message and "not implemented yet" in out[1].message
+    assert "softmax or cross_entropy raises NotImplementedError" in out[2].message
+    assert "cut off from autograd" in out[3].message  # a real autograd problem keeps its hint
+
+
+@pytest.mark.parametrize(
+    "status, message, want",
+    [
+        ("crashed", "the worker could not start: RuntimeError: Found no NVIDIA driver", "grader_error"),
+        ("crashed", "the worker process exited with code 3 while calling softmax", "crashed"),
+        ("error", "Calling softmax raised an error: RuntimeError: Found no NVIDIA driver on your system",
+         "grader_error"),
+        ("failed", "Found no NVIDIA driver", "failed"),
+    ],
+)  # fmt: skip
+def test_grader_side_failures_are_not_the_students(status, message, want):
+    res = grader.grader_failure(grader.CheckResult("softmax.shape", 0.0, 1.0, status, message))
+    assert res.status == want
+    if want == "grader_error":
+        assert "not your code" in res.message
