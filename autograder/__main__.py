@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
 from . import config, shards
@@ -202,6 +203,16 @@ def cmd_grade(args) -> int:
 
     from . import forkserver
 
+    if args.device.startswith("cuda") or os.environ.get("FASHION_MNIST_ROOT"):
+        from .batch import GraderUnavailable, check_data, resolve_device
+
+        try:  # refused before the fork server starts: nothing runs on a machine that cannot grade
+            check_data()
+            if args.device.startswith("cuda"):
+                resolve_device(args.device)
+        except GraderUnavailable as err:
+            print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
+            return 3
     if all(Path(p).exists() for p in args.paths):  # a mistyped path is reported without waiting
         forkserver.start()  # before the imports below: its start-up overlaps this process's own
     from . import late

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
+from conftest import EXAMPLES, ROOT
 
-from autograder import config, quiz
+from autograder import batch, config, quiz, store
+from autograder.outcome import SubmissionResult
 
 pytestmark = pytest.mark.slow
 
 
 def rows(out):
-    with open(out / "grades.csv") as fh:
+    with open(out / "grades.csv", encoding="utf-8-sig") as fh:
         return {r["student"]: r for r in csv.DictReader(fh)}
 
 
@@ -68,3 +76,205 @@ def test_missing_path_is_a_clear_error(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr
+
+
+# -- the results folder is the class (issue #11) ---------------------------------------------------
+# Blank submissions (copies of carol_blank) are graded in seconds; the behaviour under test is the
+# class bookkeeping, not the checks.
+def _class(tmp_path, names, source="carol_blank"):
+    subs = tmp_path / "submitted"
+    for name in names:
+        shutil.copytree(EXAMPLES / source, subs / name)
+    return subs
+
+
+def _grade(*args, env=None, timeout=300):
+    device = () if "--device" in args else ("--device", "cpu")
+    cmd = [sys.executable, "-m", "autograder", "grade", *map(str, args), *device, "--workers", "1"]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def _students(out):
+    raw = (out / "grades.csv").read_bytes().decode("utf-8-sig")
+    return sorted(r["student"] for r in csv.DictReader(io.StringIO(raw)))
+
+
+def _mtime(out, student):
+    return (out / store.folder_name(student) / "results.json").stat().st_mtime_ns
+
+
+def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
+    subs = _class(tmp_path, ["张三", "李四", "a b"])
+    out = tmp_path / "out"
+    proc = _grade(subs, "--out", out, "--csv-bom")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _students(out) == sorted(["张三", "李四", "a b"])
+    assert (out / "张三" / "results.json").is_file() and (out / "a%20b" / "results.json").is_file()
+    assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    report_html = (out / "report.html").read_text(encoding="utf-8")
+    assert "张三" in report_html and "href='a%2520b/feedback.html'" in report_html
+    assert "Feedback for 张三" in (out / "张三" / "feedback.html").read_text(encoding="utf-8")
+    assert "张三" in proc.stdout and "李四" in proc.stdout
+
+    # Regrading (or adding) one student rewrites the class files for the whole class.
+    before = {s: _mtime(out, s) for s in ("张三", "李四", "a b")}
+    proc = _grade(subs / "李四", "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(unchanged, reused)" in proc.stderr
+    assert _students(out) == sorted(["张三", "李四", "a b"])  # the old code kept 李四 alone
+    assert "张三" in (out / "report.html").read_text(encoding="utf-8")
+    assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM choice stays
+
+    # --only regrades the named student despite an unchanged fingerprint; the others stay.
+    proc = _grade(subs, "--out", out, "--only", "张三")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _mtime(out, "张三") != before["张三"]
+    assert _mtime(out, "李四") == before["李四"] and _mtime(out, "a b") == before["a b"]
+    assert _students(out) == sorted(["张三", "李四", "a b"])
+    proc = _grade(subs, "--out", out, "--only", "王五")
+    assert proc.returncode == 2 and "王五" in proc.stderr and "no such student" in proc.stderr
+
+    # --force regrades everyone.
+    proc = _grade(subs, "--out", out, "--force")
+    assert proc.returncode == 0 and "(unchanged, reused)" not in proc.stderr
+    assert all(_mtime(out, s) != before[s] for s in ("李四", "a b"))
+
+
+def test_two_submissions_for_one_id_stop_before_grading(tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    shutil.copytree(EXAMPLES / "carol_blank", first / "Alice")
+    shutil.copytree(EXAMPLES / "carol_blank", second / "alice")
+    out = tmp_path / "out"
+    proc = _grade(first, second, "--out", out)
+    assert proc.returncode == 2
+    assert (
+        "'Alice'" in proc.stderr and "'alice'" in proc.stderr and "two submissions" in proc.stderr
+    )
+    assert not list(out.glob("*/results.json"))
+    with pytest.raises(batch.StudentClash):
+        batch.collect([first / "Alice", first / "Alice" / config.ASSIGNMENT, second])
+    assert len(batch.collect([first, first / "Alice"])) == 1  # one folder named twice: once
+
+
+def test_a_disappeared_submission_is_reported_then_kept_or_dropped(tmp_path):
+    subs = _class(tmp_path, ["amy", "ben"])
+    out = tmp_path / "out"
+    assert _grade(subs, "--out", out).returncode == 0
+    shutil.rmtree(subs / "ben")
+    proc = _grade(subs, "--out", out)
+    assert proc.returncode == 0 and "no submission any more for ben" in proc.stderr
+    assert _students(out) == ["amy", "ben"]  # kept by default
+    proc = _grade(subs, "--out", out, "--missing", "drop")
+    assert proc.returncode == 0 and "dropped" in proc.stderr
+    assert _students(out) == ["amy"]
+    assert (out / ".dropped" / "ben" / "results.json").is_file()
+
+
+def test_two_grade_runs_into_one_folder_at_once_lose_nothing(tmp_path):
+    subs = _class(tmp_path, ["amy", "ben", "cat"])
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "autograder", "grade", "--out", str(out), "--device", "cpu",
+           "--workers", "1"]  # fmt: skip
+    runs = [subprocess.Popen([*cmd, str(subs / name)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for name in ("amy", "ben", "cat")]  # fmt: skip
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err[-2000:]
+    assert _students(out) == ["amy", "ben", "cat"]
+    report_html = (out / "report.html").read_text(encoding="utf-8")
+    assert all(f">{name}<" in report_html for name in ("amy", "ben", "cat"))
+
+
+def test_lateness_from_timestamp_txt_and_due_date_without_regrading(tmp_path):
+    subs = _class(tmp_path, ["amy", "ben"])
+    (subs / "amy" / config.ASSIGNMENT / "timestamp.txt").write_text(
+        "2026-12-02 05:59:00.000000 UTC"
+    )
+    out = tmp_path / "out"
+    proc = _grade(subs, "--out", out, "--due", "2026-12-02T00:00:00+00:00")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    grades = rows(out)
+    assert grades["amy"]["late_hours"] == "5.98" and grades["amy"]["submitted_at"]
+    assert grades["ben"]["late_hours"] == ""  # no timestamp.txt: unknown
+    assert "after the due date" in (out / "amy" / "feedback.md").read_text(encoding="utf-8")
+    data = json.loads((out / "amy" / "results.json").read_text())
+    assert data["extra_data"]["info"]["late"]["late_seconds"] == 21540
+    # A new due date is applied to the reused result, without grading again.
+    proc = _grade(subs, "--out", out, "--due", "2026-12-03T00:00:00Z")
+    assert proc.returncode == 0 and proc.stderr.count("(unchanged, reused)") == 2
+    assert rows(out)["amy"]["late_hours"] == "0"
+
+
+def test_device_cuda_without_cuda_is_refused_before_grading(tmp_path, monkeypatch):
+    subs = _class(tmp_path, ["amy"])
+    out = tmp_path / "out"
+    proc = _grade(subs, "--out", out, "--device", "cuda", env={"CUDA_VISIBLE_DEVICES": ""})
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "no CUDA GPU" in proc.stderr and "nothing was graded" in proc.stderr
+    assert not list(out.glob("*/results.json"))
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(batch.GraderUnavailable, match="--device cuda"):
+        batch.resolve_device("cuda")
+    assert batch.resolve_device("auto") == "cpu"
+
+
+def test_a_grader_failure_is_marked_and_never_reused(tmp_path, monkeypatch):
+    subs = _class(tmp_path, ["amy"])
+    out = tmp_path / "out"
+
+    def broken(sub, *args, **kwargs):
+        raise RuntimeError("CUDA error: device lost")
+
+    monkeypatch.setattr(batch, "grade_submission", broken)
+    (res,) = batch.grade_all([subs], out, device="cpu", progress=False)
+    assert res.status == "grader_error" and res.grader_failed
+    assert all(c.status == "grader_error" for c in res.checks)
+    assert "not your result" in res.message and "device lost" in res.message
+    assert rows(out)["amy"]["status"] == "grader_error"
+
+    calls = []
+
+    def fine(sub, *args, **kwargs):
+        calls.append(sub.student)
+        return SubmissionResult(sub.student, [], "ok", info={"fingerprint": sub.fingerprint()})
+
+    monkeypatch.setattr(batch, "grade_submission", fine)
+    batch.grade_all([subs], out, device="cpu", progress=False)
+    assert calls == ["amy"]  # regraded by default, although its files are unchanged
+    batch.grade_all([subs], out, device="cpu", progress=False)
+    assert calls == ["amy"]  # a real result is reused
+    assert rows(out)["amy"]["status"] == "ok"
+
+
+def test_kill_9_during_a_one_student_regrade_leaves_the_class_consistent(tmp_path):
+    subs = _class(tmp_path, ["amy", "ben"])
+    out = tmp_path / "out"
+    assert _grade(subs, "--out", out).returncode == 0
+    cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
+           "--only", "amy", "--device", "cpu", "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        while not parent.children(recursive=True) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the grader started no worker"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)  # mid-regrade: the fork server or a worker is up
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Whatever the kill interrupted: the class files are whole and still hold both students.
+    assert _students(out) == ["amy", "ben"]
+    for path in out.glob("*/results.json"):
+        json.loads(path.read_text())
+    # The next run finishes the regrade and the class is complete again.
+    proc = _grade(subs, "--out", out, "--only", "amy")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _students(out) == ["amy", "ben"]
+    assert not list(out.rglob("*.partial"))
