@@ -7,11 +7,13 @@ Nothing here judges a result: it calls, records what happened, and hands back pl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 # Captured before any student code runs, so that later patches of these names change nothing here.
 _Tensor = torch.Tensor
@@ -41,36 +43,51 @@ def plain(value, what="the return value"):
             f"{what} is a {type(value).__name__}, a subclass of torch.Tensor; return a plain "
             "torch.Tensor (subclasses can change how comparisons behave, so they are not graded)"
         )
-    kind = type(value).__module__ + "." + type(value).__qualname__
+    kind = bounded(f"{type(value).__module__}.{type(value).__qualname__}", 120)
     if kind.startswith("numpy.") and getattr(value, "shape", None) == ():
         return float(value.item())
     raise ResultError(f"{what} has type {kind}; expected a torch.Tensor")
 
 
-def _snapshot(args):
-    """Plain copies of the tensor arguments, to detect in-place modification afterwards."""
-    with _no_torch_function():
-        return [_clone(_detach(a)) if type(a) is _Tensor else None for a in args]
+_paused = [0]
+
+
+@contextlib.contextmanager
+def _untraced():
+    """Operators the grader's own code runs inside a recorded call are not the student's."""
+    _paused[0] += 1
+    try:
+        yield
+    finally:
+        _paused[0] -= 1
+
+
+def _torch_softmax(O):
+    with _untraced():
+        return torch.softmax(O, dim=1)
 
 
 COMPOSITES = {
-    # d2l's model and loss assembled from the student's functions (public formulas, no answers).
-    "@softmax_ce": lambda ns, O, y: ns["cross_entropy"](ns["softmax"](O), y),
-    "@model_loss": lambda ns, X, W, b, y: ns["cross_entropy"](ns["softmax"](X @ W + b), y).mean(),
+    # d2l's model and loss: the student's cross_entropy after torch's own softmax, so that a
+    # cross_entropy check never depends on the student's softmax (public formulas, no answers).
+    "@softmax_ce": lambda ns, O, y: ns["cross_entropy"](_torch_softmax(O), y),
+    "@model_loss": lambda ns, X, W, b, y: ns["cross_entropy"](_torch_softmax(X @ W + b), y).mean(),
 }
+COMPOSITE_NEEDS = {"@softmax_ce": ("cross_entropy",), "@model_loss": ("cross_entropy",)}
 
 
-def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, tracer=None, device=None):
+def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, device=None):
     """Call namespace[fn_name](*args); return a dict of plain results (never raises for student errors).
 
     args: tensors/numbers (already copies owned by this call), moved to `device` if given.
     grad_wrt: indices of arguments to differentiate with respect to, using `cotangent` (same shape
     as the output) as the upstream gradient. fn_name may name a composite (see COMPOSITES).
-    Returns {"ok", "value", "inputs_changed", "grads", "error", "seconds", "builtins", "device"}.
+    Returns {"ok", "value", "args_after", "grads", "error", "seconds", "ops", "device"}: raw
+    data only; whether the inputs changed or a forbidden operator ran is judged by the grader.
     """
     if fn_name in COMPOSITES:
         fn = functools.partial(COMPOSITES[fn_name], namespace)
-        missing = [n for n in ("softmax", "cross_entropy") if not callable(namespace.get(n))]
+        missing = [n for n in COMPOSITE_NEEDS[fn_name] if not callable(namespace.get(n))]
         if missing:
             return {
                 "ok": False,
@@ -92,27 +109,23 @@ def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, tracer=N
             cotangent = cotangent.to(device)
     for i in grad_wrt:
         args[i] = _detach(args[i]).requires_grad_(True)
-    before = _snapshot(args)
-    if tracer is not None:
-        tracer.reset()
+    recorder = OperatorRecorder()
     start = time.perf_counter()
     try:
-        out = fn(*args)
+        with recorder:
+            out = fn(*args)
     except MemoryError:
         return {"ok": False, "status": "memory", "error": "ran out of memory (MemoryError)"}
     except BaseException as err:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: all cost this call
-        return {"ok": False, "status": _status_of(err), "error": _describe(err)}
+        return {"ok": False, "status": _status_of(err), "error": _describe(err),
+                "ops": recorder.names()}  # fmt: skip
     seconds = time.perf_counter() - start
-    reply = {"ok": True, "seconds": seconds, "builtins": tracer.calls() if tracer else []}
+    reply = {"ok": True, "seconds": seconds, "ops": recorder.names()}
     reply["input_device"] = str(args[0].device) if args and type(args[0]) is _Tensor else "cpu"
     reply["device"] = str(out.device) if type(out) is _Tensor else reply["input_device"]
-    changed = []
-    with _no_torch_function():
-        for i, (a, b) in enumerate(zip(args, before)):
-            if b is not None and (a.shape != b.shape or not _equal(_detach(a), b)):
-                changed.append(i)
-    reply["inputs_changed"] = changed
     try:
+        reply["args_after"] = [plain(a, f"argument {i + 1}") if type(a) is _Tensor else None
+                               for i, a in enumerate(args)]  # fmt: skip
         reply["value"] = plain(out)
         if grad_wrt:
             reply["grads"] = _grads(out, [args[i] for i in grad_wrt], cotangent)
@@ -127,6 +140,28 @@ def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, tracer=N
     return reply
 
 
+class OperatorRecorder(TorchDispatchMode):
+    """Records the names of the kernel operators (aten::...) run inside a ``with`` block.
+
+    It sits at torch's dispatcher, below every Python name: ``torch.softmax``, ``F.softmax``,
+    ``X.softmax``, ``torch.ops.aten._softmax`` reached by a computed string or through a
+    reloaded module all arrive here as ``aten::_softmax``. Student code in the same process
+    could still find and disable it; the source scan stands beside it (README).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if not _paused[0]:
+            self.seen.add(func._schema.name)
+        return func(*args, **(kwargs or {}))
+
+    def names(self):
+        return sorted(self.seen)
+
+
 def _grads(out, inputs, cotangent):
     """Gradients of <out, cotangent> with respect to `inputs` (None where no gradient flows)."""
     if type(out) is not _Tensor or not out.requires_grad:
@@ -135,11 +170,26 @@ def _grads(out, inputs, cotangent):
     return [None if g is None else plain(g, "the gradient") for g in got]
 
 
+STUDENT_TEXT_CHARS = 300
+"""Longest text taken from student code (exception messages, type names) into a message."""
+
+
+def bounded(text, limit=STUDENT_TEXT_CHARS):
+    """`text` cut to `limit` characters, saying so."""
+    text = str(text)
+    return (
+        text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+    )
+
+
+REFUSED = ("Permission denied", "Operation not permitted")
+
+
 def _status_of(err):
     """Status for an exception raised by student code."""
     if isinstance(err, MemoryError) or "can't allocate memory" in str(err):
         return "memory"
-    if isinstance(err, PermissionError) and "grading sandbox" in str(err):
+    if isinstance(err, PermissionError) or any(r in str(err) for r in REFUSED):
         return "forbidden"
     return "error"
 
@@ -148,12 +198,14 @@ def _describe(err):
     """One line naming the exception, e.g. 'RuntimeError: shape mismatch'."""
     text = str(err).strip().splitlines()
     first = text[0] if text else ""
-    name = type(err).__name__
+    name = bounded(type(err).__name__, 80)
     if isinstance(err, SystemExit):
-        return f"SystemExit({err.code!r}): graded functions must return, not call sys.exit()"
+        return "SystemExit: graded functions must return, not call sys.exit()"
     if isinstance(err, KeyboardInterrupt):
         return "KeyboardInterrupt raised inside the function"
-    return f"{name}: {first[:500]}" if first else name
+    if _status_of(err) == "forbidden":
+        return f"the grading sandbox refused this ({name}: {bounded(first, 200)})"
+    return f"{name}: {bounded(first)}" if first else name
 
 
 class Accounted:
@@ -174,36 +226,62 @@ class Accounted:
             yield batch
 
 
-class CountingUpdater:
-    """d2l's from-scratch minibatch SGD on [W, b] (zeroes the gradients), counting its calls."""
+class Snapshots:
+    """Copies of [W, b] after chosen updater steps: the run's trajectory, judged by the grader."""
 
-    def __init__(self, params, lr):
-        self.params, self.lr, self.calls = params, lr, 0
+    def __init__(self, params, steps, every):
+        self.params, self.steps, self.every = params, set(steps), every
+        self.calls, self.taken = 0, {}
+
+    def after_step(self):
+        self.calls += 1
+        if self.calls in self.steps or (self.every and self.calls % self.every == 0):
+            with torch.no_grad():
+                self.taken[self.calls] = [plain(p) for p in self.params]
+
+
+class CountingUpdater:
+    """d2l's from-scratch minibatch SGD on [W, b] (zeroes the gradients), recording its steps."""
+
+    def __init__(self, params, lr, snapshots):
+        self.params, self.lr, self.snapshots = params, lr, snapshots
 
     def __call__(self, batch_size):
-        self.calls += 1
         with torch.no_grad():
             for param in self.params:
                 if param.grad is not None:
                     param -= self.lr * param.grad / batch_size
                     param.grad.zero_()
+        self.snapshots.after_step()
 
 
 class CountingSGD(torch.optim.SGD):
-    """torch.optim.SGD counting step() and zero_grad() calls."""
+    """torch.optim.SGD counting step() and zero_grad() calls and recording its steps."""
 
-    def __init__(self, params, lr):
+    def __init__(self, params, lr, snapshots):
         super().__init__(params, lr=lr)
-        self.steps = 0
+        self.snapshots = snapshots
         self.zero_grads = 0
 
     def step(self, closure=None):
-        self.steps += 1
-        return super().step(closure)
+        out = super().step(closure)
+        self.snapshots.after_step()
+        return out
 
     def zero_grad(self, set_to_none=True):
         self.zero_grads += 1
         return super().zero_grad(set_to_none)
+
+
+class CountingLoss:
+    """The loss handed to train_ch3, counting its calls (a run that never calls it is told so)."""
+
+    def __init__(self, loss):
+        self.loss, self.calls = loss, 0
+
+    def __call__(self, y_hat, y):
+        self.calls += 1
+        return self.loss(y_hat, y)
 
 
 class RecordingAnimator:
@@ -222,11 +300,12 @@ class RecordingAnimator:
         self.points.append(row)
 
 
-def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimizer):
+def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimizer, steps=()):
     """Run namespace['train_ch3'] with the given model; return the trained parameters and counters.
 
     data: (train_batches, test_batches) of (X, y). With use_optimizer the updater is a
-    torch.optim.SGD (d2l's concise path), else d2l's from-scratch sgd function.
+    torch.optim.SGD (d2l's concise path), else d2l's from-scratch sgd function. The parameters
+    are copied after the updater steps in `steps` and at the end of every epoch's batches.
     """
     train_ch3 = namespace.get("train_ch3")
     if train_ch3 is None or not callable(train_ch3):
@@ -236,13 +315,19 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
             "error": "no function named train_ch3 was defined",
         }
     train_iter, test_iter = Accounted(data[0]), Accounted(data[1])
-    updater = CountingSGD([W, b], lr) if use_optimizer else CountingUpdater([W, b], lr)
+    snapshots = Snapshots([W, b], steps, len(data[0]))
+    updater = (
+        CountingSGD([W, b], lr, snapshots)
+        if use_optimizer
+        else CountingUpdater([W, b], lr, snapshots)
+    )
+    counted_loss = CountingLoss(loss)
     saved_animator = namespace.get("Animator")
     namespace["Animator"] = RecordingAnimator
     RecordingAnimator.records = []
     start = time.perf_counter()
     try:
-        train_ch3(net, train_iter, test_iter, loss, epochs, updater)
+        train_ch3(net, train_iter, test_iter, counted_loss, epochs, updater)
     except AssertionError as err:
         # d2l's train_ch3 ends with sanity asserts on its own metrics; the grader measures itself.
         note = "train_ch3's own assertion failed: " + _describe(err)
@@ -254,14 +339,15 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
         note = ""
     finally:
         namespace["Animator"] = saved_animator
-    steps = updater.steps if use_optimizer else updater.calls
     return {
         "ok": True,
         "seconds": time.perf_counter() - start,
         "W": plain(W),
         "b": plain(b),
-        "steps": steps,
+        "steps": snapshots.calls,
         "zero_grads": getattr(updater, "zero_grads", None),
+        "loss_calls": counted_loss.calls,
+        "snapshots": {str(k): v for k, v in sorted(snapshots.taken.items())},
         "train_passes": train_iter.passes,
         "test_passes": test_iter.passes,
         "train_batches": train_iter.batches_seen,
@@ -271,88 +357,54 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
     }
 
 
-TRACED = {
-    "torch": ("softmax", "log_softmax", "_softmax", "_log_softmax"),
-    "torch.special": ("softmax", "log_softmax"),
-    "torch.nn.functional": ("softmax", "log_softmax", "softmin", "cross_entropy", "nll_loss"),
-    "torch.Tensor": ("softmax", "log_softmax"),
-    "torch.nn.CrossEntropyLoss": ("forward",),
-    "torch.nn.NLLLoss": ("forward",),
-    "torch.nn.Softmax": ("forward",),
-    "torch.nn.LogSoftmax": ("forward",),
-}
-"""Built-ins a from-scratch softmax or cross_entropy must not call (recorded while grading)."""
-
-
-class BuiltinTracer:
-    """Records calls of the TRACED built-ins made during one graded call (worker only)."""
-
-    def __init__(self):
-        self._seen = []
-        self.active = False
-
-    def install(self):
-        """Wrap every traced built-in with a recorder (before any student code is defined)."""
-        import torch.nn.functional  # noqa: F401 - make the traced owners importable attributes
-        import torch.special  # noqa: F401
-
-        for owner_name, attrs in TRACED.items():
-            owner = functools.reduce(getattr, owner_name.split(".")[1:], torch)
-            for attr in attrs:
-                original = getattr(owner, attr, None)
-                if original is not None:
-                    setattr(owner, attr, self._wrap(original, f"{owner_name}.{attr}"))
-
-    def _wrap(self, original, name):
-        tracer = self
-
-        @functools.wraps(original)
-        def traced(*args, **kwargs):
-            if tracer.active:
-                tracer._seen.append(name)
-            return original(*args, **kwargs)
-
-        return traced
-
-    def reset(self):
-        self._seen = []
-        self.active = True
-
-    def calls(self):
-        self.active = False
-        return sorted(set(self._seen))
-
-
-def build_model(softmax_fn, device, seed):
-    """d2l's model: W ~ N(0, 0.01) (784, 10), b = 0, net(X) = softmax(X.reshape(-1, 784) W + b)."""
+def initial_parameters(device, seed):
+    """d2l's initialisation: W ~ N(0, 0.01) of shape (784, 10), b = 0, both requiring gradients."""
     from . import config
 
     gen = torch.Generator().manual_seed(seed)
-    W = (torch.randn(config.NUM_INPUTS, config.NUM_OUTPUTS, generator=gen) * config.INIT_STD).to(
-        device
-    )
-    W.requires_grad_(True)
+    W = torch.randn(config.NUM_INPUTS, config.NUM_OUTPUTS, generator=gen) * config.INIT_STD
+    W = W.to(device).requires_grad_(True)
     b = torch.zeros(config.NUM_OUTPUTS, device=device, requires_grad=True)
+    return W, b
+
+
+def linear_net(softmax_fn, W, b):
+    """d2l's net: X -> softmax_fn(X.reshape(-1, 784) W + b)."""
 
     def net(X):
         return softmax_fn(torch.matmul(X.reshape((-1, W.shape[0])), W) + b)
 
-    return net, W, b
+    return net
 
 
-def run_training(namespace, mode, data, device, reference=None):
-    """Train as the grader does. mode "grader_model": the grader's softmax/loss (reference) and a
-    torch.optim.SGD updater, judging train_ch3 alone; "end_to_end": the student's functions."""
+def grader_loss(device):
+    """The grader's loss: per-example cross-entropy weighted per class (config.LOSS_CLASS_WEIGHTS).
+
+    Built from torch's own operators, not from any reference solution.
+    """
     from . import config
 
+    weights = torch.tensor(config.LOSS_CLASS_WEIGHTS, device=device)
+
+    def loss(y_hat, y):
+        picked = y_hat.gather(1, y.reshape(-1, 1)).reshape(-1)
+        return -torch.log(picked.clamp_min(torch.finfo(y_hat.dtype).tiny)) * weights[y]
+
+    return loss
+
+
+def run_training(namespace, mode, data, device):
+    """Train as the grader does. mode "grader_model": torch's softmax, the grader's loss and a
+    torch.optim.SGD updater for config.TRAJECTORY_EPOCHS epochs, judging train_ch3 alone;
+    "end_to_end": the student's softmax and cross_entropy with d2l's sgd for NUM_EPOCHS."""
+    from . import config
+
+    W, b = initial_parameters(device, config.SEED)
     if mode == "grader_model":
-        softmax_fn, loss, use_optimizer = reference["softmax"], reference["cross_entropy"], True
+        net = linear_net(lambda O: torch.softmax(O, dim=1), W, b)
+        loss, use_optimizer, epochs = grader_loss(device), True, config.TRAJECTORY_EPOCHS
     else:
-        softmax_fn, loss, use_optimizer = (
-            namespace.get("softmax"),
-            namespace.get("cross_entropy"),
-            False,
-        )
+        softmax_fn, loss = namespace.get("softmax"), namespace.get("cross_entropy")
         for name, fn in (("softmax", softmax_fn), ("cross_entropy", loss)):
             if not callable(fn):
                 return {
@@ -360,7 +412,7 @@ def run_training(namespace, mode, data, device, reference=None):
                     "status": "missing",
                     "error": f"no function named {name} was defined",
                 }
-    net, W, b = build_model(softmax_fn, device, config.SEED)
+        net, use_optimizer, epochs = linear_net(softmax_fn, W, b), False, config.NUM_EPOCHS
     reply = execute_training(
         namespace,
         net=net,
@@ -368,9 +420,12 @@ def run_training(namespace, mode, data, device, reference=None):
         W=W,
         b=b,
         data=data,
-        epochs=config.NUM_EPOCHS,
+        epochs=epochs,
         lr=config.LR,
         use_optimizer=use_optimizer,
+        steps=config.TRAJECTORY_STEPS,
     )
     reply["batches_per_epoch"] = len(data[0])
+    reply["test_batches_per_epoch"] = len(data[1])
+    reply["epochs"] = epochs
     return reply

@@ -12,6 +12,7 @@ import math
 import torch
 
 from . import config, references
+from .calls import bounded
 from .outcome import CheckResult
 
 
@@ -69,10 +70,12 @@ def _call(caller, check_id, fn, args, **kw):
     if reply.get("ok"):
         return reply, None
     status = reply.get("status", "error")
-    name = fn if isinstance(fn, str) else fn
-    msg = f"Calling {name} raised an error: {reply.get('error')}"
-    if "must match the size of tensor" in str(reply.get("error")) and name in BROADCAST_HINTS:
-        msg += f"\nHint: {BROADCAST_HINTS[name]}"
+    error = bounded(reply.get("error"), 600)
+    msg = f"Calling {fn} raised an error: {error}"
+    if "NotImplementedError" in error:
+        msg = f"{fn} is not implemented yet: replace `raise NotImplementedError()` with your code"
+    elif "must match the size of tensor" in error and fn in BROADCAST_HINTS:
+        msg += f"\nHint: {BROADCAST_HINTS[fn]}"
     res = result(check_id, False, msg)
     res.status = (
         status if status in ("error", "memory", "forbidden", "missing", "failed") else "error"
@@ -88,19 +91,41 @@ BROADCAST_HINTS = {
 """Hints for broadcasting errors ("The size of tensor a must match...") raised by a function."""
 
 
+def forbidden_ops(fn, reply):
+    """The kernel operators in `reply` that `fn` must not use (config.FORBIDDEN_OPS), judged here."""
+    owner = "cross_entropy" if fn.startswith("@") else fn
+    banned = config.FORBIDDEN_OPS.get(owner, ())
+    ops = reply.get("ops") or []
+    return sorted({op for op in ops if isinstance(op, str) and op in banned})
+
+
 def _builtins_used(check_id, reply, fn):
-    """A forbidden result if the call used the built-in it must implement, else None."""
-    used = reply.get("builtins") or []
+    """A forbidden result if the call reached an operator it must implement, else None."""
+    used = forbidden_ops(fn, reply)
     if not used:
         return None
     res = result(
         check_id,
         False,
-        f"{fn} called {', '.join(sorted(set(used)))}, which it is meant to implement from scratch. "
+        f"{fn} ran {', '.join(used)} (what torch.softmax, log_softmax, F.cross_entropy or "
+        "nll_loss compute), which it is meant to implement from scratch. "
         "Hint: write it with torch.exp, sum and indexing as in d2l section 4.4.",
     )
     res.status = "forbidden"
     return res
+
+
+def changed_arguments(sent, reply):
+    """Indices of tensor arguments whose values or shapes differ after the call (judged here)."""
+    after = reply.get("args_after") or []
+    changed = []
+    for i, (a, b) in enumerate(zip(sent, after)):
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+            if a.shape != b.shape or a.dtype != b.dtype or not torch.equal(a, b.to(a.device)):
+                changed.append(i)
+        elif isinstance(a, torch.Tensor):
+            changed.append(i)
+    return changed
 
 
 def _gen(seed):
@@ -261,8 +286,10 @@ def _not_in_place(caller, cid, fn, args):
     reply, fail = _call(caller, cid, fn, args)
     if fail:
         return fail
-    if reply.get("inputs_changed"):
-        names = ", ".join(f"argument {i + 1}" for i in reply["inputs_changed"])
+    if forbidden := _builtins_used(cid, reply, fn):
+        return forbidden
+    if changed := changed_arguments(args, reply):
+        names = ", ".join(f"argument {i + 1}" for i in changed)
         return report(
             cid,
             f"{fn}({', '.join(fmt(a) for a in args)})",
@@ -565,14 +592,15 @@ def cross_entropy_gradient(caller):
 
 
 def cross_entropy_model_gradient(caller):
-    """Through softmax and cross_entropy: dL/dO = (softmax(O) - onehot(y))/n, and the W, b closed forms."""
+    """Through torch's softmax and the student's cross_entropy: dL/dO = (softmax(O) - onehot(y))/n,
+    and the W, b closed forms (the student's softmax is not involved: its faults cost it alone)."""
     cid = "cross_entropy.model_gradient"
     O, y = _logits(5, 4, torch.float64, scale=1.0, seed=11), _labels(5, 4, 11)
     r = caller.call(
         "@softmax_ce", [O, y], grad_wrt=(0,), cotangent=torch.full((5,), 1 / 5, dtype=torch.float64)
     )
     want = references.grad_mean_loss_wrt_logits(O, y)
-    inp = f"O = {fmt(O)}, y = {y.tolist()}, loss = mean(cross_entropy(softmax(O), y))"
+    inp = f"O = {fmt(O)}, y = {y.tolist()}, loss = mean(cross_entropy(torch.softmax(O, 1), y))"
     if not r.get("ok") or r["grads"][0] is None:
         return report(cid, inp, fmt(want), r.get("error") or "no gradient", NO_GRAD_HINT)
     if not close(r["grads"][0], want, torch.float64):
@@ -581,7 +609,7 @@ def cross_entropy_model_gradient(caller):
             inp,
             f"(softmax(O) - onehot(y)) / n = {fmt(want)}",
             fmt(r["grads"][0]),
-            "check softmax and cross_entropy separately first",
+            "check cross_entropy's values first: -log of each row's true-class probability",
         )
     gen = _gen(12)
     X = torch.randn(6, 5, generator=gen, dtype=torch.float64)
@@ -605,7 +633,7 @@ def cross_entropy_model_gradient(caller):
         )
     if not (close(r["grads"][0], gW, torch.float64) and close(r["grads"][1], gb, torch.float64)):
         return report(cid, "X (6, 5), W (5, 3), b (3,), float64", f"dW = {fmt(gW)}", f"dW = {fmt(r['grads'][0])}",
-                      "dL/dW = -1/m sum_i (onehot(y_i) - P(y | x_i)) x_i; check softmax and cross_entropy")  # fmt: skip
+                      "dL/dW = -1/m sum_i (onehot(y_i) - P(y | x_i)) x_i; check cross_entropy's values first")  # fmt: skip
     return result(cid, True)
 
 
@@ -706,20 +734,49 @@ WHAT_RUN = (
 )
 
 
+def _trajectory_gap(run, mode, steps):
+    """(first step where the run leaves the grader's SGD run, its relative difference) or None."""
+    ref = references.sgd_run(mode)["snapshots"]
+    got = run.get("snapshots") or {}
+    rtol = config.TRAJECTORY_RTOL if mode == "grader_model" else config.END_TO_END_RTOL
+    for step in steps:
+        theirs = got.get(str(step))
+        if theirs is None:
+            return step, float("inf")
+        gap = references.relative_difference(theirs, ref[step])
+        if not gap <= rtol:
+            return step, gap
+    return None
+
+
+def _gap_text(step, gap, bpe):
+    where = f"after updater step {step}" if step % bpe else f"after epoch {step // bpe}"
+    size = "no parameters recorded" if gap == float("inf") else f"differ by {gap:.2%} (relative)"
+    return f"{where}: {size}"
+
+
 def train_ch3_updates(caller):
-    """One updater step per training batch per epoch, gradients zeroed before each step."""
+    """One updater step per training batch per epoch, zero_grad, and the first steps equal SGD's."""
     cid = "train_ch3.updates"
     run, fail = _train(caller, cid, "grader_model")
     if fail:
         return fail
-    want = config.NUM_EPOCHS * run["batches_per_epoch"]
-    what = f"train_ch3 with the grader's model, loss and torch.optim.SGD updater, {WHAT_RUN}"
+    bpe, epochs = run["batches_per_epoch"], run["epochs"]
+    want = epochs * bpe
+    what = f"train_ch3 with the grader's model, loss and torch.optim.SGD updater, {epochs} epochs"
     if run["steps"] != want:
-        return report(cid, what, f"{want} updater steps ({run['batches_per_epoch']} batches x {config.NUM_EPOCHS} epochs)", f"{run['steps']} steps",
+        return report(cid, what, f"{want} updater steps ({bpe} batches x {epochs} epochs)", f"{run['steps']} steps",
                       "train_epoch_ch3 must call the updater once per minibatch of train_iter, for each of num_epochs epochs")  # fmt: skip
     if run["zero_grads"] is not None and run["zero_grads"] < run["steps"]:
         return report(cid, what, "updater.zero_grad() before every step", f"{run['zero_grads']} zero_grad calls for {run['steps']} steps",
                       "with a torch.optim optimizer call updater.zero_grad() before l.mean().backward(), or gradients accumulate")  # fmt: skip
+    if not run.get("loss_calls"):
+        return report(cid, what, "the loss passed to train_ch3 computed on every minibatch", "the loss was never called",
+                      "compute l = loss(net(X), y) with the loss argument, not another loss")  # fmt: skip
+    if gap := _trajectory_gap(run, "grader_model", config.TRAJECTORY_STEPS):
+        return report(cid, what, "the parameters of the grader's own SGD run", _gap_text(*gap, bpe),
+                      "each step must be: y_hat = net(X); l = loss(y_hat, y); updater.zero_grad(); "
+                      "l.mean().backward(); updater.step() (use net and loss as given)")  # fmt: skip
     return result(cid, True)
 
 
@@ -729,32 +786,53 @@ def train_ch3_test_set(caller):
     run, fail = _train(caller, cid, "grader_model")
     if fail:
         return fail
-    if run["test_passes"] != config.NUM_EPOCHS:
-        return report(cid, f"train_ch3 over {config.NUM_EPOCHS} epochs", f"{config.NUM_EPOCHS} passes over test_iter (one evaluation per epoch)",
-                      f"{run['test_passes']} passes over test_iter", "call evaluate_accuracy(net, test_iter) after each epoch's training")  # fmt: skip
+    epochs, per = run["epochs"], run["test_batches_per_epoch"]
+    if run["test_passes"] != epochs or run["test_batches"] != epochs * per:
+        return report(cid, f"train_ch3 over {epochs} epochs", f"{epochs} full passes over test_iter (one evaluation per epoch)",
+                      f"{run['test_passes']} passes, {run['test_batches']} batches of test_iter",
+                      "call evaluate_accuracy(net, test_iter) after each epoch's training")  # fmt: skip
     return result(cid, True)
 
 
-def _measured_accuracy(caller, cid, mode, what):
-    """Points by the accuracy tiers for the test accuracy the grader measured after run `mode`."""
-    run, fail = _train(caller, cid, mode)
+def train_ch3_accuracy(caller):
+    """With the grader's model and loss, every epoch ends where the grader's own SGD run does."""
+    cid = "train_ch3.accuracy"
+    run, fail = _train(caller, cid, "grader_model")
     if fail:
         return fail
-    res = _tiers(cid, run["test_accuracy"], f"{what}, {WHAT_RUN}")
+    bpe, epochs = run["batches_per_epoch"], run["epochs"]
+    what = f"train_ch3 with the grader's model, loss and updater, {epochs} epochs, lr {config.LR}, batch {config.BATCH_SIZE}"
+    if gap := _trajectory_gap(run, "grader_model", [bpe * (e + 1) for e in range(epochs)]):
+        res = report(cid, what, "the parameters of the grader's own SGD run at the end of every epoch",
+                     _gap_text(*gap, bpe) + f"; test accuracy measured by the grader {run['test_accuracy']:.4f}",
+                     "train each epoch over all of train_iter with the given net, loss and updater; "
+                     "do not re-initialise or change the parameters yourself")  # fmt: skip
+        res.details["test_accuracy"] = run["test_accuracy"]
+        return res
+    res = result(cid, True, test_accuracy=run["test_accuracy"])
     res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
     return res
 
 
-def train_ch3_accuracy(caller):
-    """With the grader's model and loss: test accuracy of the trained parameters, measured by the grader."""
-    what = "train_ch3 with the grader's model, loss and updater"
-    return _measured_accuracy(caller, "train_ch3.accuracy", "grader_model", what)
-
-
 def train_ch3_end_to_end(caller):
-    """End to end with the student's softmax, cross_entropy, accuracy and train_ch3."""
-    what = "your softmax, cross_entropy and train_ch3 with d2l's sgd updater"
-    return _measured_accuracy(caller, "train_ch3.end_to_end", "end_to_end", what)
+    """End to end with the student's softmax, cross_entropy and train_ch3: d2l's SGD run, whose
+    test accuracy the grader measures on test images the student's code never received."""
+    cid = "train_ch3.end_to_end"
+    what = f"your softmax, cross_entropy and train_ch3 with d2l's sgd updater, {WHAT_RUN}"
+    run, fail = _train(caller, cid, "end_to_end")
+    if fail:
+        return fail
+    bpe = run["batches_per_epoch"]
+    if run.get("loss_calls", 0) < run["steps"] or not run["steps"]:
+        return report(cid, what, "your cross_entropy (the loss argument) computed on every minibatch",
+                      f"{run.get('loss_calls', 0)} loss calls for {run['steps']} updater steps",
+                      "train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given")  # fmt: skip
+    if gap := _trajectory_gap(run, "end_to_end", [bpe]):
+        return report(cid, what, "after the first epoch, parameters close to d2l's SGD run",
+                      _gap_text(*gap, bpe), "check cross_entropy (per-example losses) and the training loop")  # fmt: skip
+    res = _tiers(cid, run["test_accuracy"], what)
+    res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
+    return res
 
 
 CHECKS = [
@@ -787,7 +865,6 @@ assert [c for c, _ in CHECKS] and {c for c, _ in CHECKS} == set(config.POINTS), 
 
 
 NEEDS = {
-    "cross_entropy.model_gradient": ("softmax",),
     "train_ch3.end_to_end": ("softmax", "cross_entropy"),
 }
 """Checks that also run other graded functions: skipped (0 points) when those hung, crashed,

@@ -91,8 +91,6 @@ this large (i.e. any clamp epsilon <= 3e-7 passes); other rows must still be exa
 GRADCHECK_EPS = 1e-6
 GRADCHECK_ATOL = 1e-5
 GRADCHECK_RTOL = 1e-3
-GRADIENT_RTOL = 1e-5
-"""Relative tolerance of analytic gradients against their closed forms (float64)."""
 
 # --------------------------------------------------------------------------------------------
 # Training (d2l section 4.2 / 3.6): hyperparameters, seeds and accuracy tiers.
@@ -105,6 +103,34 @@ NUM_OUTPUTS = 10
 INIT_STD = 0.01
 SEED = 0
 """Seed of the weight initialisation and of the training-batch order."""
+HIDDEN_TEST_FRACTION = 0.5
+"""Share of the 10,000 test images the grader keeps back: the student's ``test_iter`` holds the
+rest, and every accuracy that earns points is measured by the grader on the hidden share."""
+HIDDEN_SPLIT_SEED = 20
+"""Seed of the permutation that splits the test set into visible and hidden images."""
+TRAJECTORY_EPOCHS = 2
+"""Epochs of the run with the grader's model: enough to see per-epoch evaluation and the epoch
+loop; the parameters are compared with the grader's own SGD run, so no 10-epoch run is needed."""
+TRAJECTORY_STEPS = (1, 2, 3)
+"""Updater steps after which the parameters are also compared (zero_grad, scaling, order)."""
+TRAJECTORY_RTOL = 2e-3
+"""Largest relative difference max|P - P_ref| / max|P_ref| between the student's and the
+grader's parameters (float32 SGD in another summation order stays below 1e-4)."""
+END_TO_END_RTOL = 5e-2
+"""The same bound after the first epoch of the end-to-end run (the student's own softmax and
+loss: other stable formulas differ slightly; a run that is not d2l's SGD differs by far more)."""
+LOSS_CLASS_WEIGHTS = (1.2, 0.8, 1.1, 0.9, 1.25, 0.75, 1.15, 0.85, 1.05, 0.95)
+"""The grader's model weights each class's loss by these factors, so that a train_ch3 that
+trains with some other loss than the one it is given leaves the grader's SGD trajectory."""
+FORBIDDEN_OPS = {
+    "softmax": ("aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax"),
+    "cross_entropy": (
+        "aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax", "aten::nll_loss_forward",
+        "aten::nll_loss2d_forward", "aten::nll_loss_nd", "aten::binary_cross_entropy",
+    ),
+}  # fmt: skip
+"""Kernel-level operators a from-scratch function may not reach, however it names them
+(``torch.softmax``, ``F.cross_entropy``, ``torch.ops.aten._softmax`` by a computed string...)."""
 ACCURACY_TIERS = ((0.80, 1.0), (0.70, 0.5))
 """(minimum test accuracy, fraction of the points): the first tier reached counts. The reference
 solution reaches 0.825-0.834 over seeds 0-4 on the official test set."""
@@ -137,8 +163,6 @@ class Limits:
     """0: starting processes (fork, subprocess, exec, spawn) is refused. Any other value allows it
     (no count is enforced: RLIMIT_NPROC counts a whole user's processes, not one worker's); every
     child is killed with the worker's process group either way."""
-    output_bytes: int = 1024**2
-    """Captured stdout/stderr kept per submission; the rest is dropped."""
 
 
 LIMITS = Limits(

@@ -7,6 +7,8 @@ import importlib.util
 import sys
 import threading
 
+import torch
+
 from . import config
 
 
@@ -45,11 +47,59 @@ def arrays(device="cpu"):
     return tuple(t.to(device) for t in arrays_cpu())
 
 
-def batches(device="cpu", seed=config.SEED):
-    """(train_batches, test_batches) as d2l's load_data_fashion_mnist(BATCH_SIZE) yields them."""
+def split_indices(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(visible, hidden) sorted indices of the n test images (config.HIDDEN_TEST_FRACTION hidden)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(config.HIDDEN_SPLIT_SEED))
+    hidden = int(round(n * config.HIDDEN_TEST_FRACTION))
+    return order[hidden:].sort().values, order[:hidden].sort().values
+
+
+def hidden_arrays(device="cpu"):
+    """(X_hidden, y_hidden): the test images a student's code never receives (grader only)."""
+    X_test, y_test = arrays(str(device))[2:]
+    _, hidden = split_indices(len(y_test))
+    hidden = hidden.to(X_test.device)
+    return X_test.index_select(0, hidden), y_test.index_select(0, hidden)
+
+
+_worker_arrays = None
+
+
+def worker_arrays():
+    """(X_train, y_train, X_visible, y_visible) on the CPU, read for a worker's fork server.
+
+    The hidden test images are never kept: the freshly read test tensors are overwritten with
+    zeros once the visible rows are copied out, so not even freed memory holds them.
+    """
+    global _worker_arrays
+    with _read_lock:
+        if _worker_arrays is None:
+            X_train, y_train, X_test, y_test = helper_module().load_arrays(device="cpu")
+            visible, _ = split_indices(len(y_test))
+            X_vis, y_vis = X_test.index_select(0, visible), y_test.index_select(0, visible)
+            X_test.zero_()
+            y_test.zero_()
+            _worker_arrays = (X_train, y_train, X_vis, y_vis)
+    return _worker_arrays
+
+
+def batches(device="cpu", seed=config.SEED, arrays_=None):
+    """(train_batches, test_batches) as d2l's load_data_fashion_mnist(BATCH_SIZE) yields them,
+    the test batches holding only the visible test images.
+
+    arrays_: (X_train, y_train, X_visible, y_visible) on the CPU (default: read them here).
+    """
     fm = helper_module()
-    X_train, y_train, X_test, y_test = arrays(str(device))
+    X_train, y_train, X_vis, y_vis = arrays_ or visible_arrays()
+    X_train, y_train, X_vis, y_vis = (t.to(str(device)) for t in (X_train, y_train, X_vis, y_vis))
     return (
         fm.TensorBatches(X_train, y_train, config.BATCH_SIZE, shuffle=True, seed=seed),
-        fm.TensorBatches(X_test, y_test, config.BATCH_SIZE, shuffle=False),
+        fm.TensorBatches(X_vis, y_vis, config.BATCH_SIZE, shuffle=False),
     )
+
+
+def visible_arrays():
+    """(X_train, y_train, X_visible, y_visible) on the CPU, from this process's full copy."""
+    X_train, y_train, X_test, y_test = arrays_cpu()
+    visible, _ = split_indices(len(y_test))
+    return X_train, y_train, X_test.index_select(0, visible), y_test.index_select(0, visible)

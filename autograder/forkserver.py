@@ -27,6 +27,32 @@ def context():
     return _context
 
 
+_env_lock = threading.Lock()
+
+
+def ensure_running() -> None:
+    """Start the fork server (once) with a minimal environment: no secret reaches a worker.
+
+    A process's environment is fixed when it is executed (``/proc/<pid>/environ`` shows the
+    original), so the fork server is launched while os.environ holds only the safe variables.
+    """
+    if context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    from .sandbox.policy import minimal_environment
+
+    with _env_lock:
+        saved = dict(os.environ)
+        try:
+            os.environ.clear()
+            os.environ.update(minimal_environment(saved))
+            forkserver.ensure_running()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
 def start() -> None:
     """Launch the fork server and read the data in this process too, both in the background.
 
@@ -34,10 +60,7 @@ def start() -> None:
     process's own ``import torch`` and its copy of the test set (the grader measures accuracy
     itself) then load side by side on two cores instead of one after another. Returns at once.
     """
-    if context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+    ensure_running()
     threading.Thread(target=_read_data, name="softmax-data", daemon=True).start()
 
 

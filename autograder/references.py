@@ -77,3 +77,60 @@ def test_accuracy(W, b, X_test, y_test):
     if not torch.isfinite(logits).all():
         return 0.0
     return float((logits.argmax(1) == y_test).float().mean())
+
+
+def _sgd_run(mode):
+    """d2l's training loop with the grader's model (`mode` as in calls.run_training), on the CPU.
+
+    Returns {"snapshots": {step: [W, b]}, "W", "b"} taken at the same points as a worker's run.
+    """
+    from . import calls, config, data
+
+    W, b = calls.initial_parameters("cpu", config.SEED)
+    if mode == "grader_model":
+        loss, epochs, optimizer = calls.grader_loss("cpu"), config.TRAJECTORY_EPOCHS, True
+    else:
+        loss, epochs, optimizer = cross_entropy, 1, False
+    net = calls.linear_net(lambda O: torch.softmax(O, dim=1), W, b)
+    train_iter, _ = data.batches("cpu")
+    snapshots = calls.Snapshots([W, b], config.TRAJECTORY_STEPS, len(train_iter))
+    updater = (
+        calls.CountingSGD([W, b], config.LR, snapshots)
+        if optimizer
+        else calls.CountingUpdater([W, b], config.LR, snapshots)
+    )
+    for _ in range(epochs):
+        for X, y in train_iter:
+            l = loss(net(X), y)
+            if optimizer:
+                updater.zero_grad()
+                l.mean().backward()
+                updater.step()
+            else:
+                l.sum().backward()
+                updater(X.shape[0])
+    return {"snapshots": snapshots.taken, "W": W.detach().clone(), "b": b.detach().clone()}
+
+
+_runs: dict = {}
+
+
+def sgd_run(mode):
+    """The grader's own SGD run of `mode`, computed once per process (same batches as a worker)."""
+    if mode not in _runs:
+        _runs[mode] = _sgd_run(mode)
+    return _runs[mode]
+
+
+def relative_difference(got, want):
+    """max |got - want| / max |want| over parameter lists (inf when shapes differ or not finite)."""
+    worst = 0.0
+    for g, w in zip(got, want):
+        if not isinstance(g, torch.Tensor) or g.shape != w.shape:
+            return float("inf")
+        g = g.to(torch.float64)
+        if not torch.isfinite(g).all():
+            return float("inf")
+        scale = float(w.abs().max()) or 1.0
+        worst = max(worst, float((g - w.to(torch.float64)).abs().max()) / scale)
+    return worst

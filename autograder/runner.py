@@ -7,7 +7,6 @@ next request starts a fresh worker for the same submission.
 
 from __future__ import annotations
 
-import inspect
 import os
 import secrets
 import shutil
@@ -16,35 +15,30 @@ import tempfile
 import time
 from dataclasses import asdict
 
-from . import config, references, wire
+import psutil
+
+from . import config, forkserver, wire
 from .caller import Caller
 from .checks import Aborted
-from .forkserver import context
 
 
 def rss_bytes(pid):
-    """Resident memory of a process (0 if it is gone)."""
+    """Resident memory of a process on any platform psutil knows (0 if it is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-REFERENCE_SOURCE = (
-    inspect.getsource(references.softmax) + "\n" + inspect.getsource(references.cross_entropy)
-)
+        return psutil.Process(pid).memory_info().rss
+    except (psutil.Error, OSError):
+        return 0
 
 
 class WorkerCaller(Caller):
     """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
 
-    def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None):
+    def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
+                 confine=True, excluded=()):  # fmt: skip
         super().__init__(device)
         self.extraction, self.threads, self.limits = extraction, threads, limits
+        self.confine, self.excluded = confine, [str(p) for p in excluded]
+        self.confinement: dict = {}
         self.deadline = deadline or (time.monotonic() + limits.submission_seconds)
         self.process = self.conn = self.scratch = None
         self.load_errors: list[str] = []
@@ -64,7 +58,8 @@ class WorkerCaller(Caller):
             raise
 
     def _spawn(self):
-        ctx = context()
+        forkserver.ensure_running()
+        ctx = forkserver.context()
         self.scratch = tempfile.mkdtemp(prefix="softmax-worker-")
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         spec = {
@@ -72,7 +67,9 @@ class WorkerCaller(Caller):
             "device": self.device,
             "threads": self.threads,
             "limits": asdict(self.limits),
-            "release_dir": str(config.RELEASE_DIR),
+            "release_dir": str(getattr(self.extraction, "release_dir", None) or config.RELEASE_DIR),
+            "confine": self.confine,
+            "excluded": [str(config.COURSE_ROOT), *self.excluded],
             "release_source": self.extraction.release_source,
             "student_source": self.extraction.student_source,
         }
@@ -86,8 +83,12 @@ class WorkerCaller(Caller):
         ready = self._receive(self.limits.load_seconds, "defining your functions")
         if ready.get("fatal"):
             self.close()
-            raise Aborted("crashed", f"the worker could not start: {ready['fatal']}")
-        self.load_errors = ready.get("errors") or []
+            raise Aborted("crashed", f"the worker could not start: {str(ready['fatal'])[:400]}")
+        self.load_errors = [str(e)[:400] for e in (ready.get("errors") or [])[:20]]
+        self.confinement = ready.get("confinement") or {}
+        if self.confine and not self.confinement.get("confined"):
+            self.close()
+            raise Aborted("crashed", "the worker did not confirm its confinement")
 
     def close(self):
         """Kill the worker and everything it started; remove its scratch folder."""
@@ -191,8 +192,6 @@ class WorkerCaller(Caller):
 
     def _train(self, mode):
         msg = {"op": "train", "mode": mode}
-        if mode == "grader_model":
-            msg["reference_source"] = REFERENCE_SOURCE
         return self._request(msg, self.limits.train_seconds, "training with train_ch3")
 
 

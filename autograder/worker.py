@@ -1,8 +1,10 @@
 """The worker process: defines one submission's functions inside the sandbox and answers requests.
 
-It is forked from a warm fork server that has already imported torch and read Fashion-MNIST
-(``multiprocessing``'s forkserver with this module preloaded), so a submission costs a fork, not
-a fresh interpreter. It imports nothing that holds answers: no references, no quiz key.
+It is forked from a warm fork server that has already imported torch and read the training
+images and the visible test images (``multiprocessing``'s forkserver with ``autograder.preload``),
+so a submission costs a fork, not a fresh interpreter. It imports nothing that holds answers (no
+checks, references or quiz key) and confines itself with ``sandbox.confine`` before any
+student code is defined. Replies are raw data; the grader judges them.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import torch.autograd  # noqa: F401 - imported before the sandbox closes file ac
 import torch.nn.functional  # noqa: F401
 import torch.optim  # noqa: F401
 import torch.special  # noqa: F401
+import torch.utils._python_dispatch  # noqa: F401
 
 from . import config, data, sandbox, wire
-from .calls import BuiltinTracer, execute_call, run_training
-
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+from .calls import execute_call, run_training
+from .sandbox import limits as os_limits
 
 
 def preload():
@@ -32,7 +34,7 @@ def preload():
     try:
         import matplotlib.pyplot  # noqa: F401 - the release's Animator imports it
 
-        data.arrays_cpu()
+        data.worker_arrays()
     except Exception:  # noqa: BLE001 - a worker reports a missing data set itself, with the path
         pass
 
@@ -49,63 +51,51 @@ def _define(namespace, source, filename):
     return errors
 
 
-def _guarded_classes():
-    """Classes whose attributes student code may not change (Python raises no audit event for
-    ``torch.Tensor.__eq__ = ...``, so the worker compares them after every request instead)."""
-    import numpy
+def _private_folders(scratch):
+    """Point every per-user folder a library might write (home, temp, caches) at scratch."""
+    for name in ("HOME", "TMPDIR", "MPLCONFIGDIR", "XDG_CACHE_HOME", "TORCH_HOME"):
+        os.environ[name] = scratch
+    import tempfile
 
-    return [torch.Tensor, torch._C.TensorBase, torch.nn.Module, torch.optim.Optimizer,
-            torch.optim.SGD, numpy.ndarray]  # fmt: skip
-
-
-def _snapshot_classes(classes):
-    return [(cls, dict(vars(cls))) for cls in classes]
-
-
-def _tampered(snapshot):
-    """Names of changed attributes of the guarded classes; the originals are put back."""
-    changed = []
-    for cls, saved in snapshot:
-        now = vars(cls)
-        for name in set(now) | set(saved):
-            if name in saved and name in now and now[name] is saved[name]:
-                continue
-            changed.append(f"{cls.__module__}.{cls.__qualname__}.{name}")
-            try:
-                if name in saved:
-                    type.__setattr__(cls, name, saved[name])
-                else:
-                    type.__delattr__(cls, name)
-            except (TypeError, AttributeError):
-                pass
-    return sorted(changed)
+    tempfile.tempdir = scratch
 
 
 def serve(conn, spec):
     """Worker main: confine this process, define the submission, then answer until told to stop."""
-    sandbox.detach_session()
-    sandbox.close_fds({conn.fileno()})
-    sandbox.silence_output()
+    os_limits.detach_session()
+    os_limits.close_fds({conn.fileno()})
+    os_limits.silence_output()
     os.chdir(spec["scratch"])
+    _private_folders(spec["scratch"])
     device = spec["device"]
     torch.set_num_threads(max(1, int(spec["threads"])))
-    sandbox.set_limits(config.Limits(**spec["limits"]), cuda=device.startswith("cuda"))
+    os_limits.set_limits(config.Limits(**spec["limits"]), cuda=device.startswith("cuda"))
     try:
-        tracer = BuiltinTracer()
-        tracer.install()
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         sys.path.insert(0, spec["release_dir"])
         release_errors = _define(namespace, spec["release_source"], "<release notebook>")
-        batches = data.batches(device)
-        guarded = _snapshot_classes(_guarded_classes())
-        sandbox.install_audit_hook(
-            spec["scratch"],
-            readable=[spec["release_dir"]],
-            denied=[PACKAGE_DIR],
-            allow_processes=spec["limits"]["processes"] > 0,
-        )
+        on_device = tuple(t.to(device) for t in data.worker_arrays())
+        if device.startswith("cuda"):
+            torch.zeros(1, device=device).sum().item()  # create the CUDA context before confining
+        confinement = {"confined": False}
+        if spec.get("confine", True):
+            confinement = sandbox.confine(
+                spec["scratch"],
+                readable=[spec["release_dir"]],
+                excluded=spec.get("excluded", ()),
+                device=device,
+                allow_processes=spec["limits"]["processes"] > 0,
+            )
         student_errors = _define(namespace, spec["student_source"], "<your notebook>")
-        conn.send_bytes(wire.dumps({"op": "ready", "errors": release_errors + student_errors}))
+        conn.send_bytes(
+            wire.dumps(
+                {
+                    "op": "ready",
+                    "errors": release_errors + student_errors,
+                    "confinement": confinement,
+                }
+            )
+        )
     except BaseException as err:  # noqa: BLE001
         conn.send_bytes(
             wire.dumps(
@@ -130,25 +120,14 @@ def serve(conn, spec):
                 request["args"],
                 tuple(request.get("grad_wrt") or ()),
                 request.get("cotangent"),
-                tracer,
                 request.get("device"),
             )
         elif op == "train":
-            reference = None
-            if request.get("reference_source"):
-                reference = {}
-                exec(request["reference_source"], {"torch": torch}, reference)  # noqa: S102 - grader's code
-            reply = run_training(namespace, request["mode"], batches, device, reference)
+            # Fresh batches for every run: each starts from the seeded order, as the grader's does.
+            batches = data.batches(device, arrays_=on_device)
+            reply = run_training(namespace, request["mode"], batches, device)
         else:
             return
-        changed = _tampered(guarded)
-        if changed:
-            reply = {
-                "ok": False,
-                "status": "forbidden",
-                "error": f"PermissionError: grading sandbox: modifying {', '.join(changed[:3])} "
-                "is not allowed while grading",
-            }
         try:
             message = wire.dumps({"op": "reply", "nonce": request.get("nonce"), **reply})
         except (TypeError, ValueError) as err:
@@ -158,7 +137,7 @@ def serve(conn, spec):
                     "nonce": request.get("nonce"),
                     "ok": False,
                     "status": "failed",
-                    "error": f"result could not be sent back: {err}",
+                    "error": f"result could not be sent back: {str(err)[:300]}",
                 }
             )
         conn.send_bytes(message)

@@ -1,0 +1,156 @@
+"""Landlock through ctypes: which files a worker may read or write, no TCP, no signals out.
+
+Landlock (Linux 5.13+) lets an unprivileged process restrict itself, and every process and
+thread it creates afterwards, to an allow-list of file hierarchies. The rights handled but not
+granted are refused by the kernel with EACCES, whatever Python-level code or C library asks.
+ABI versions add rights: 2 REFER, 3 TRUNCATE, 4 TCP bind/connect, 5 IOCTL on devices, 6 scoping
+(signals and abstract unix sockets only within the domain). The best ABI present is used.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import stat
+
+SYSCALLS = {
+    # Landlock's syscalls have the same numbers on every architecture.
+    "create_ruleset": 444,
+    "add_rule": 445,
+    "restrict_self": 446,
+}
+CREATE_RULESET_VERSION = 1 << 0
+RULE_PATH_BENEATH = 1
+RULE_NET_PORT = 2
+
+FS = {
+    "execute": 1 << 0,
+    "write_file": 1 << 1,
+    "read_file": 1 << 2,
+    "read_dir": 1 << 3,
+    "remove_dir": 1 << 4,
+    "remove_file": 1 << 5,
+    "make_char": 1 << 6,
+    "make_dir": 1 << 7,
+    "make_reg": 1 << 8,
+    "make_sock": 1 << 9,
+    "make_fifo": 1 << 10,
+    "make_block": 1 << 11,
+    "make_sym": 1 << 12,
+    "refer": 1 << 13,
+    "truncate": 1 << 14,
+    "ioctl_dev": 1 << 15,
+}
+FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
+"""Every filesystem right an ABI version knows (4 adds network rights only, 6 scoping)."""
+FILE_ONLY = FS["execute"] | FS["write_file"] | FS["read_file"] | FS["truncate"] | FS["ioctl_dev"]
+"""The rights that may be granted on a single (non-directory) file."""
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+READ = FS["read_file"] | FS["read_dir"]
+READ_EXEC = READ | FS["execute"]
+WRITE = (
+    READ
+    | FS["write_file"]
+    | FS["remove_dir"]
+    | FS["remove_file"]
+    | FS["make_dir"]
+    | FS["make_reg"]
+    | FS["make_sym"]
+    | FS["refer"]
+    | FS["truncate"]
+)
+"""Read-write in a scratch folder: files, folders and links inside it (no devices, fifos, sockets)."""
+DEVICE = FS["read_file"] | FS["write_file"] | FS["ioctl_dev"]
+"""A device file the worker must drive (/dev/null, NVIDIA's devices)."""
+
+
+class LandlockError(OSError):
+    """Landlock is missing or refused a step; the message says which."""
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def _syscall(name, *args):
+    result = _libc.syscall(ctypes.c_long(SYSCALLS[name]), *args)
+    if result < 0:
+        err = ctypes.get_errno()
+        raise LandlockError(err, f"landlock_{name}: {os.strerror(err)}")
+    return result
+
+
+def abi_version() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is absent or disabled."""
+    if platform.system() != "Linux":
+        return 0
+    try:
+        return int(_syscall("create_ruleset", None, ctypes.c_size_t(0), CREATE_RULESET_VERSION))
+    except LandlockError:
+        return 0
+
+
+def handled_fs(abi: int) -> int:
+    """Every filesystem right `abi` can restrict."""
+    return FS_BY_ABI[max(v for v in FS_BY_ABI if v <= abi)]
+
+
+class Ruleset:
+    """A Landlock ruleset being built: `allow` paths, then `restrict_self` once."""
+
+    def __init__(self, abi: int | None = None):
+        self.abi = abi_version() if abi is None else abi
+        if self.abi < 1:
+            raise LandlockError(0, "Landlock is not available in this kernel")
+        self.fs = handled_fs(self.abi)
+        attr = _RulesetAttr(
+            self.fs,
+            (NET_BIND_TCP | NET_CONNECT_TCP) if self.abi >= 4 else 0,
+            (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if self.abi >= 6 else 0,
+        )
+        # The struct grew over the ABI versions: pass the size this kernel knows.
+        size = 8 if self.abi < 4 else (16 if self.abi < 6 else ctypes.sizeof(attr))
+        self.fd = _syscall("create_ruleset", ctypes.byref(attr), ctypes.c_size_t(size), 0)
+        self.rules: list[tuple[str, int]] = []
+
+    def allow(self, path: str, access: int) -> bool:
+        """Grant `access` beneath `path` (a file gets only file rights); False if it does not exist."""
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            access &= self.fs
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                access &= FILE_ONLY
+            if not access:
+                return False
+            attr = _PathBeneathAttr(access, fd)
+            _syscall("add_rule", self.fd, RULE_PATH_BENEATH, ctypes.byref(attr), 0)
+            self.rules.append((path, access))
+            return True
+        finally:
+            os.close(fd)
+
+    def restrict_self(self) -> None:
+        """Enforce the ruleset on this thread and everything it starts (needs no_new_privs)."""
+        try:
+            _syscall("restrict_self", self.fd, 0)
+        finally:
+            os.close(self.fd)

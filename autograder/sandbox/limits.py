@@ -1,0 +1,55 @@
+"""A worker's hygiene before the kernel rules: resource limits, own session, no inherited files."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+
+
+def set_limits(limits, cuda):
+    """Apply the configured resource limits to this process (and every child it could start)."""
+    soft_hard = {
+        resource.RLIMIT_FSIZE: limits.file_size_bytes,
+        resource.RLIMIT_NOFILE: limits.open_files,
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_CPU: int(limits.submission_seconds * max(os.cpu_count() or 1, 1)) + 60,
+    }
+    if not cuda:  # CUDA reserves far more address space than it uses: rely on RSS polling there.
+        soft_hard[resource.RLIMIT_AS] = limits.address_space_bytes
+    for which, value in soft_hard.items():
+        try:
+            _, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+    # Writing past RLIMIT_FSIZE then fails with an error instead of killing the worker.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def detach_session():
+    """Lead a new session and process group, so the grader can kill everything the worker starts."""
+    try:
+        os.setsid()
+    except OSError:
+        pass
+
+
+def close_fds(keep):
+    """Close every inherited file descriptor above stderr except those in `keep`."""
+    for fd_name in os.listdir("/proc/self/fd"):
+        fd = int(fd_name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def silence_output():
+    """Send the worker's stdin/stdout/stderr to /dev/null (student prints are not graded)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
