@@ -1,10 +1,11 @@
 """seccomp-bpf through ctypes: no programs, no new processes, no sockets, no kernel-wide levers.
 
-The filter is a short classic-BPF program built here (no libseccomp needed): it checks the
+The filter is a classic-BPF program built here (no libseccomp needed): it checks the
 architecture, refuses the listed system calls with EPERM (clone3 with ENOSYS, so that the C
 library falls back to clone, whose flags a filter can read), lets ``clone`` create threads only
-(CLONE_THREAD set), and lets signals reach only the worker itself. It is installed with
-no_new_privs and TSYNC, so it covers every thread the worker already has.
+(CLONE_THREAD set), and lets signals reach only the worker itself. Landlock does not cover a
+file's metadata (mode, owner, times, extended attributes), so those calls are refused here.
+It is installed with no_new_privs and TSYNC, so it covers every thread the worker already has.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ SYSCALL_NUMBERS = {
     "finit_module": (313, 273), "delete_module": (176, 106), "reboot": (169, 142),
     "swapon": (167, 224), "swapoff": (168, 225), "acct": (163, 89), "syslog": (103, 116),
     "settimeofday": (164, 170), "clock_settime": (227, 112), "adjtimex": (159, 171),
+    "chmod": (90, None), "fchmod": (91, 52), "fchmodat": (268, 53), "fchmodat2": (452, 452),
+    "chown": (92, None), "fchown": (93, 55), "lchown": (94, None), "fchownat": (260, 54),
+    "utime": (132, None), "utimes": (235, None), "futimesat": (261, None),
+    "utimensat": (280, 88), "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7),
+    "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
     "iopl": (172, None), "ioperm": (173, None), "quotactl": (179, 60), "personality": (135, 92),
 }  # fmt: skip
 PROCESS_CALLS = ("execve", "execveat", "fork", "vfork")
