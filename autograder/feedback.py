@@ -60,13 +60,28 @@ def png_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", "SimHei")  # fmt: skip
+"""Fonts tried, after matplotlib's own, for student names in other scripts (plot labels)."""
+
+
 def pyplot():
-    """matplotlib's pyplot on the Agg backend (no display needed)."""
+    """matplotlib's pyplot on the Agg backend (no display needed), with a CJK fallback font when
+    the machine has one (student names on plot axes); the HTML tables show every name regardless."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    extra = [name for name in CJK_FONTS if name in installed]
+    families = list(matplotlib.rcParams["font.sans-serif"])
+    if extra and not set(extra) <= set(families):
+        matplotlib.rcParams["font.sans-serif"] = families[:1] + extra + families[1:]
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
     return plt
 
 

@@ -108,3 +108,27 @@ def test_html_escapes_student_text():
     res.checks[1].status = "failed"
     page = feedback.render_html(res, curve_png="")
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_feedback_shows_lateness_and_grader_failures(tmp_path):
+    import datetime as dt
+
+    from autograder import late
+    from autograder.outcome import CheckResult, SubmissionResult
+
+    due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    res = SubmissionResult(
+        "张三", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok", info={}
+    )
+    late.apply(res, due + dt.timedelta(days=1, hours=3), due, late.LatePolicy(per_day=0.5))
+    html_path, md_path = feedback.write_feedback(tmp_path, res)
+    assert html_path.parent.name == "张三"
+    md, html_text = md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
+    for text in (md, html_text):
+        assert "1 d 3 h after the due date 2026-12-01T00:00:00+00:00" in text
+        assert "late penalty: -1 points" in text
+    assert "Feedback for 张三" in html_text
+    failed = SubmissionResult(
+        "amy", [CheckResult("softmax.shape", 0.0, 1.0, "grader_error", "x")], "grader_error"
+    )
+    assert "the grader failed, not your code" in feedback.render_markdown(failed)

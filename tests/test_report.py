@@ -176,3 +176,28 @@ def test_feedback_renders_in_chromium(tmp_path, results):
     assert "Feedback for dave_wrong_axis" in dom and "Score: 35 / 44" in dom
     assert 'id="curve"' in dom
     _not_blank(tmp_path / "feedback.png")
+
+
+def test_report_lists_late_work_grader_failures_and_links_any_name():
+    import datetime as dt
+
+    from autograder import late
+    from autograder.outcome import CheckResult, SubmissionResult
+
+    due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    on_time = SubmissionResult("a b", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")
+    tardy = SubmissionResult("张三", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")
+    late.apply(tardy, due + dt.timedelta(hours=5), due, late.LatePolicy(per_day=0.5))
+    broken = SubmissionResult(
+        "ben", [CheckResult("softmax.shape", 0.0, 1.0, "grader_error", "worker could not start")],
+        "grader_error",
+    )  # fmt: skip
+    page = report.build_report([on_time, tardy, broken])
+    late_table = page.split("id='late'")[1].split("</table>")[0]
+    assert "张三" in late_table and "5 h 0 min" in late_table and "a b" not in late_table
+    assert (
+        "href='a%2520b/feedback.html'" in page and "href='%E5%BC%A0%E4%B8%89/feedback.html'" in page
+    )
+    problems = page.split("id='problems'")[1].split("</table>")[0]
+    assert "ben" in problems and "grader_error" in problems
+    assert "late.penalty" not in {cid for cid, _, _ in report.pass_rates([tardy])}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, exports, shards
+from autograder import batch, exports, shards, store
 from autograder.outcome import CheckResult, SubmissionResult
 
 STUDENTS = [f"student_{k:03d}" for k in range(200)]
@@ -34,7 +34,7 @@ def shard_folder(tmp_path: Path, shard: str, results, manifest=True) -> Path:
     folder.mkdir()
     for r in results:
         exports.write_result(folder, r)
-        (folder / r.student / "feedback.md").write_text(f"feedback of {r.student}")
+        (store.result_dir(folder, r.student) / "feedback.md").write_text(f"feedback of {r.student}")
     exports.write_grades(folder, results)
     if manifest:
         shards.write_manifest(folder, shards.parse_shard(shard), [r.student for r in results])
@@ -217,3 +217,14 @@ def test_grade_all_grades_only_its_shard(tmp_path, examples, monkeypatch):
     assert sorted(graded) == everyone
     merged = shards.merge(outs, tmp_path / "all")
     assert [r.student for r in merged] == everyone
+
+
+def test_merge_keeps_unicode_students_in_their_own_folders(tmp_path):
+    names = ["张三", "李四", "a b"]
+    parts = split(names, 2)
+    folders = [shard_folder(tmp_path, f"{i}/2", [result(s) for s in parts[i]]) for i in (1, 2)]
+    merged = shards.merge(folders, tmp_path / "merged")
+    assert sorted(r.student for r in merged) == sorted(names)
+    assert (tmp_path / "merged" / "a%20b" / "results.json").is_file()
+    with open(tmp_path / "merged" / "grades.csv", encoding="utf-8-sig") as fh:
+        assert sorted(r["student"] for r in csv.DictReader(fh)) == sorted(names)
