@@ -67,6 +67,16 @@ def check_data() -> None:
         )
 
 
+def check_confinement() -> dict:
+    """Refuse to start where the kernel cannot confine student code (unless --unconfined)."""
+    from . import sandbox
+
+    try:
+        return sandbox.check()
+    except sandbox.ConfinementUnavailable as err:
+        raise GraderUnavailable(str(err)) from err
+
+
 def available_cores() -> int:
     """Cores this process may run on (the CPU affinity mask, e.g. a container's cpuset)."""
     try:
@@ -203,6 +213,7 @@ def grade_all(
         raise ValueError(f"missing={missing!r}: keep or drop")
     device = resolve_device(device)
     check_data()
+    check_confinement()
     subs, whole_class = collect_class(paths)
     if shard is not None:
         shard = shards.parse_shard(shard) if isinstance(shard, str) else shard

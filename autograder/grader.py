@@ -258,6 +258,7 @@ def grade_function_checks(
     finally:
         info["peak_rss"] = caller.peak_rss
         info["worker_starts"] = caller.starts
+        info["confinement"] = caller.confinement or {"confined": False}
         info["warnings"] += caller.load_errors
         caller.close()
     results = [not_implemented_hint(grader_failure(res)) for res in results]

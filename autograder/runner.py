@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 import psutil
 
-from . import config, forkserver, wire
+from . import config, forkserver, sandbox, wire
 from .caller import Caller
 from .checks import Aborted
 
@@ -34,10 +34,11 @@ class WorkerCaller(Caller):
     """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
 
     def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
-                 confine=True, excluded=()):  # fmt: skip
+                 confine=None, excluded=()):  # fmt: skip
         super().__init__(device)
         self.extraction, self.threads, self.limits = extraction, threads, limits
-        self.confine, self.excluded = confine, [str(p) for p in excluded]
+        self.confine = (not sandbox.UNCONFINED) if confine is None else confine
+        self.excluded = [str(p) for p in excluded]
         self.confinement: dict = {}
         self.deadline = deadline or (time.monotonic() + limits.submission_seconds)
         self.process = self.conn = self.scratch = None
