@@ -68,3 +68,18 @@ def test_export_into_gradebook_then_nbgrader_export(root, tmp_path):
         assert float(rows[r.student]["raw_score"]) == pytest.approx(r.score)
     manual = sum(q.points for q in quiz.MANUAL_QUESTIONS)
     assert float(rows["alice_full"]["max_score"]) == pytest.approx(results[0].max_score + manual)
+
+
+def test_due_date_from_the_gradebook(tmp_path):
+    import datetime as dt
+
+    from nbgrader.api import Gradebook
+
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    assert gradebook.due_date(db) is None  # no gradebook: no due date, no error
+    with Gradebook(db) as gb:
+        gb.add_assignment(config.ASSIGNMENT, duedate=dt.datetime(2026, 12, 1, 15, 59))
+        gb.add_assignment("other")
+    assert gradebook.due_date(db) == dt.datetime(2026, 12, 1, 15, 59)
+    assert gradebook.due_date(db, assignment="other") is None
+    assert gradebook.due_date(db, assignment="absent") is None

@@ -170,3 +170,11 @@ def test_cli_exit_codes(examples, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "autograder", "check", str(tmp_path / "x.ipynb")],
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert missing.returncode == 2
+
+
+def test_quiz_format_uses_the_graders_normaliser():
+    """The self-check accepts what the grader reads ("Ｂ", "(c)", "2.3") and still flags the rest."""
+    ns = {"q1_answer": "Ｂ", "q2_answer": " (c) ", "q7_answer": "2.3", "q10_answer": "2,3"}
+    res = {r.check_id: r.status for r in selfcheck.quiz_format(ns)}
+    assert res == {"quiz.q1": "passed", "quiz.q2": "passed", "quiz.q7": "passed",
+                   "quiz.q10": "malformed"}  # fmt: skip
