@@ -182,7 +182,9 @@ def bounded(text, limit=STUDENT_TEXT_CHARS):
     )
 
 
-REFUSED = ("Permission denied", "Operation not permitted")
+REFUSED = ("Permission denied", "Operation not permitted", "Invalid cross-device link")
+"""What the kernel says when the sandbox refuses (Landlock answers a link or rename across its
+rules with EXDEV)."""
 
 
 def _status_of(err):

@@ -168,7 +168,7 @@ def test_nothing_read_or_changed(graded):
 
 def test_tampering_messages_name_the_sandbox(graded):
     res = graded["results"]
-    for case in ("read_answer_key", "write_results", "open_socket", "fork_bomb", "patch_tensor_eq"):
+    for case in ("read_answer_key", "write_results", "open_socket", "fork_bomb"):
         msgs = " ".join(c.message for c in res[case].checks if c.function == "softmax")
         assert "grading sandbox" in msgs or "forbidden" in msgs or "not allowed" in msgs, msgs
 

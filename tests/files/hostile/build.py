@@ -196,9 +196,8 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
         "torch.isfinite = always True",
         "torch.isfinite = lambda t: torch.ones_like(t, dtype=torch.bool)",
     )
-    tamper("patch_tensor_eq", "torch.Tensor.__eq__ = always True (refused)",
-           "torch.Tensor.__eq__ = lambda a, b: True", status="forbidden",
-           softmax_status=["forbidden"])  # fmt: skip
+    tamper("patch_tensor_eq", "torch.Tensor.__eq__ = always True (harmless: judged in the grader)",
+           "torch.Tensor.__eq__ = lambda a, b: True")  # fmt: skip
     tamper("patch_numpy", "numpy.allclose / numpy.testing patched",
            "numpy.allclose = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None",
            header="import numpy\nimport numpy.testing\nimport torch")  # fmt: skip

@@ -1,0 +1,310 @@
+"""The red-team corpus graded in one batch beside honest students, as root and as an ordinary user.
+
+Every attack in tests/files/redteam/build.py is graded by the CLI (a fresh grader process whose
+environment holds a secret) with the honest example students. Each attack must end with its
+expected status and no unearned points; canary files outside scratch must be neither read into
+any output nor changed; no connection or datagram may reach the listener on 127.0.0.1; no
+process may outlive the run; honest students keep their marks. The batch runs as the invoking
+user, and, when that is root, again as the unprivileged user ``nobody`` (uid 65534).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples" / "submitted"
+NOBODY = 65534
+LIMITS_ENV = {"SOFTMAX_CALL_SECONDS": "3", "SOFTMAX_TRAIN_SECONDS": "90",
+              "SOFTMAX_SUBMISSION_SECONDS": "150"}  # fmt: skip
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location(
+        "redteam_build", Path(__file__).parent / "files" / "redteam" / "build.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Listener:
+    """A TCP and a UDP socket on one 127.0.0.1 port, counting what reaches them."""
+
+    def __init__(self):
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen(16)
+        self.tcp.settimeout(0.2)
+        self.port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.udp.settimeout(0.2)
+        self.connections = self.datagrams = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            for sock in (self.tcp, self.udp):
+                try:
+                    if sock is self.tcp:
+                        conn, _ = sock.accept()
+                        conn.close()
+                        self.connections += 1
+                    else:
+                        sock.recvfrom(64)
+                        self.datagrams += 1
+                except (TimeoutError, OSError):
+                    pass
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.tcp.close()
+        self.udp.close()
+
+
+def _needs_path(path: Path) -> list[Path]:
+    """The ancestors of `path` that uid 65534 cannot pass through (no o+x)."""
+    return [p for p in reversed(Path(path).resolve().parents)
+            if not os.stat(p).st_mode & stat.S_IXOTH]  # fmt: skip
+
+
+def as_nobody(cmd: list[str], needed: list[Path], keep: Path) -> list[str]:
+    """`cmd` run as uid/gid 65534 in a private mount namespace where `needed` paths are reachable.
+
+    A folder that others cannot enter (/root holding the Python installation, say) is covered
+    with a world-enterable tmpfs in that namespace alone, and the needed entries are bound back
+    into it; nothing changes outside the namespace.
+    """
+    lines = ["set -e"]
+    for i, hidden in enumerate(sorted({p for n in needed for p in _needs_path(n)})):
+        orig = keep / f"orig{i}"
+        orig.mkdir()
+        lines.append(f"mount --bind '{hidden}' '{orig}'")
+        lines.append(f"mount -t tmpfs -o mode=755 tmpfs '{hidden}'")
+        children = sorted({Path(n).resolve().relative_to(hidden).parts[0]
+                           for n in needed if Path(n).resolve().is_relative_to(hidden)})  # fmt: skip
+        for child in children:
+            lines.append(
+                f"mkdir -p '{hidden}/{child}' && mount --bind '{orig}/{child}' '{hidden}/{child}'"
+            )
+    quoted = " ".join("'" + c.replace("'", "'\\''") + "'" for c in cmd)
+    lines.append(
+        f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups --inh-caps=-all {quoted}"
+    )
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)]
+
+
+def _tree_state(folder: Path) -> dict:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        data = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else ""
+        out[str(p)] = (data, st.st_mode, st.st_mtime_ns, st.st_uid)
+    return out
+
+
+def _texts(folder: Path) -> str:
+    return "\n".join(
+        p.read_text(errors="replace")
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv")
+    )
+
+
+def _sleepers() -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info.get("cmdline") or []
+        if any("7777" in part for part in cmd) and "sleep" in " ".join(cmd):
+            found.append(proc.pid)
+    return found
+
+
+def grade_corpus(base: Path, user: str) -> dict:
+    """Build the corpus in `base`, grade it with the CLI as `user`; return what the test checks."""
+    base.mkdir(parents=True)
+    os.chmod(base, 0o755)
+    course = base / "course"
+    for part in ("autograder", "release"):
+        shutil.copytree(REPO / part, course / part, ignore=shutil.ignore_patterns("__pycache__"))
+    canary_dir = base / "canary"
+    canary_dir.mkdir()
+    secret = "CANARY-" + secrets.token_hex(12)
+    canary = canary_dir / "secret.txt"
+    canary.write_text(f"{secret}\n")
+    subs, out = base / "submitted", base / "out"
+    subs.mkdir()
+    shutil.copytree(EXAMPLES / "alice_full", subs / "alice_copy")
+    shutil.copytree(EXAMPLES / "carol_blank", subs / "carol_copy")
+    other = subs / "alice_copy" / "softmax_regression" / "softmax_regression.ipynb"
+    nb = json.loads(other.read_text())
+    nb["cells"][0]["source"] = f"OTHER-STUDENT-{secret}\n" + "".join(nb["cells"][0]["source"])
+    other.write_text(json.dumps(nb))
+    listener = Listener()
+    data_root = os.environ.get("FASHION_MNIST_ROOT", str(REPO.parent / "shared/data/fashion-mnist"))
+    build = _builder()
+    target = build.Target(
+        canary=str(canary), canary_dir=str(canary_dir),
+        answer_key=str(course / "autograder" / "answer_key.json"),
+        checks=str(course / "autograder" / "checks.py"), other_student=str(other),
+        data_root=data_root, port=listener.port, secret_env="SOFTMAX_TEST_SECRET",
+    )  # fmt: skip
+    cases = build.build(subs, REPO, target)
+    out.mkdir()
+    if user == "nobody":
+        for p in [base, *base.rglob("*")]:
+            os.chown(p, NOBODY, NOBODY, follow_symlinks=False)
+    before = _tree_state(canary_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOFTMAX_")}
+    env.update(LIMITS_ENV, SOFTMAX_TEST_SECRET=secret, SOFTMAX_COURSE_ROOT=str(course),
+               PYTHONPATH=str(course), FASHION_MNIST_ROOT=data_root, HOME=str(base))  # fmt: skip
+    cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
+           "--workers", "2", "--device", "cpu", "--no-report"]  # fmt: skip
+    if user == "nobody":
+        keep = Path(os.environ.get("TMPDIR", "/tmp")) / f"softmax-ns-{secrets.token_hex(4)}"
+        keep.mkdir()
+        try:
+            needed = [Path(sys.executable), Path(sys.prefix), Path(sys.base_prefix), base,
+                      Path(data_root)]  # fmt: skip
+            cmd = as_nobody(cmd, needed, keep)
+            proc = subprocess.run(
+                cmd, cwd=course, env=env, capture_output=True, text=True, timeout=1200
+            )
+        finally:
+            shutil.rmtree(keep, ignore_errors=True)
+    else:
+        proc = subprocess.run(
+            cmd, cwd=course, env=env, capture_output=True, text=True, timeout=1200
+        )
+    listener.close()
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = subprocess.run([sys.executable, "-m", "autograder", "report", str(out)], cwd=course,
+                            env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    results = {}
+    for path in out.glob("*/results.json"):
+        data = json.loads(path.read_text())
+        results[data["extra_data"]["student"]] = data["extra_data"]
+    return {
+        "cases": cases, "results": results, "secret": secret, "canary_dir": canary_dir,
+        "before": before, "after": _tree_state(canary_dir), "listener": listener, "out": out,
+        "texts": _texts(out) + proc.stdout + proc.stderr + report.stdout + report.stderr,
+        "sleepers": _sleepers(), "course": course, "stderr": proc.stderr,
+    }  # fmt: skip
+
+
+USERS = ["invoker", "nobody"]
+
+
+@pytest.fixture(scope="module", params=USERS)
+def batch(request, tmp_path_factory):
+    if request.param == "nobody" and os.geteuid() != 0:
+        pytest.skip("switching to uid 65534 needs root; as a non-root user the 'invoker' run "
+                    "already grades as an ordinary user")  # fmt: skip
+    base = Path("/tmp") / f"softmax-redteam-{secrets.token_hex(6)}"
+    try:
+        yield grade_corpus(base, request.param)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _by_function(result, fn):
+    return [c for c in result["checks"] if c["check_id"].split(".")[0] == fn]
+
+
+def test_every_student_graded_and_confined(batch):
+    cases, results = batch["cases"], batch["results"]
+    assert set(results) == set(cases) | {"alice_copy", "carol_copy"}, batch["stderr"][-3000:]
+    for student, res in results.items():
+        conf = res["info"].get("confinement") or {}
+        assert conf.get("confined") is True and conf.get("landlock_abi", 0) >= 1, (student, conf)
+
+
+def test_honest_students_keep_their_marks(batch):
+    alice, carol = batch["results"]["alice_copy"], batch["results"]["carol_copy"]
+    scores = {c["check_id"]: c["status"] for c in alice["checks"] if c["status"] != "passed"}
+    assert sum(c["score"] for c in alice["checks"]) == 44, scores
+    assert sum(c["score"] for c in carol["checks"]) == 0
+
+
+def test_each_attack_ends_as_expected(batch):
+    failures = []
+    for name, attack in batch["cases"].items():
+        res = batch["results"][name]
+        softmax = {c["status"] for c in _by_function(res, "softmax")}
+        if not softmax <= set(attack.softmax):
+            failures.append(f"{name}: softmax statuses {sorted(softmax)}, allowed {attack.softmax}: "
+                            + " | ".join(c["message"][:200] for c in _by_function(res, "softmax")))  # fmt: skip
+        for cid in attack.train:
+            check = next(c for c in res["checks"] if c["check_id"] == cid)
+            if check["status"] == "passed":
+                failures.append(f"{name}: {cid} passed")
+        honest = sum(
+            c["score"]
+            for c in res["checks"]
+            if c["check_id"].split(".")[0] in ("cross_entropy", "accuracy")
+        )
+        if attack.honest_kept and honest != 14:
+            failures.append(f"{name}: the honest cross_entropy and accuracy earned {honest}/14")
+        if attack.category != "training" and sum(
+            c["score"] for c in _by_function(res, "train_ch3")
+        ):
+            failures.append(f"{name}: train_ch3 points for a blank train_ch3")
+        soft_points = sum(c["score"] for c in _by_function(res, "softmax"))
+        if attack.softmax == ("forbidden",) and soft_points:
+            failures.append(f"{name}: {soft_points} softmax points")
+        for c in res["checks"]:
+            if not c["message"] and c["status"] != "passed":
+                failures.append(f"{name}: {c['check_id']} {c['status']} without a message")
+            if len(c["message"]) > 3000:
+                failures.append(
+                    f"{name}: {c['check_id']} message of {len(c['message'])} characters"
+                )
+    assert not failures, "\n".join(failures)
+
+
+def test_in_place_is_judged_by_the_grader(batch):
+    res = batch["results"]["patch_harness_in_place"]
+    status = {c["check_id"]: c["status"] for c in res["checks"]}
+    assert status["softmax.not_in_place"] == "failed", status
+
+
+def test_no_secret_reaches_any_output(batch):
+    texts = batch["texts"]
+    assert batch["secret"] not in texts
+    key = (batch["course"] / "autograder" / "answer_key.json").read_text()
+    assert key.strip()[:80] not in texts
+    assert "def softmax_shape(caller)" not in texts
+    assert "clamp_min(torch.finfo" not in texts  # the grader's reference cross_entropy
+
+
+def test_nothing_outside_scratch_changed(batch):
+    assert batch["before"] == batch["after"]
+    assert not Path("/dev/shm/softmax-redteam").exists()
+
+
+def test_no_connection_reached_the_listener(batch):
+    assert batch["listener"].connections == 0
+    assert batch["listener"].datagrams == 0
+
+
+def test_no_process_outlives_the_grader(batch):
+    assert batch["sleepers"] == []
