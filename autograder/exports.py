@@ -192,6 +192,13 @@ def write_grades(out_dir: Path, results: list[SubmissionResult], bom: bool | Non
     return path
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal (East Asian wide and full-width characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def table(results: list[SubmissionResult]) -> str:
     """A plain-text table of students, scores and statuses for the terminal."""
     rows = [("student", "score", "status", *(f[:13] for f in FUNCTION_COLUMNS), "seconds")]
@@ -206,7 +213,8 @@ def table(results: list[SubmissionResult]) -> str:
                 f"{r.seconds:.1f}",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell + " " * (w - display_width(cell)) for cell, w in zip(row, widths)).rstrip()
+             for row in rows]  # fmt: skip
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

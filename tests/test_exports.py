@@ -88,3 +88,14 @@ def test_grading_run_sweeps_partial_writes(tmp_path):
 
 def test_sweep_of_a_missing_folder_is_empty(tmp_path):
     assert exports.sweep_partial_writes(Path(tmp_path / "absent")) == []
+
+
+def test_table_aligns_names_in_any_script():
+    from autograder.outcome import CheckResult, SubmissionResult
+
+    res = [SubmissionResult(name, [CheckResult("softmax.shape", 1.0, 1.0, "passed")])
+           for name in ("张三", "amy_long_name")]  # fmt: skip
+    lines = exports.table(res).splitlines()
+    score_columns = {exports.display_width(line.split("1/1")[0]) for line in lines if "1/1" in line}
+    assert len(score_columns) == 1, lines  # the score column starts at one place on every row
+    assert exports.display_width("张三") == 4 and exports.display_width("ab") == 2
