@@ -1,4 +1,7 @@
-"""nbgrader end to end in a temporary course: release, autograde the solution and a blank, export, feedback."""
+"""nbgrader end to end in a temporary course: release, autograde the solution and a blank, export, feedback.
+
+Both editions (config.EDITIONS) are released and autograded; the Chinese one only for the solution
+and the blank, which must get the same points per graded cell as in the English edition."""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ SOLUTION, BLANK = "solution_student", "blank_student"
 AGREEMENT = ("bob_naive_softmax", "dave_wrong_axis", "frank_builtins")
 """Example students also graded by the isolated grader: both paths must give the same points."""
 EXAMPLES = REPO / "examples" / "submitted"
+ZH = "softmax_regression_zh"
+ZH_SOURCE = REPO / "source" / ZH
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -73,10 +78,11 @@ def course(tmp_path_factory) -> Path:
     """A course with the assignment generated, submitted by two students and autograded."""
     root = tmp_path_factory.mktemp("course")
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    shutil.copytree(SOURCE, root / "source" / config.ASSIGNMENT, ignore=ignore)
+    for assignment in config.EDITIONS:
+        shutil.copytree(REPO / "source" / assignment, root / "source" / assignment, ignore=ignore)
+        # the instructor's path: release/ already exists; release.sh --gradebook records it
+        shutil.copytree(REPO / "release" / assignment, root / "release" / assignment)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    # the instructor's path: release/ already exists; release.sh --gradebook records the assignment
-    shutil.copytree(REPO / "release" / config.ASSIGNMENT, root / "release" / config.ASSIGNMENT)
     release = subprocess.run(
         ["bash", str(REPO / "scripts" / "release.sh"), "--gradebook", str(root)],
         env=nbgrader_env(),
@@ -87,24 +93,27 @@ def course(tmp_path_factory) -> Path:
     assert release.returncode == 0, f"release.sh --gradebook failed:\n{release.stderr}"
     submissions = [(SOLUTION, SOURCE), (BLANK, root / "release" / config.ASSIGNMENT)]
     submissions += [(s, EXAMPLES / s / config.ASSIGNMENT) for s in AGREEMENT]
-    for student, origin in submissions:
-        folder = root / "submitted" / student / config.ASSIGNMENT
+    submissions = [(s, o, config.ASSIGNMENT) for s, o in submissions]
+    submissions += [(SOLUTION, ZH_SOURCE, ZH), (BLANK, root / "release" / ZH, ZH)]
+    for student, origin, assignment in submissions:
+        folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)
         for name in NOTEBOOKS:
             shutil.copy(origin / name, folder / name)
-    nbgrader(root, "autograde", config.ASSIGNMENT)
+    for assignment in (config.ASSIGNMENT, ZH):
+        nbgrader(root, "autograde", assignment)
+        nbgrader(root, "generate_feedback", assignment)
     nbgrader(root, "export", "--to", str(root / "grades.csv"))
-    nbgrader(root, "generate_feedback", config.ASSIGNMENT)
     return root
 
 
-def grades(course: Path, student: str) -> dict[tuple[str, str], dict]:
+def grades(course: Path, student: str, assignment=config.ASSIGNMENT) -> dict[tuple[str, str], dict]:
     """(notebook stem, grade_id) -> {auto_score, max_score} of a student, from the gradebook."""
     from nbgrader.api import Gradebook
 
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "d2l-softmax") as gb:
-        submission = gb.find_submission(config.ASSIGNMENT, student)
+        submission = gb.find_submission(assignment, student)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 out[(notebook.name, grade.name)] = {
@@ -151,7 +160,11 @@ def test_blank_release_gets_zero(course):
 
 def test_exported_scores(course):
     with open(course / "grades.csv", newline="") as handle:
-        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+        every = list(csv.DictReader(handle))
+    rows = {row["student_id"]: row for row in every if row["assignment"] == config.ASSIGNMENT}
+    zh = {row["student_id"]: row for row in every if row["assignment"] == ZH}
+    assert float(zh[SOLUTION]["raw_score"]) == float(rows[SOLUTION]["raw_score"])
+    assert float(zh[BLANK]["raw_score"]) == 0.0
     manual = sum(m.points for m in quiz.MANUAL_QUESTIONS)
     autograded = config.max_points() + quiz.max_points()
     assert float(rows[SOLUTION]["max_score"]) == pytest.approx(autograded + manual)
@@ -202,3 +215,26 @@ def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, student):
     assert set(theirs) == set(ours)
     differ = {k: (theirs[k], ours[k]) for k in ours if theirs[k] != pytest.approx(ours[k])}
     assert not differ, f"{student}: (nbgrader, isolated grader) differ on {differ}"
+
+
+@pytest.mark.parametrize("student", [SOLUTION, BLANK])
+def test_the_chinese_edition_gives_the_same_points_for_the_same_code(course, student):
+    english, chinese = grades(course, student), grades(course, student, ZH)
+    assert chinese.keys() == english.keys() == source_grade_cells().keys()
+    differ = {
+        key: (english[key]["auto_score"], chinese[key]["auto_score"])
+        for key in english
+        if english[key]["auto_score"] != chinese[key]["auto_score"]
+        or english[key]["max_score"] != chinese[key]["max_score"]
+    }
+    assert not differ, f"{student}: (English, Chinese) differ on {differ}"
+
+
+def test_chinese_feedback_shows_translated_tests_but_not_hidden_code(course):
+    for student in (SOLUTION, BLANK):
+        for name in NOTEBOOKS:
+            html = (course / "feedback" / student / ZH / name).with_suffix(".html")
+            text = html.read_text(encoding="utf-8")
+            assert "隐藏测试" in text or name == config.QUIZ_NOTEBOOK
+            for hidden in ("run_checks", "check_answer", "HIDDEN TESTS", "autograder"):
+                assert hidden not in text, f"{student}/{ZH}/{html.name} shows {hidden!r}"

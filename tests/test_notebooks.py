@@ -17,7 +17,6 @@ from autograder import config, quiz
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "source" / config.ASSIGNMENT
-RELEASE = REPO / "release" / config.ASSIGNMENT
 SOURCE_SECONDS_LIMIT = float(os.environ.get("SOFTMAX_NOTEBOOK_SECONDS", 300))
 """Both source notebooks under nbval, kernel start-up included. Measured about 30 s on an idle
 2-core machine; the bound is generous because CI machines may be shared."""
@@ -87,11 +86,13 @@ def errors_of(notebook: nbformat.NotebookNode) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def executed_release(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
-    """The release notebooks run unanswered in a copy of release/ (errors allowed)."""
-    folder = tmp_path_factory.mktemp("release") / config.ASSIGNMENT
-    shutil.copytree(RELEASE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+@pytest.fixture(scope="module", params=list(config.EDITIONS))
+def executed_release(request, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
+    """The release notebooks of each edition run unanswered in a copy of release/ (errors allowed)."""
+    folder = tmp_path_factory.mktemp("release") / request.param
+    shutil.copytree(
+        REPO / "release" / request.param, folder, ignore=shutil.ignore_patterns("__pycache__")
+    )
     executed = {}
     with pytest.MonkeyPatch.context() as mp:
         for key, value in kernel_env().items():
