@@ -136,9 +136,7 @@ def build(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> dict[str, b
     for name in NOTEBOOKS:
         nb = nbformat.read(en_dir / name, as_version=4)
         if nb.metadata.get("softmax_course", {}).get("edition") != "en":
-            raise TranslationError(
-                f"{en_dir / name}: metadata softmax_course.edition must be 'en'"
-            )
+            raise TranslationError(f"{en_dir / name}: metadata softmax_course.edition must be 'en'")
         zh = translate_notebook(name, nb, data, used)
         files[name] = (nbformat.writes(zh) + "\n").encode("utf-8")
     unused = sorted({entry["en"].strip() for entry in data.get("comments", [])} - used)
