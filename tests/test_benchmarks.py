@@ -96,3 +96,17 @@ def test_smoke(tmp_path):
     klass = res["klass"]
     assert klass["class_size"] == 2 and "nbgrader_s" not in klass
     assert 0 < klass["peak_rss_max_gb"] < 3
+
+
+def test_confinement_benchmark_runs(tmp_path):
+    """benchmarks/confinement.py measures fork against fork + confine (numbers: docs/benchmarks.md)."""
+    out = tmp_path / "conf.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "confinement.py"), "--repeats", "2",
+         "--train-repeats", "0", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert res["landlock_abi"] >= 1 and res["fork_confine_ms"] > 0
+    assert "confinement adds" in proc.stdout

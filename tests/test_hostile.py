@@ -147,9 +147,12 @@ def test_case_outcome(graded, case):
         assert fn(res, "softmax") <= fn(control, "softmax"), summary
         assert res.score <= control.score, summary
     # The honest accuracy beside a hostile softmax keeps its points, unless the whole file is bad.
+    # (patch_tensor_eq breaks `==` in its own worker, which its own accuracy uses: no longer undone,
+    # since the grader compares in its own process.)
     if exp.category in ("hang", "escape", "tampering") and case not in (
         "hang_sleep_default_arg",
         "hang_sleep_decorator",
+        "patch_tensor_eq",
     ):
         assert sum(c.score for c in res.checks if c.function == "accuracy") == 4, summary
     # Whatever happened, every check has a message a student can act on.

@@ -150,7 +150,7 @@ def build(root: Path, repo: Path, target: Target) -> dict[str, Attack]:
     attack("gc_reference_source", "read", "searches memory for the grader's reference softmax",
            "import gc", """
            got = [o for o in gc.get_objects() if callable(o) and getattr(o, '__module__', '') == 'autograder.references']
-           got += [s for s in map(str, gc.get_objects()[:200000]) if 'clamp_min(torch.finfo' in s][:3]
+           got += [o for o in gc.get_objects() if isinstance(o, str) and 'finite at 0' in o][:3]
            assert not got, got""", softmax=("error", "failed", "timeout"))  # fmt: skip
     write("environ_type_name", _softmax("import os", """
           got = type(str(dict(os.environ)) * 50, (), {})()
