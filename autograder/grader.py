@@ -31,7 +31,6 @@ GRADER_FAILURES = (
 start-up) and not by the student's code: such checks get status "grader_error"."""
 
 OTHER_FUNCTIONS = {
-    "cross_entropy.model_gradient": "softmax or cross_entropy",
     "train_ch3.end_to_end": "softmax, cross_entropy, accuracy or train_ch3",
 }
 """Checks that call more than their own function (for the not-implemented hint)."""

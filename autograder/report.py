@@ -178,6 +178,12 @@ def _table(header, rows, table_id, numeric=()) -> str:
     return "".join(out)
 
 
+def unconfined_ok(result: SubmissionResult) -> bool:
+    """False when the result says its worker ran without kernel confinement (``--unconfined``)."""
+    conf = (result.info or {}).get("confinement")
+    return not (isinstance(conf, dict) and conf.get("confined") is False)
+
+
 def build_report(results: list[SubmissionResult], title: str | None = None) -> str:
     """The class report as one self-contained HTML page."""
     results = sorted(results, key=lambda r: r.student)
@@ -194,6 +200,14 @@ def build_report(results: list[SubmissionResult], title: str | None = None) -> s
     if not results:
         parts.append("<p>No results.</p></body></html>")
         return "\n".join(parts)
+    unconfined = [r.student for r in results if not unconfined_ok(r)]
+    if unconfined:
+        parts.append(
+            f"<p class='warning' id='unconfined'><strong>Graded without kernel confinement</strong> "
+            f"(<code>--unconfined</code>): {esc(', '.join(unconfined[:20]))}"
+            f"{' and others' if len(unconfined) > 20 else ''}. Their code could read and write what "
+            "the grader's user can; regrade them on a machine with Landlock and seccomp.</p>"
+        )
     e2e = [test_accuracies(r).get("train_ch3.end_to_end") for r in results]
     e2e = [a for a in e2e if a is not None]
     summary = [

@@ -55,6 +55,21 @@ def test_unconfined_grading_is_recorded_in_every_result(tmp_path, monkeypatch, e
     assert code == 0
     info = json.loads((out / "carol_blank" / "results.json").read_text())["extra_data"]["info"]
     assert info["confinement"] == {"confined": False}
+    from autograder import report, store
+
+    results = store.load(out)
+    html = report.build_report(results)
+    assert "id='unconfined'" in html and "carol_blank" in html.split("id='unconfined'")[1][:400]
+    info["confinement"] = {"confined": True, "landlock_abi": 7}
+    assert "id='unconfined'" not in report.build_report([_with_info(results[0], info)])
+
+
+def _with_info(result, info):
+    import copy
+
+    other = copy.copy(result)
+    other.info = info
+    return other
 
 
 def test_handled_rights_grow_with_the_abi():
