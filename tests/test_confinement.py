@@ -310,3 +310,30 @@ def test_no_connection_reached_the_listener(batch):
 
 def test_no_process_outlives_the_grader(batch):
     assert batch["sleepers"] == []
+
+
+def test_no_child_outlives_its_worker_when_processes_are_allowed(tmp_path):
+    """With Limits.processes > 0 a child may start, but it cannot leave the worker's process
+    group (setsid and setpgid are refused), and the group dies with the worker."""
+    import dataclasses
+
+    from autograder import batch, config
+
+    release = json.loads((config.RELEASE_DIR / config.MAIN_NOTEBOOK).read_text())
+    for cell in release["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "softmax":
+            cell["source"] = (
+                "import subprocess\n\n\ndef softmax(X):\n"
+                "    subprocess.Popen(['sleep', '7777'])\n"
+                "    subprocess.Popen(['sleep', '7777'], start_new_session=True)\n"
+                "    return X\n"
+            )
+    path = tmp_path / "subs" / "leaver" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(release))
+    limits = dataclasses.replace(config.LIMITS, processes=1, call_seconds=5, submission_seconds=120)
+    results = batch.grade_all([tmp_path / "subs"], tmp_path / "out", workers=1, device="cpu",
+                              limits=limits, progress=False)  # fmt: skip
+    messages = " ".join(c.message for r in results for c in r.checks if c.function == "softmax")
+    assert "Operation not permitted" in messages or "refused" in messages, messages
+    assert _sleepers() == []

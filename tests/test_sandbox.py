@@ -226,12 +226,13 @@ def test_processes_limit_allows_programs(tmp_path):
     script = (
         "import subprocess, sys\nfrom autograder import sandbox\n"
         "sandbox.confine(sys.argv[1], allow_processes=True)\n"
-        "print(subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True, text=True).stdout)"
+        "print(subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True, text=True).stdout)\n"
+        "import os\ntry:\n    os.setsid()\nexcept PermissionError:\n    print('own group kept')"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
-    assert proc.stdout.strip() == "42", proc.stderr
+    assert proc.stdout.split() == ["42", "own", "group", "kept"], proc.stderr
 
 
 def test_fork_server_environment_holds_no_secret():

@@ -25,6 +25,7 @@ SYSCALL_NUMBERS = {
     "process_madvise": (440, 440), "pidfd_getfd": (438, 438), "pidfd_send_signal": (424, 424),
     "kcmp": (312, 272),
     "kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131),
+    "setsid": (112, 157), "setpgid": (109, 154),
     "rt_sigqueueinfo": (129, 138), "rt_tgsigqueueinfo": (297, 240),
     "socket": (41, 198), "socketpair": (53, 199), "bind": (49, 200), "listen": (50, 201),
     "connect": (42, 203), "accept": (43, 202), "accept4": (288, 242),
@@ -52,7 +53,9 @@ PROCESS_CALLS = ("execve", "execveat", "fork", "vfork")
 DENIED = tuple(
     n for n in SYSCALL_NUMBERS if n not in PROCESS_CALLS + ("clone", "clone3", "kill", "tgkill")
 )
-"""Refused outright (kill and tgkill are allowed towards the worker itself, tkill never)."""
+"""Refused outright (kill and tgkill are allowed towards the worker itself, tkill never; setsid
+and setpgid too, so that a child the instructor's limits allow stays in the worker's process
+group, which the grader kills with it)."""
 CLONE_THREAD = 0x00010000
 
 # classic BPF opcodes and seccomp return values
