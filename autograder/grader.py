@@ -229,7 +229,8 @@ def grade_function_checks(
     except MalformedNotebook as err:
         return _blanket("malformed", str(err)), info
     info["warnings"] = list(ext.warnings)
-    caller = WorkerCaller(ext, device=device, threads=threads, limits=limits)
+    caller = WorkerCaller(ext, device=device, threads=threads, limits=limits,
+                          release_dir=config.release_dir(assignment))  # fmt: skip
     dead: dict[str, tuple[str, str]] = {}
     results = []
     try:

@@ -34,11 +34,13 @@ class WorkerCaller(Caller):
     """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
 
     def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
-                 confine=None, excluded=()):  # fmt: skip
+                 confine=None, excluded=(), release_dir=None):  # fmt: skip
         super().__init__(device)
         self.extraction, self.threads, self.limits = extraction, threads, limits
         self.confine = (not sandbox.UNCONFINED) if confine is None else confine
         self.excluded = [str(p) for p in excluded]
+        self.release_dir = str(release_dir or config.RELEASE_DIR)
+        """The edition's release folder: its helpers are the only course files a worker reads."""
         self.confinement: dict = {}
         self.deadline = deadline or (time.monotonic() + limits.submission_seconds)
         self.process = self.conn = self.scratch = None
@@ -68,7 +70,7 @@ class WorkerCaller(Caller):
             "device": self.device,
             "threads": self.threads,
             "limits": asdict(self.limits),
-            "release_dir": str(getattr(self.extraction, "release_dir", None) or config.RELEASE_DIR),
+            "release_dir": self.release_dir,
             "confine": self.confine,
             "excluded": [str(config.COURSE_ROOT), *self.excluded],
             "release_source": self.extraction.release_source,

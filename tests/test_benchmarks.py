@@ -30,7 +30,7 @@ def test_compare_totals():
 def test_generated_class_cycles_the_examples(tmp_path, examples):
     bench = load()
     course, students = bench.make_course(tmp_path, 8)
-    kinds = sorted(p.name for p in examples.iterdir() if p.is_dir())
+    kinds = sorted(p.name for p in examples.iterdir() if (p / "softmax_regression").is_dir())
     assert list(students.values()) == [kinds[k % len(kinds)] for k in range(8)]
     for name in students:
         assert (
