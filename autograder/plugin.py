@@ -30,6 +30,12 @@ def pytest_addoption(parser):
     group.addoption(
         "--grader-threads", type=int, default=1, help="torch threads per submission worker"
     )
+    group.addoption(
+        "--unconfined",
+        action="store_true",
+        help="grade even where the kernel cannot confine student code (no Landlock or seccomp); "
+        "every result records it",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -42,9 +48,15 @@ def pytest_configure(config):
     config.stash[scores_key] = {}
     config.stash[submissions_key] = []
     if config.getoption("submission", default=None):
+        from . import sandbox
         from .batch import collect
 
-        config.stash[submissions_key] = collect(config.getoption("submission"))
+        sandbox.allow_unconfined(config.getoption("unconfined", default=False))
+        try:
+            sandbox.check()
+            config.stash[submissions_key] = collect(config.getoption("submission"))
+        except (sandbox.ConfinementUnavailable, FileNotFoundError, ValueError) as err:
+            raise pytest.UsageError(f"--submission: {err}") from None
         # Keep each student's checks on one xdist worker, so every submission is graded once.
         dist = getattr(config.option, "dist", "no")
         if dist == "load":

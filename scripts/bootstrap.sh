@@ -4,38 +4,47 @@
 # Usage: source scripts/bootstrap.sh   (or bash scripts/bootstrap.sh)
 # The environment lives in $SOFTMAX_VENV, default <repo>/.venv. CI points SOFTMAX_VENV at a cache
 # outside the clone so that torch is installed once per machine, not once per run.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${SOFTMAX_VENV:-$ROOT/.venv}"
+# Sourced, it changes none of the caller's shell options: the work runs in a subshell with
+# `set -euo pipefail`, and only PATH and VIRTUAL_ENV are set in the caller's shell.
+_softmax_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_softmax_venv="${SOFTMAX_VENV:-$_softmax_root/.venv}"
 
-pick_python() {
-  for py in python3.13 python3.12 python3.11 python3; do
-    if command -v "$py" >/dev/null 2>&1 &&
-      "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-      command -v "$py"
-      return 0
+(
+  set -euo pipefail
+  ROOT="$_softmax_root"
+  VENV="$_softmax_venv"
+
+  pick_python() {
+    for py in python3.13 python3.12 python3.11 python3; do
+      if command -v "$py" >/dev/null 2>&1 &&
+        "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        command -v "$py"
+        return 0
+      fi
+    done
+    echo "bootstrap: Python 3.11 or newer is required (found none on PATH)" >&2
+    return 1
+  }
+
+  want="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) $ROOT"
+  have="$(cat "$VENV/.softmax-stamp" 2>/dev/null || true)"
+  if [ "$want" != "$have" ]; then
+    if [ ! -x "$VENV/bin/python" ]; then
+      echo "bootstrap: creating virtual environment in $VENV" >&2
+      "$(pick_python)" -m venv "$VENV"
     fi
-  done
-  echo "bootstrap: Python 3.11 or newer is required (found none on PATH)" >&2
-  return 1
-}
-
-want="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) $ROOT"
-have="$(cat "$VENV/.softmax-stamp" 2>/dev/null || true)"
-if [ "$want" != "$have" ]; then
-  if [ ! -x "$VENV/bin/python" ]; then
-    echo "bootstrap: creating virtual environment in $VENV" >&2
-    "$(pick_python)" -m venv "$VENV"
+    # uv resolves from PyPI and ignores machine-wide pip configuration (e.g. a CPU-only torch
+    # folder that pip would prefer and with which torchvision cannot import).
+    if [ ! -x "$VENV/bin/uv" ]; then
+      "$VENV/bin/python" -m pip install --isolated --quiet --disable-pip-version-check uv
+    fi
+    echo "bootstrap: installing requirements.lock into $VENV (torch is large; first run takes a while)" >&2
+    "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -r "$ROOT/requirements.lock"
+    "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
+    echo "$want" >"$VENV/.softmax-stamp"
   fi
-  # uv resolves from PyPI and ignores machine-wide pip configuration (e.g. a CPU-only torch folder
-  # that pip would prefer and with which torchvision cannot import).
-  if [ ! -x "$VENV/bin/uv" ]; then
-    "$VENV/bin/python" -m pip install --isolated --quiet --disable-pip-version-check uv
-  fi
-  echo "bootstrap: installing requirements.lock into $VENV (torch is large; first run takes a while)" >&2
-  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -r "$ROOT/requirements.lock"
-  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
-  echo "$want" >"$VENV/.softmax-stamp"
-fi
-export PATH="$VENV/bin:$PATH"
-export VIRTUAL_ENV="$VENV"
+) || { echo "bootstrap: setting up $_softmax_venv failed" >&2; unset _softmax_root _softmax_venv; return 1 2>/dev/null || exit 1; }
+export PATH="$_softmax_venv/bin:$PATH"
+export VIRTUAL_ENV="$_softmax_venv"
+VENV="$_softmax_venv"
+unset _softmax_root _softmax_venv

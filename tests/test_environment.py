@@ -21,3 +21,24 @@ def test_lock_covers_every_top_level_requirement():
     lock = {k.lower() for k in pins((ROOT / "requirements.lock").read_text())}
     wanted = re.findall(r"^([A-Za-z0-9_.-]+)", (ROOT / "requirements.in").read_text(), flags=re.M)
     assert {w.lower() for w in wanted} <= lock
+
+
+def test_sourcing_bootstrap_leaves_the_callers_shell_options_alone(root):
+    """`source scripts/bootstrap.sh` must not turn on errexit/nounset in an interactive shell."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    venv = Path(sys.prefix)
+    script = (
+        "set +euo pipefail\nsource scripts/bootstrap.sh || exit 7\n"
+        'case "$-" in *e*|*u*) echo "options changed: $-"; exit 8;; esac\n'
+        "set -o | grep -q 'pipefail *on' && { echo pipefail; exit 9; }\n"
+        'false\necho "still here $VIRTUAL_ENV"\n'
+    )
+    env = {**os.environ, "SOFTMAX_VENV": str(venv)}
+    proc = subprocess.run(["bash", "-c", script], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"still here {venv}" in proc.stdout

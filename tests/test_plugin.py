@@ -46,3 +46,15 @@ def test_points_marker_is_registered(root):
         timeout=120,
     )
     assert "points(n)" in proc.stdout
+
+
+def test_a_mistyped_submission_is_a_usage_error(tmp_path, root):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "autograder", "-p", "no:cacheprovider",
+         "--submission", str(tmp_path / "submittted")],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out  # pytest's usage-error exit code
+    assert "INTERNALERROR" not in out and "Traceback" not in out
+    assert "submittted" in out and "no such file or folder" in out
