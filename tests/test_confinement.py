@@ -287,6 +287,14 @@ def test_in_place_is_judged_by_the_grader(batch):
     assert status["softmax.not_in_place"] == "failed", status
 
 
+def test_hidden_test_images_are_not_in_a_worker(batch):
+    """The worker holds the 60,000 training and 5,000 visible test images, never all 10,000."""
+    res = batch["results"]["hidden_test_in_memory"]
+    seen = " ".join(c["message"] for c in _by_function(res, "softmax"))
+    assert "LEAK" in seen and "(5000, 1, 28, 28)" in seen and "(60000, 1, 28, 28)" in seen, seen
+    assert "(10000, 1, 28, 28)" not in seen
+
+
 def test_no_secret_reaches_any_output(batch):
     texts = batch["texts"]
     assert batch["secret"] not in texts

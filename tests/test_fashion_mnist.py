@@ -161,3 +161,39 @@ def test_text_labels_and_images(flat_arrays):
     axes = fm.show_images(X.reshape(6, 28, 28), 2, 3, titles=fm.get_fashion_mnist_labels(y))
     assert len(axes) == 6 and axes[0].get_title() == "ankle boot"
     plt.close("all")
+
+
+def test_hidden_split_is_disjoint_and_never_reaches_worker_arrays():
+    """data.split_indices splits the test set in two; the worker's copy holds the visible half
+    only, and the full test tensors it was cut from are zeroed."""
+    import torch
+
+    from autograder import config, data
+
+    visible, hidden = data.split_indices(10_000)
+    assert len(hidden) == round(10_000 * config.HIDDEN_TEST_FRACTION)
+    assert torch.cat([visible, hidden]).sort().values.equal(torch.arange(10_000))
+    X_train, y_train, X_vis, y_vis = data.worker_arrays()
+    X_full, y_full = data.arrays_cpu()[2:]
+    assert len(X_train) == 60_000 and X_vis.shape[0] == len(visible)
+    assert torch.equal(X_vis, X_full[visible]) and torch.equal(y_vis, y_full[visible])
+    X_hidden, y_hidden = data.hidden_arrays()
+    assert torch.equal(X_hidden, X_full[hidden]) and torch.equal(y_hidden, y_full[hidden])
+    train_batches, test_batches = data.batches("cpu", arrays_=data.worker_arrays())
+    assert sum(len(y) for _, y in test_batches) == len(visible)
+
+
+def test_worker_arrays_zero_the_test_tensors_they_were_cut_from(monkeypatch):
+    import types
+
+    import torch
+
+    from autograder import data
+
+    X_test, y_test = torch.rand(10, 1, 28, 28) + 0.5, torch.arange(10)
+    fake = types.SimpleNamespace(load_arrays=lambda device: (torch.ones(4, 1, 28, 28), torch.zeros(4, dtype=torch.int64), X_test, y_test))  # fmt: skip
+    monkeypatch.setattr(data, "helper_module", lambda: fake)
+    monkeypatch.setattr(data, "_worker_arrays", None)
+    X_vis = data.worker_arrays()[2]
+    assert X_vis.shape[0] == 5 and bool((X_vis > 0).all())
+    assert not X_test.any() and not y_test.any()

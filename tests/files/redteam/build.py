@@ -152,6 +152,10 @@ def build(root: Path, repo: Path, target: Target) -> dict[str, Attack]:
            got = [o for o in gc.get_objects() if callable(o) and getattr(o, '__module__', '') == 'autograder.references']
            got += [o for o in gc.get_objects() if isinstance(o, str) and 'finite at 0' in o][:3]
            assert not got, got""", softmax=("error", "failed", "timeout"))  # fmt: skip
+    attack("hidden_test_in_memory", "read", "looks for the test images in the worker's memory",
+           "import gc\nimport torch", """
+           got = sorted({tuple(o.shape) for o in gc.get_objects() if type(o) is torch.Tensor and o.dim() == 4})""",
+           softmax=("error", "failed"))  # fmt: skip
     write("environ_type_name", _softmax("import os", """
           got = type(str(dict(os.environ)) * 50, (), {})()
           return got"""))  # fmt: skip
