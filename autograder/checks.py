@@ -65,9 +65,12 @@ def report(check_id, inp, expected, got, hint):
 
 
 def _call(caller, check_id, fn, args, **kw):
-    """Call through the caller; return (reply, None) or (None, failed CheckResult)."""
+    """Call through the caller; return (reply, None) or (None, failed CheckResult), also when
+    the call reached an operator `fn` must implement (so every check that calls it judges that)."""
     reply = caller.call(fn, args, **kw)
     if reply.get("ok"):
+        if forbidden := _builtins_used(check_id, reply, fn):
+            return None, forbidden
         return reply, None
     status = reply.get("status", "error")
     error = bounded(reply.get("error"), 600)
@@ -405,6 +408,8 @@ WRONG_CE_GRAD_HINT = (
 def _gradient_flows(caller, cid, fn, args, wrt, shape):
     """A failed result if no gradient reaches args[wrt], else None."""
     r = caller.call(fn, args, grad_wrt=(wrt,), cotangent=torch.ones(shape, dtype=torch.float64))
+    if r.get("ok") and (forbidden := _builtins_used(cid, r, fn)):
+        return forbidden
     if not r.get("ok"):
         hint = NO_GRAD_HINT
         if "Mismatch in shape" in str(r.get("error")):
@@ -601,6 +606,8 @@ def cross_entropy_model_gradient(caller):
     )
     want = references.grad_mean_loss_wrt_logits(O, y)
     inp = f"O = {fmt(O)}, y = {y.tolist()}, loss = mean(cross_entropy(torch.softmax(O, 1), y))"
+    if r.get("ok") and (forbidden := _builtins_used(cid, r, "cross_entropy")):
+        return forbidden
     if not r.get("ok") or r["grads"][0] is None:
         return report(cid, inp, fmt(want), r.get("error") or "no gradient", NO_GRAD_HINT)
     if not close(r["grads"][0], want, torch.float64):
@@ -823,7 +830,10 @@ def train_ch3_end_to_end(caller):
     if fail:
         return fail
     bpe = run["batches_per_epoch"]
-    if run.get("loss_calls", 0) < run["steps"] or not run["steps"]:
+    if not run["steps"]:
+        return report(cid, what, f"d2l's sgd updater called once per minibatch ({bpe} per epoch)", "0 updater steps",
+                      "train_epoch_ch3 must call updater(X.shape[0]) after l.sum().backward() on every minibatch")  # fmt: skip
+    if run.get("loss_calls", 0) < run["steps"]:
         return report(cid, what, "your cross_entropy (the loss argument) computed on every minibatch",
                       f"{run.get('loss_calls', 0)} loss calls for {run['steps']} updater steps",
                       "train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given")  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import FILES
 
+from autograder import checks
 from autograder.inprocess import forbidden_in, run_checks
 
 BASE = FILES / "impls" / "base.py"
@@ -41,6 +42,37 @@ def test_builtins_cost_the_function_in_the_nbgrader_path_too(tmp_path):
     assert "softmax" in forbidden_in(ns)
     with pytest.raises(AssertionError, match="forbidden: softmax uses torch.softmax"):
         run_checks("softmax.values", ns)
-    with pytest.raises(AssertionError, match="forbidden"):
-        run_checks("cross_entropy.model_gradient", ns)  # runs softmax too
+    # cross_entropy's checks run torch's own softmax, never the student's: no cost there
+    assert run_checks("cross_entropy.model_gradient", ns) is None
     assert run_checks("cross_entropy.values", ns) is None
+
+
+def test_operators_reached_by_a_computed_name_are_forbidden_in_every_check(tmp_path):
+    """No name for the source scan to find; the dispatcher-level record still catches it."""
+    src = 'def softmax(X):\n    return getattr(torch.ops.aten, "_soft" + "max")(X, 1, False)\n'
+    ns = namespace_from(tmp_path, src)
+    assert forbidden_in(ns) == {}
+    for check_id, _ in checks.checks_for("softmax"):
+        with pytest.raises(AssertionError, match=r"forbidden: softmax ran aten::_softmax"):
+            run_checks(check_id, ns)
+    assert run_checks("cross_entropy", ns) is None
+
+
+def test_cross_entropy_through_nll_loss_is_forbidden_in_every_check(tmp_path):
+    src = (
+        'def cross_entropy(y_hat, y):\n    f = getattr(torch.nn.functional, "nll" + "_loss")\n'
+        '    return f(torch.log(y_hat), y, reduction="none")\n'
+    )
+    ns = namespace_from(tmp_path, src)
+    assert forbidden_in(ns) == {}
+    for check_id, _ in checks.checks_for("cross_entropy"):
+        with pytest.raises(AssertionError, match=r"forbidden: cross_entropy ran aten::nll_loss"):
+            run_checks(check_id, ns)
+
+
+def test_a_blank_function_is_told_to_replace_the_raise(tmp_path):
+    ns = namespace_from(tmp_path, "def accuracy(y_hat, y):\n    raise NotImplementedError()\n")
+    with pytest.raises(AssertionError) as err:
+        run_checks("accuracy", ns)
+    text = str(err.value)
+    assert text.count("accuracy is not implemented yet: replace `raise NotImplementedError()`") == 3

@@ -148,14 +148,27 @@ def test_missing_function(examples):
 
 
 def test_train_option_runs_training_checks(examples, monkeypatch):
-    # Training itself (10 epochs in this process, ~30 s alone on 2 cores) is the grader's code,
-    # tested elsewhere; here a canned run checks that train=True includes the training checks.
+    # Training itself (2 + 10 epochs in this process) is the grader's code, tested elsewhere
+    # (tests/test_checks.py); here a canned run, and a canned SGD run of the grader's to compare
+    # it with, check that train=True includes the training checks.
+    import torch
+
+    from autograder import references
     from autograder.caller import Caller
 
-    canned = {"ok": True, "steps": 2350, "batches_per_epoch": 235, "zero_grads": 2350,
-           "test_passes": 10, "test_accuracy": 0.83, "curve": [[1.0, 0.8, 0.75, 0.78]]}  # fmt: skip
+    bpe, epochs = 235, 2
+    params = [torch.full((784, 10), 0.01), torch.full((10,), 0.1)]
+    steps = (1, 2, 3, bpe, 2 * bpe)
+    canned = {"ok": True, "steps": epochs * bpe, "batches_per_epoch": bpe, "epochs": epochs,
+              "zero_grads": epochs * bpe, "loss_calls": epochs * bpe, "test_passes": epochs,
+              "test_batches": epochs * 20, "test_batches_per_epoch": 20, "test_accuracy": 0.83,
+              "snapshots": {str(k): params for k in steps},
+              "curve": [[1.0, 0.8, 0.75, 0.78]]}  # fmt: skip
     calls = []
     monkeypatch.setattr(Caller, "train", lambda self, mode: calls.append(mode) or dict(canned))
+    monkeypatch.setattr(
+        references, "sgd_run", lambda mode: {"snapshots": dict.fromkeys(steps, params)}
+    )
     res, _, text = run(nb(examples, "erin_alternative"), train=True)
     assert set(calls) == {"grader_model", "end_to_end"}
     assert {r.check_id for r in res} >= selfcheck.TRAINING

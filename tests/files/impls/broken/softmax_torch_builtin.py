@@ -1,7 +1,8 @@
 """softmax calling the built-in torch.softmax (forbidden: it must be written from scratch).
 
-Correct values, so the in-process path (which has no built-in detection) gives full marks; the
-worker path and autograder.notebook.forbidden_uses must reject it.
+Correct values, but every call reaches the kernel operator aten::_softmax, which the grader records
+at torch's dispatcher on every path (in-process too); autograder.notebook.forbidden_uses also finds
+the name in the source.
 """
 
 import torch

@@ -1,0 +1,33 @@
+# ruff: noqa: F821 - Accumulator, Animator, accuracy, evaluate_accuracy come from base.py
+"""train_epoch_ch3 that ignores the loss it is given and trains with its own unweighted
+cross-entropy, -log(y_hat[range(n), y]).
+
+With d2l's cross_entropy as the given loss the two agree, so the parameters look trained; but the
+given loss is never called (the end-to-end run says so), and with the grader's class-weighted loss
+the run leaves the grader's SGD trajectory.
+"""
+
+import torch
+
+
+def train_epoch_ch3(net, train_iter, loss, updater):
+    metric = Accumulator(3)
+    for X, y in train_iter:
+        y_hat = net(X)
+        l = -torch.log(y_hat[range(len(y_hat)), y])
+        if isinstance(updater, torch.optim.Optimizer):
+            updater.zero_grad()
+            l.mean().backward()
+            updater.step()
+        else:
+            l.sum().backward()
+            updater(X.shape[0])
+        metric.add(float(l.sum()), accuracy(y_hat, y), y.numel())
+    return metric[0] / metric[2], metric[1] / metric[2]
+
+
+def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
+    for _ in range(num_epochs):
+        train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
+        test_acc = evaluate_accuracy(net, test_iter)
+    return train_loss, train_acc, test_acc
