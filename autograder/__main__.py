@@ -4,6 +4,8 @@ python -m autograder grade PATH... --out DIR      grade, then rebuild DIR's grad
 python -m autograder report DIR                   (re)write feedback and the report from results
 python -m autograder check NOTEBOOK [--train]     a student's local self-check
 python -m autograder gradebook-export DIR         copy scores into nbgrader's gradebook
+python -m autograder gradescope build|run         Gradescope's autograder.zip / run_autograder
+python -m autograder classroom NOTEBOOK_DIR       GitHub Classroom: grade, report per function
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="gradebook URL (default: NBGRADER_DB_URL or sqlite:///gradebook.db in the course root)",
     )
     e.add_argument("--assignment", default=config.ASSIGNMENT, help="nbgrader assignment name")
+    from .platforms import classroom, gradescope  # deployment targets (deploy/)
+
+    gradescope.add_parser(sub)
+    classroom.add_parser(sub)
     return parser
 
 
@@ -289,7 +295,15 @@ COMMANDS = {
     "check": cmd_check,
     "gradebook-export": cmd_gradebook_export,
     "merge": shards.cmd_merge,
+    "gradescope": lambda args: _platform("gradescope").cmd_gradescope(args),
+    "classroom": lambda args: _platform("classroom").cmd_classroom(args),
 }
+
+
+def _platform(name):
+    import importlib
+
+    return importlib.import_module(f".platforms.{name}", __package__)
 
 
 def main(argv=None) -> int:

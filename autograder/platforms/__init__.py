@@ -1,0 +1,1 @@
+"""Adapters that run the grader where courses run: Gradescope, GitHub Classroom (see deploy/)."""
