@@ -83,9 +83,13 @@ def grade(path: Path, device: str = "auto", stream=None) -> tuple[int, dict[str,
             print(f"note: {note}", file=stream)
         if folder is None:
             print(f"{path}: no notebook found (expected {config.MAIN_NOTEBOOK})", file=stream)
+            from ..quiz import QUESTIONS
+
+            points = {**config.POINTS, **{q.check_id: config.QUIZ.points_per_question
+                                          for q in QUESTIONS}}  # fmt: skip
             checks = [{"check_id": cid, "score": 0.0, "max_score": float(pts), "status": "missing",
                        "message": f"{config.MAIN_NOTEBOOK} not found in the repository"}
-                      for cid, pts in config.POINTS.items()]  # fmt: skip
+                      for cid, pts in points.items()]  # fmt: skip
             return 0, runner_results(checks)
         missing = sandbox.probe()["missing"]
         if missing:  # self-hosted runners are the course's own machines: no silent fallback
