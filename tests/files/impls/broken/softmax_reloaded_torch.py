@@ -1,9 +1,10 @@
 """softmax calling torch.softmax through a freshly reloaded torch module.
 
-Reloading torch gives new Python function objects, so a grader that patched torch.softmax in
-Python would no longer see the call. (In torch 2.x the reload stops with a RuntimeError at the C++
-operator registration, leaving the same module.) Either way the call reaches the kernel operator
-aten::_softmax at torch's dispatcher, where the grader records it: forbidden in every softmax check.
+Reloading torch re-binds its Python names, so a grader that patched torch.softmax in Python would
+no longer see the call. (In torch 2.x the reload stops with a RuntimeError at the C++ operator
+registration, having already re-bound names such as the dtypes: tests/test_checks.py grades this
+file in an interpreter of its own.) Either way the call reaches the kernel operator aten::_softmax
+at torch's dispatcher, where the grader records it: forbidden in every softmax check.
 """
 
 import importlib
