@@ -16,8 +16,13 @@ c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this 
 
 COURSE_ROOT = Path(__file__).resolve().parent
 
-c.CourseDirectory.course_id = "d2l-softmax"
+c.CourseDirectory.course_id = os.environ.get("SOFTMAX_COURSE_ID", "d2l-softmax")
 c.CourseDirectory.root = str(COURSE_ROOT)
+# nbgrader's exchange on a shared JupyterHub: release_assignment, collect and release_feedback
+# write and read here; students' fetch_assignment, submit and fetch_feedback use the same folder
+# (deploy/jupyterhub/nbgrader_config.py is their side). It must exist, be writable by everyone
+# and sticky (sudo install -d -m 1777 /srv/nbgrader/exchange).
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 if os.environ.get("NBGRADER_DB_URL"):
     c.CourseDirectory.db_url = os.environ["NBGRADER_DB_URL"]
 # Never copy caches or checkpoints into release/ or autograded/ (nbgrader's default list, plus

@@ -233,6 +233,8 @@ def graded_cells(notebook: Path) -> dict[str, float]:
 def expected_graded_cells() -> dict[str, dict[str, float]]:
     """notebook -> grade_id -> points, from autograder.config and autograder.quiz."""
     main = {"test_" + check.replace(".", "_"): points for check, points in config.POINTS.items()}
+    # the visible tests: graded with 0 points, so that nbgrader's Validate fails when they fail
+    main.update({f"{function}_visible_tests": 0 for function in config.GRADED_FUNCTIONS})
     quiz_cells = {f"test_{q.qid}": config.QUIZ.points_per_question for q in quiz.QUESTIONS}
     quiz_cells.update({m.qid: m.points for m in quiz.MANUAL_QUESTIONS})
     return {config.MAIN_NOTEBOOK: main, config.QUIZ_NOTEBOOK: quiz_cells}

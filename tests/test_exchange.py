@@ -1,0 +1,126 @@
+"""nbgrader's exchange: the README's release/fetch/submit/collect/autograde/feedback commands, run as written.
+
+The commands are read from the README block after ``<!-- exchange-commands -->``; each runs in its
+role's folder (the instructor in a copy of the course root with its nbgrader_config.py, the
+student "alice" in her home folder with deploy/jupyterhub/nbgrader_config.py) against a temporary
+exchange root (NBGRADER_EXCHANGE_ROOT). Between fetch and submit alice answers the quiz and
+leaves the main notebook blank: the gradebook must then hold the quiz's points and none of the
+functions', and the feedback must come back to her.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT
+
+from autograder import config, quiz
+
+pytestmark = pytest.mark.slow
+
+STUDENT = "alice"
+
+
+def readme_commands() -> list[tuple[str, str]]:
+    """(role, command line) of the README's exchange block, in order."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- exchange-commands -->", 1)[1].split("```bash\n", 1)[1]
+    block = block.split("```", 1)[0]
+    role, out = None, []
+    for line in block.splitlines():
+        if line.startswith("# "):
+            role = line[2:].split(",")[0].strip()
+        elif line.strip():
+            out.append((role, line.strip()))
+    return out
+
+
+def test_readme_block_has_every_exchange_step():
+    roles = {cmd.split()[1]: role for role, cmd in readme_commands() if cmd.startswith("nbgrader")}
+    assert roles == {
+        "release_assignment": "instructor", "fetch_assignment": "student", "submit": "student",
+        "collect": "instructor", "autograde": "instructor", "generate_feedback": "instructor",
+        "release_feedback": "instructor", "fetch_feedback": "student",
+    }  # fmt: skip
+
+
+def test_student_config_names_the_same_course_and_exchange():
+    from traitlets.config import Config, PyFileConfigLoader
+
+    def load(path, exchange):
+        os.environ["NBGRADER_EXCHANGE_ROOT"] = exchange
+        try:
+            cfg = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+        finally:
+            del os.environ["NBGRADER_EXCHANGE_ROOT"]
+        assert isinstance(cfg, Config)
+        return cfg
+
+    student = load(ROOT / "deploy" / "jupyterhub" / "nbgrader_config.py", "/x")
+    course = load(ROOT / "nbgrader_config.py", "/x")
+    assert student.CourseDirectory.course_id == course.CourseDirectory.course_id == "d2l-softmax"
+    assert student.Exchange.root == course.Exchange.root == "/x"
+    assert student.Execute.timeout >= 600  # the 10-epoch training cell, on a busy hub
+
+
+def run(cmd: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=1800)  # fmt: skip
+    assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def test_release_fetch_submit_collect_autograde_feedback(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for name in ("source", "scripts"):
+        shutil.copytree(ROOT / name, course / name, ignore=ignore)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    home = tmp_path / "home" / STUDENT
+    home.mkdir(parents=True)
+    shutil.copy(ROOT / "deploy" / "jupyterhub" / "nbgrader_config.py", home)
+    exchange = tmp_path / "exchange"
+    bin_dir = str(Path(sys.executable).parent)
+    base = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_DB_URL",)}
+    base.update(NBGRADER_EXCHANGE_ROOT=str(exchange), MPLBACKEND="Agg", OMP_NUM_THREADS="1",
+                PATH=bin_dir + os.pathsep + os.environ["PATH"], PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
+    envs = {
+        "instructor": {**base, "USER": "instructor", "LOGNAME": "instructor"},
+        "student": {**base, "USER": STUDENT, "LOGNAME": STUDENT, "HOME": str(home.parent)},
+    }
+    cwds = {"instructor": course, "student": home}
+    fetched = home / config.ASSIGNMENT
+    for role, cmd in readme_commands():
+        if cmd.startswith("nbgrader submit"):  # alice's work: the quiz answered, functions blank
+            assert (fetched / config.MAIN_NOTEBOOK).is_file()
+            shutil.copy(EXAMPLES / "alice_full" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK, fetched)
+        run(cmd, cwds[role], envs[role])
+        if cmd.startswith("nbgrader release_assignment"):
+            outbound = exchange / "d2l-softmax" / "outbound" / config.ASSIGNMENT
+            assert (outbound / config.MAIN_NOTEBOOK).is_file()
+            assert (outbound / "fashion_mnist.py").is_file()
+        if cmd.startswith("nbgrader collect"):
+            submitted = course / "submitted" / STUDENT / config.ASSIGNMENT
+            assert (submitted / config.QUIZ_NOTEBOOK).is_file()
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(config.ASSIGNMENT, STUDENT)
+        by_notebook = {nb.name: nb.score for nb in sub.notebooks}
+    assert by_notebook["quiz"] == pytest.approx(
+        len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    )
+    assert by_notebook["softmax_regression"] == 0
+    feedback = list(fetched.glob("feedback/*/softmax_regression.html"))
+    assert feedback, sorted(p.name for p in fetched.rglob("*"))
+    html = feedback[0].read_text()
+    assert "run_checks" not in html  # hidden test code stays hidden in the feedback
+    assert re.search(r"Score:\s*0(\.0)?\s*/\s*34", html), html[:2000]  # this notebook's points
