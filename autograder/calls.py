@@ -23,6 +23,7 @@ _detach = torch.Tensor.detach
 _equal = torch.equal
 _autograd_grad = torch.autograd.grad
 _no_torch_function = torch._C.DisableTorchFunction
+_grad_enabled = torch.is_grad_enabled
 
 PLAIN_NUMBERS = (int, float, bool)
 
@@ -211,10 +212,16 @@ def _describe(err):
 
 
 class Accounted:
-    """Iterable wrapper that counts full and partial passes over the grader's batches."""
+    """Iterable wrapper that counts full and partial passes over the grader's batches.
 
-    def __init__(self, batches):
-        self.batches = batches
+    fixed: the same batches in a fixed order, read by passes made under torch.no_grad() (an
+    evaluate_accuracy(net, train_iter)): each shuffled pass draws the next order from a seeded
+    generator, so an extra evaluation pass would otherwise change the batch order of every later
+    epoch and move a correct run off the grader's SGD trajectory.
+    """
+
+    def __init__(self, batches, fixed=None):
+        self.batches, self.fixed = batches, fixed
         self.passes = 0
         self.batches_seen = 0
 
@@ -223,9 +230,18 @@ class Accounted:
 
     def __iter__(self):
         self.passes += 1
-        for batch in self.batches:
+        evaluating = self.fixed is not None and not _grad_enabled()
+        for batch in self.fixed if evaluating else self.batches:
             self.batches_seen += 1
             yield batch
+
+
+def _fixed_order(batches):
+    """`batches` (the helper's TensorBatches) without shuffling, or None if it cannot tell."""
+    try:
+        return type(batches)(batches.X, batches.y, batches.batch_size, shuffle=False)
+    except (AttributeError, TypeError):
+        return None
 
 
 class Snapshots:
@@ -316,7 +332,7 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
             "status": "missing",
             "error": "no function named train_ch3 was defined",
         }
-    train_iter, test_iter = Accounted(data[0]), Accounted(data[1])
+    train_iter, test_iter = Accounted(data[0], _fixed_order(data[0])), Accounted(data[1])
     snapshots = Snapshots([W, b], steps, len(data[0]))
     updater = (
         CountingSGD([W, b], lr, snapshots)
