@@ -278,3 +278,14 @@ def test_kill_9_during_a_one_student_regrade_leaves_the_class_consistent(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert _students(out) == ["amy", "ben"]
     assert not list(out.rglob("*.partial"))
+
+
+def test_a_missing_data_folder_is_refused_before_grading(tmp_path, monkeypatch):
+    subs = _class(tmp_path, ["amy"])
+    out = tmp_path / "out"
+    proc = _grade(subs, "--out", out, env={"FASHION_MNIST_ROOT": str(tmp_path / "no-data")})
+    assert proc.returncode == 3 and "FASHION_MNIST_ROOT" in proc.stderr
+    assert not list(out.glob("*/results.json"))
+    monkeypatch.setenv("FASHION_MNIST_ROOT", str(tmp_path / "no-data"))
+    with pytest.raises(batch.GraderUnavailable, match="no such folder"):
+        batch.check_data()

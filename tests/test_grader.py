@@ -96,9 +96,10 @@ def test_crash_in_one_function_costs_only_its_checks(tmp_path, function_checks_o
     assert all(
         by[c].status == "crashed" and by[c].score == 0 for c in by if c.startswith("softmax.")
     )
-    assert by["cross_entropy.model_gradient"].status == "crashed"  # it runs softmax too
+    # cross_entropy.model_gradient runs torch's softmax, not the student's: a crash in softmax
+    # costs only softmax's checks.
     others = [r for c, r in by.items() if c.startswith(("cross_entropy.", "accuracy."))]
-    assert all(r.passed for r in others if r.check_id != "cross_entropy.model_gradient")
+    assert others and all(r.passed for r in others)
     assert info["worker_starts"] == 2  # a fresh worker after the crash, none after the skip
 
 
