@@ -162,6 +162,17 @@ IPYTHON_CORPUS = [
     ("%%time\ndef softmax(X):\n    return X\n", "softmax", "time"),
     ("%%capture\nimport torch\ndef softmax(X):\n    return X\n", "softmax", "capture"),
     ("def softmax(X):\n    y = X ** 2  # 100%\n    return y\n", "softmax", None),
+    ("def softmax(X):\n    # why subtract the max?\n    return X\n", "softmax", None),
+    (
+        'def softmax(X):\n    """Lines inside a string:\n?help\n%magic\n!shell\n"""\n    return X\n',
+        "softmax",
+        None,
+    ),
+    (
+        "def softmax(X):\n    return [x\n            for x in X\n            if x\n            != 0]\n",
+        "softmax",
+        None,
+    ),
 ]
 
 
@@ -176,6 +187,12 @@ def test_cells_are_read_as_ipython_reads_them(src, name, dropped):
     if dropped:
         assert dropped not in ext.student_source
     compile(ext.student_source, "<graded>", "exec")
+
+
+def test_strings_keep_lines_that_look_like_magics():
+    src = 'def softmax(X):\n    """Doc:\n?help\n%magic\n!shell\n"""\n    return X\n'
+    ext = extract(student(cell(src, "softmax", solution=True)), RELEASE)
+    assert "?help\n%magic\n!shell" in ext.student_source
 
 
 def test_the_old_line_rule_broke_the_d2l_print():
