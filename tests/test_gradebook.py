@@ -23,7 +23,8 @@ def test_every_check_has_a_grade_cell(root):
         nb = json.loads((root / "source" / config.ASSIGNMENT / name).read_text())
         for cell in nb["cells"]:
             meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution"):
+            # 0-point graded cells are the visible tests (graded so that Validate fails on them)
+            if meta.get("grade") and not meta.get("solution") and float(meta["points"]):
                 cells[meta["grade_id"]] = float(meta["points"])
     ours = {
         gradebook.grade_cell_id(c.check_id): c.max_score for c in load_results(RESULTS)[0].checks

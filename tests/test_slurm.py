@@ -84,7 +84,7 @@ def test_array_tasks_then_merge(small_class, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     assert set(rows) == {"ann", "ben", "cat", "dave"}
-    assert float(rows["ann"]["total"]) == 0 and float(rows["dave"]["total"]) > 0
+    assert float(rows["ann"]["score"]) == 0 and float(rows["dave"]["score"]) > 0
     assert (out / "report.html").is_file() and (out / "dave" / "feedback.html").is_file()
 
     # a lost shard: merge refuses, naming it, instead of writing a class with students missing
