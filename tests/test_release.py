@@ -383,7 +383,8 @@ def _load_selfcheck(edition=config.ASSIGNMENT):
         f"selfcheck_{edition}", REPO / "release" / edition / SELFCHECK
     )
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as `import softmax_selfcheck` registers it (dataclasses need it)
+    # registered as `import softmax_selfcheck` registers it (its dataclass needs that)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
