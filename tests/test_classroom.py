@@ -99,6 +99,7 @@ def reporter_points(outputs: dict) -> tuple[float, float]:
     return total, sum(r["max_score"] for r in outputs.values())
 
 
+@pytest.mark.slow
 def test_grading_step_reports_partial_credit_per_function(workflow, tmp_path):
     workspace = tmp_path / "student-repo"
     workspace.mkdir()

@@ -106,6 +106,7 @@ def test_cpu_requirements_drop_cuda_and_pin_cpu_wheels():
     assert "nvidia" not in out.replace("# via torch", "") and "triton" not in out
 
 
+@pytest.mark.slow
 def test_full_broken_and_blank_uploads(tmp_path, bundle):
     # full: both notebooks, loose
     root = gradescope_root(tmp_path / "alice", bundle)

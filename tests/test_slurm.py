@@ -58,6 +58,7 @@ def run_script(script, env_extra, tmp_path):
                           cwd=tmp_path, timeout=1200)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_array_tasks_then_merge(small_class, tmp_path):
     out = tmp_path / "grades"
     common = {"SUBMITTED": str(small_class), "OUT": str(out), "SLURM_SUBMIT_DIR": str(ROOT)}
