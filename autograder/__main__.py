@@ -15,7 +15,8 @@ import dataclasses
 import os
 import sys
 
-from . import config, shards
+from autograder import config
+from autograder.grading import shards
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="gradebook URL (default: NBGRADER_DB_URL or sqlite:///gradebook.db in the course root)",
     )
     e.add_argument("--assignment", default=config.ASSIGNMENT, help="nbgrader assignment name")
-    from .platforms import classroom, gradescope  # deployment targets (deploy/)
+    from autograder.platforms import classroom, gradescope  # deployment targets (deploy/)
 
     gradescope.add_parser(sub)
     classroom.add_parser(sub)
@@ -143,8 +144,8 @@ def write_outputs(out, results, bom=None) -> str:
     the class files rebuilt from every result in `out`; returns a line saying where they are."""
     from pathlib import Path
 
-    from . import store
-    from .feedback import write_all_feedback, write_feedback
+    from autograder.results import store
+    from autograder.results.feedback import write_all_feedback, write_feedback
 
     write_all_feedback(out, results)
     done = {r.student for r in results}
@@ -163,8 +164,8 @@ def write_outputs(out, results, bom=None) -> str:
 def cmd_report(args) -> int:
     from pathlib import Path
 
-    from . import store
-    from .feedback import write_all_feedback
+    from autograder.results import store
+    from autograder.results.feedback import write_all_feedback
 
     out = Path(args.results)
     results = store.load(out)
@@ -184,7 +185,7 @@ def cmd_report(args) -> int:
 def cmd_check(args) -> int:
     from pathlib import Path
 
-    from .selfcheck import check_notebook
+    from autograder.selfcheck import check_notebook
 
     if not Path(args.notebook).is_file():
         print(f"error: {args.notebook}: no such file", file=sys.stderr)
@@ -194,8 +195,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_gradebook_export(args) -> int:
-    from . import store
-    from .gradebook import export_to_gradebook
+    from autograder.results import store
+    from autograder.results.gradebook import export_to_gradebook
 
     results = store.load(args.results)
     if not results:
@@ -213,7 +214,8 @@ def cmd_gradebook_export(args) -> int:
 def cmd_grade(args) -> int:
     from pathlib import Path
 
-    from . import forkserver, sandbox
+    from autograder import sandbox
+    from autograder.sandbox import forkserver
 
     sandbox.allow_unconfined(args.unconfined)
     try:
@@ -222,7 +224,7 @@ def cmd_grade(args) -> int:
         print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
         return 3
     if args.device.startswith("cuda") or os.environ.get("FASHION_MNIST_ROOT"):
-        from .batch import GraderUnavailable, check_data, resolve_device
+        from autograder.grading.batch import GraderUnavailable, check_data, resolve_device
 
         try:  # refused before the fork server starts: nothing runs on a machine that cannot grade
             check_data()
@@ -233,9 +235,9 @@ def cmd_grade(args) -> int:
             return 3
     if all(Path(p).exists() for p in args.paths):  # a mistyped path is reported without waiting
         forkserver.start()  # before the imports below: its start-up overlaps this process's own
-    from . import late
-    from .batch import GraderUnavailable, StudentClash, grade_all
-    from .exports import table
+    from autograder.grading.batch import GraderUnavailable, StudentClash, grade_all
+    from autograder.results import late
+    from autograder.results.exports import table
 
     limits = config.LIMITS
     if args.timeout:

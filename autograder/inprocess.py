@@ -11,10 +11,10 @@ import ast
 import inspect
 import textwrap
 
-from . import checks
-from .caller import Caller
-from .calls import execute_call, run_training
-from .notebook import forbidden_uses
+from autograder.submissions.notebook import forbidden_uses
+from autograder.units.softmax_regression import checks
+from autograder.units.softmax_regression.caller import Caller
+from autograder.units.softmax_regression.calls import execute_call, run_training
 
 _callers: dict[int, InProcessCaller] = {}
 
@@ -31,7 +31,7 @@ class InProcessCaller(Caller):
         return execute_call(self.namespace, fn, args, grad_wrt, cotangent, device=device)
 
     def _train(self, mode):
-        from . import data
+        from autograder.units.softmax_regression import data
 
         return run_training(self.namespace, mode, data.batches(self.device), self.device)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import config
+from autograder import config
 
 results_key = pytest.StashKey[dict]()
 submissions_key = pytest.StashKey[list]()
@@ -48,8 +48,8 @@ def pytest_configure(config):
     config.stash[scores_key] = {}
     config.stash[submissions_key] = []
     if config.getoption("submission", default=None):
-        from . import sandbox
-        from .batch import collect
+        from autograder import sandbox
+        from autograder.grading.batch import collect
 
         sandbox.allow_unconfined(config.getoption("unconfined", default=False))
         try:
@@ -63,15 +63,15 @@ def pytest_configure(config):
             config.option.dist = "loadgroup"
         # The grading process (an xdist worker, or pytest itself when not distributed) warms up.
         if config.stash[submissions_key] and (hasattr(config, "workerinput") or dist == "no"):
-            from . import forkserver
+            from autograder.sandbox import forkserver
 
             forkserver.start()  # this process grades: warm up while pytest collects
 
 
 def check_ids():
     """Every graded item: the function checks, then the quiz questions."""
-    from . import quiz
-    from .checks import CHECKS
+    from autograder.units.softmax_regression import quiz
+    from autograder.units.softmax_regression.checks import CHECKS
 
     items = [(cid, float(config.POINTS[cid])) for cid, _ in CHECKS]
     items += [(q.check_id, float(config.QUIZ.points_per_question)) for q in quiz.QUESTIONS]
@@ -95,8 +95,8 @@ def pytest_generate_tests(metafunc):
 
 def graded(config, sub):
     """The SubmissionResult of `sub`, graded on first use in this process."""
-    from .batch import resolve_device
-    from .grader import grade_submission
+    from autograder.grading.batch import resolve_device
+    from autograder.grading.grader import grade_submission
 
     cache = config.stash[results_key]
     if sub.student not in cache:

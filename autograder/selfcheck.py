@@ -24,9 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import config
-from .checks import CHECKS, Aborted, unrunnable
-from .outcome import CheckResult
+from autograder import config
+from autograder.results.outcome import CheckResult
+from autograder.units.softmax_regression.checks import CHECKS, Aborted, unrunnable
 
 PUBLIC = frozenset(
     {
@@ -69,7 +69,7 @@ def redact(res: CheckResult) -> CheckResult:
 
 def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu"):
     """Run the checks on the functions in `namespace`; return redacted CheckResults (skipped omitted)."""
-    from .inprocess import InProcessCaller, forbidden_in
+    from autograder.inprocess import InProcessCaller, forbidden_in
 
     forbidden = forbidden_in(namespace) if forbidden is None else forbidden
     if missing is None:
@@ -98,8 +98,8 @@ def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu
 
 def quiz_format(source) -> list[CheckResult]:
     """Format of each quiz answer (not its correctness): from a quiz notebook path or a namespace."""
-    from . import quiz
-    from .notebook import MalformedNotebook, read_notebook
+    from autograder.submissions.notebook import MalformedNotebook, read_notebook
+    from autograder.units.softmax_regression import quiz
 
     out = []
     if isinstance(source, dict):
@@ -178,8 +178,8 @@ def check(namespace, train=False, quiz=True, stream=None) -> list[CheckResult]:
 
 def load_notebook(path) -> tuple[dict, dict, list[str]]:
     """Define a notebook's graded code in a fresh dict as the grader does: (namespace, missing, warnings)."""
-    from .grader import release_notebook
-    from .notebook import extract, read_notebook
+    from autograder.grading.grader import release_notebook
+    from autograder.submissions.notebook import extract, read_notebook
 
     ext = extract(read_notebook(Path(path)), release_notebook())
     namespace: dict = {"__name__": "__selfcheck__"}
@@ -205,8 +205,8 @@ def load_notebook(path) -> tuple[dict, dict, list[str]]:
 
 def check_notebook(path, train=False, quiz_path=None, stream=None) -> tuple[list, list]:
     """Self-check a notebook file (and its quiz.ipynb next to it); print and return (checks, quiz)."""
-    from .grader import release_notebook
-    from .notebook import MalformedNotebook, extract, read_notebook
+    from autograder.grading.grader import release_notebook
+    from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
 
     start = time.monotonic()
     stream = stream or sys.stdout

@@ -47,7 +47,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import config, data, references  # noqa: E402
+from autograder import config  # noqa: E402
+from autograder.units.softmax_regression import data, references  # noqa: E402
 
 EXAMPLES = REPO / "examples" / "submitted"
 TARGETS = {"pipeline_ratio": 20.0, "class_ratio": 5.0, "peak_rss_gb": 1.5}
@@ -230,7 +231,9 @@ def grade_cmd(paths, out, device, extra=()):
 
 def worker_start_seconds(student, device, repeats):
     """(fork server process start, sandboxed worker ready with the student's code), warm medians."""
-    from autograder import forkserver, grader, notebook, runner
+    from autograder.grading import grader
+    from autograder.sandbox import forkserver, runner
+    from autograder.submissions import notebook
 
     ctx = forkserver.context()
     ext = notebook.extract(notebook.read_notebook(student), grader.release_notebook())
@@ -269,7 +272,7 @@ def bench_one(args, tmp: Path) -> dict:
     fork_s, worker_s = worker_start_seconds(
         student / config.ASSIGNMENT / config.MAIN_NOTEBOOK, args.device, max(3, args.repeats)
     )
-    from autograder.grader import find_submissions, grade_submission
+    from autograder.grading.grader import find_submissions, grade_submission
 
     sub = find_submissions(student)[0]
     warm = [timed(lambda: grade_submission(sub, args.device, torch.get_num_threads()))[0]

@@ -1,4 +1,4 @@
-"""Grading the example class from the command line (autograder/batch.py, __main__.py, exports.py)."""
+"""Grading the example class from the command line (autograder/grading/batch.py, __main__.py, exports.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ import psutil
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from autograder import batch, config, quiz, store
-from autograder.outcome import SubmissionResult
+from autograder import config
+from autograder.grading import batch
+from autograder.results import store
+from autograder.results.outcome import SubmissionResult
+from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import checks, config
+from autograder import config
 from autograder.inprocess import InProcessCaller
-from autograder.notebook import definitions, forbidden_uses
-from autograder.outcome import CheckResult
+from autograder.results.outcome import CheckResult
+from autograder.submissions.notebook import definitions, forbidden_uses
+from autograder.units.softmax_regression import checks
 
 IMPLS = Path(__file__).parent / "files" / "impls"
 BASE = (IMPLS / "base.py").read_text()

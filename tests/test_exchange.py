@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from autograder import config, quiz
+from autograder import config
+from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Writing results atomically and cleaning up after a writer killed mid-write (autograder/exports.py)."""
+"""Writing results atomically and cleaning up after a writer killed mid-write (autograder/results/exports.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import config, exports
+from autograder import config
 
 # A writer that creates its temporary, then stops before the rename until it is killed.
+from autograder.results import exports
+
 STUCK_WRITER = """
 import os, sys, time
-from autograder import config, exports
+from autograder import config
+from autograder.results import exports
 os.replace = lambda *a: time.sleep(3600)
 exports.atomic_write(sys.argv[1], "new text")
 """
@@ -71,7 +74,7 @@ def test_sweep_keeps_files_it_does_not_own(tmp_path):
 
 def test_grading_run_sweeps_partial_writes(tmp_path):
     """grade_all starts by removing what a killed run left half-written."""
-    from autograder import batch
+    from autograder.grading import batch
 
     left = tmp_path / "out" / "ann" / f".results.json.{dead_pid()}.q1.partial"
     left.parent.mkdir(parents=True)
@@ -91,7 +94,7 @@ def test_sweep_of_a_missing_folder_is_empty(tmp_path):
 
 
 def test_table_aligns_names_in_any_script():
-    from autograder.outcome import CheckResult, SubmissionResult
+    from autograder.results.outcome import CheckResult, SubmissionResult
 
     res = [SubmissionResult(name, [CheckResult("softmax.shape", 1.0, 1.0, "passed")])
            for name in ("张三", "amy_long_name")]  # fmt: skip

@@ -168,7 +168,8 @@ def test_hidden_split_is_disjoint_and_never_reaches_worker_arrays():
     only, and the full test tensors it was cut from are zeroed."""
     import torch
 
-    from autograder import config, data
+    from autograder import config
+    from autograder.units.softmax_regression import data
 
     visible, hidden = data.split_indices(10_000)
     assert len(hidden) == round(10_000 * config.HIDDEN_TEST_FRACTION)
@@ -188,7 +189,7 @@ def test_worker_arrays_zero_the_test_tensors_they_were_cut_from(monkeypatch):
 
     import torch
 
-    from autograder import data
+    from autograder.units.softmax_regression import data
 
     X_test, y_test = torch.rand(10, 1, 28, 28) + 0.5, torch.arange(10)
     fake = types.SimpleNamespace(load_arrays=lambda device: (torch.ones(4, 1, 28, 28), torch.zeros(4, dtype=torch.int64), X_test, y_test))  # fmt: skip

@@ -1,4 +1,4 @@
-"""Per-student feedback (autograder/feedback.py), written by `python -m autograder grade` at the end."""
+"""Per-student feedback (autograder/results/feedback.py), written by `python -m autograder grade` at the end."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, feedback, quiz
-from autograder.exports import read_result
+from autograder import config
+from autograder.results import feedback
+from autograder.results.exports import read_result
+from autograder.units.softmax_regression import quiz
 
 RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
 SECRETS = ("run_checks(", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "answer_key", "inprocess")
@@ -113,8 +115,8 @@ def test_html_escapes_student_text():
 def test_feedback_shows_lateness_and_grader_failures(tmp_path):
     import datetime as dt
 
-    from autograder import late
-    from autograder.outcome import CheckResult, SubmissionResult
+    from autograder.results import late
+    from autograder.results.outcome import CheckResult, SubmissionResult
 
     due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     res = SubmissionResult(

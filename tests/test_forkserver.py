@@ -1,4 +1,4 @@
-"""The warm fork server (autograder/forkserver.py, preload.py): who loads what, and when."""
+"""The warm fork server (autograder/sandbox/forkserver.py, preload.py): who loads what, and when."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 
 from conftest import ROOT
 
-from autograder import forkserver
+from autograder.sandbox import forkserver
 
-HEAVY = ("autograder.preload", "matplotlib.pyplot", "torchvision")
+HEAVY = ("autograder.sandbox.preload", "matplotlib.pyplot", "torchvision")
 
 
 def loaded_heavy_modules(conn):
@@ -36,7 +36,9 @@ def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data():
 # The grader process itself: start one worker, then report what it imported.
 PARENT = """
 import sys
-from autograder import grader, notebook, runner
+from autograder.grading import grader
+from autograder.submissions import notebook
+from autograder.sandbox import runner
 ext = notebook.extract(notebook.read_notebook(sys.argv[1]), grader.release_notebook())
 caller = runner.WorkerCaller(ext)
 caller._start()
@@ -58,7 +60,8 @@ def test_the_grader_process_never_runs_the_preload(examples):
 
 STARTER = """
 import sys, threading
-from autograder import data, forkserver
+from autograder.units.softmax_regression import data
+from autograder.sandbox import forkserver
 gate = threading.Event()
 real = data._read_arrays
 def gated():
@@ -83,7 +86,7 @@ def test_start_returns_at_once_and_reads_the_data_alongside():
 def test_reading_the_data_from_two_threads_reads_it_once():
     import threading
 
-    from autograder import data
+    from autograder.units.softmax_regression import data
 
     data._read_arrays.cache_clear()  # read afresh even if an earlier test has read them
     got = []

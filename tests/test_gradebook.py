@@ -1,4 +1,4 @@
-"""Merging our scores into nbgrader's gradebook (autograder/gradebook.py, `gradebook-export`)."""
+"""Merging our scores into nbgrader's gradebook (autograder/results/gradebook.py, `gradebook-export`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, gradebook, quiz
-from autograder.report import load_results
+from autograder import config
+from autograder.results import gradebook
+from autograder.results.report import load_results
+from autograder.units.softmax_regression import quiz
 
 RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
 

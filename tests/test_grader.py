@@ -1,4 +1,4 @@
-"""The worker path (autograder/grader.py) agrees with the in-process path on the corpus, detects
+"""The worker path (autograder/grading/grader.py) agrees with the in-process path on the corpus, detects
 built-ins statically and at run time, and costs a crashing function only its own checks."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import json
 import pytest
 from test_checks import EXPECTED, IMPLS, TRAINING, run
 
-from autograder import checks, config, grader
-from autograder.notebook import nbgrader_meta, read_notebook
+from autograder import config
+from autograder.grading import grader
+from autograder.submissions.notebook import nbgrader_meta, read_notebook
+from autograder.units.softmax_regression import checks
 
 FUNCTION_CHECKS = [(cid, fn) for cid, fn in checks.CHECKS if cid not in TRAINING]
 SOLUTION_IDS = ("softmax", "cross_entropy", "accuracy", "train_ch3")

@@ -87,7 +87,7 @@ def test_bundle_holds_what_gradescope_runs(bundle):
         cpu_lock = zf.read("course/requirements-cpu.lock").decode()
     assert {"setup.sh", "run_autograder"} <= names  # at the top level, as Gradescope requires
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
-    assert {"course/autograder/grader.py", "course/release/softmax_regression/quiz.ipynb",
+    assert {"course/autograder/grading/grader.py", "course/release/softmax_regression/quiz.ipynb",
             "course/release/softmax_regression_zh/softmax_regression.ipynb",
             "course/requirements.lock", "data/train-images-idx3-ubyte.gz"} <= names  # fmt: skip
     assert not any("__pycache__" in n or n.startswith("course/source/") for n in names)

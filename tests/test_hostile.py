@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, config, notebook
+from autograder import config
+from autograder.grading import batch
+from autograder.submissions import notebook
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "submitted"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import FILES
 
-from autograder import checks
 from autograder.inprocess import forbidden_in, run_checks
+from autograder.units.softmax_regression import checks
 
 BASE = FILES / "impls" / "base.py"
 

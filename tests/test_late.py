@@ -1,4 +1,4 @@
-"""Late submissions: nbgrader's timestamp.txt, the due date, the late policy (autograder/late.py)."""
+"""Late submissions: nbgrader's timestamp.txt, the due date, the late policy (autograder/results/late.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from autograder import exports, late
-from autograder.outcome import CheckResult, SubmissionResult
+from autograder.results import exports, late
+from autograder.results.outcome import CheckResult, SubmissionResult
 
 UTC = dt.UTC
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=UTC)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, quiz
+from autograder import config
+from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
 
@@ -201,7 +202,7 @@ def test_feedback_shows_results_but_not_hidden_tests(course):
 
 @pytest.mark.parametrize("student", AGREEMENT)
 def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, student):
-    from autograder.grader import find_submissions, grade_submission
+    from autograder.grading.grader import find_submissions, grade_submission
 
     ours = grade_submission(find_submissions(EXAMPLES / student)[0])
     ours = {c.check_id: c.score for c in ours.checks}

@@ -1,4 +1,4 @@
-"""Finding graded code by content, and reading broken notebooks (autograder/notebook.py)."""
+"""Finding graded code by content, and reading broken notebooks (autograder/submissions/notebook.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from autograder.notebook import (
+from autograder.submissions.notebook import (
     MalformedNotebook,
     definitions,
     extract,
@@ -280,7 +280,7 @@ def _write(path, nb):
 
 
 def test_a_renamed_notebook_is_found_by_its_grade_ids(tmp_path):
-    from autograder.notebook import find_notebook
+    from autograder.submissions.notebook import find_notebook
 
     nb = student(cell("def softmax(X):\n    return X", "softmax", solution=True))
     _write(tmp_path / "softmax_regression (1).ipynb", nb)
@@ -297,7 +297,7 @@ def test_a_renamed_notebook_is_found_by_its_grade_ids(tmp_path):
 
 
 def test_a_renamed_notebook_without_grade_ids_is_found_by_its_functions(tmp_path):
-    from autograder.notebook import find_notebook
+    from autograder.submissions.notebook import find_notebook
 
     _write(tmp_path / "mine.ipynb", student(cell("def cross_entropy(y_hat, y):\n    return y")))
     _write(tmp_path / "quiz.ipynb", student(cell("def cross_entropy(y_hat, y):\n    return y")))
@@ -308,7 +308,7 @@ def test_a_renamed_notebook_without_grade_ids_is_found_by_its_functions(tmp_path
 
 
 def test_two_candidates_are_a_clear_error(tmp_path):
-    from autograder.notebook import AmbiguousNotebook, find_notebook
+    from autograder.submissions.notebook import AmbiguousNotebook, find_notebook
 
     nb = student(cell("def softmax(X):\n    return X", "softmax", solution=True))
     _write(tmp_path / "softmax_regression (1).ipynb", nb)
@@ -321,7 +321,7 @@ def test_two_candidates_are_a_clear_error(tmp_path):
 
 
 def test_no_candidate_is_missing(tmp_path):
-    from autograder.notebook import find_notebook
+    from autograder.submissions.notebook import find_notebook
 
     _write(tmp_path / "notes.ipynb", student(cell("x = 1")))
     assert find_notebook(tmp_path, "softmax_regression.ipynb", RELEASE) == (

@@ -13,7 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import config, quiz
+from autograder import config
+from autograder.units.softmax_regression import quiz
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "source" / config.ASSIGNMENT

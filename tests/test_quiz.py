@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, quiz
+from autograder import config
+from autograder.units.softmax_regression import quiz
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE_QUIZ = REPO / "source" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, quiz
+from autograder import config
+from autograder.units.softmax_regression import quiz
 
 REPO = Path(__file__).resolve().parent.parent
 EDITIONS = list(config.EDITIONS)
@@ -231,7 +232,7 @@ def graded_cells(notebook: Path) -> dict[str, float]:
 
 
 def expected_graded_cells() -> dict[str, dict[str, float]]:
-    """notebook -> grade_id -> points, from autograder.config and autograder.quiz."""
+    """notebook -> grade_id -> points, from autograder.config and autograder.units.softmax_regression.quiz."""
     main = {"test_" + check.replace(".", "_"): points for check, points in config.POINTS.items()}
     # the visible tests: graded with 0 points, so that nbgrader's Validate fails when they fail
     main.update({f"{function}_visible_tests": 0 for function in config.GRADED_FUNCTIONS})
@@ -317,7 +318,8 @@ GRADED_NAMES = {*config.GRADED_FUNCTIONS, "train_epoch_ch3", "evaluate_accuracy"
 def selfcheck_leaks(text: str) -> list[str]:
     """What a self-check must not hold: the grader's package, the answer key, hidden checks or their
     inputs, a graded function's implementation."""
-    from autograder import checks, selfcheck
+    from autograder import selfcheck
+    from autograder.units.softmax_regression import checks
 
     found = []
     tree = ast.parse(text)
@@ -369,7 +371,7 @@ def test_leak_scan_rejects_what_it_must():
     ok = (REPO / "release" / config.ASSIGNMENT / SELFCHECK).read_text(encoding="utf-8")
     bad = {
         "def softmax(X):\n    e = torch.exp(X)\n    return e / e.sum(1, keepdim=True)\n": "defines softmax",
-        "from autograder.checks import softmax_values\n": "imports autograder",
+        "from autograder.units.softmax_regression.checks import softmax_values\n": "imports autograder",
         "def softmax_stability(caller):\n    pass\n": "hidden check softmax.stability",
         "KEY = {'q1_answer': 'b'}\n": "answer key",
         "MAGS = config.STABILITY_MAGNITUDES\n": "hidden input STABILITY_MAGNITUDES",

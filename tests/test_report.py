@@ -1,4 +1,4 @@
-"""The class report (autograder/report.py) and `python -m autograder report`, rendered in Chromium.
+"""The class report (autograder/results/report.py) and `python -m autograder report`, rendered in Chromium.
 
 Results come from tests/files/feedback/results/: the example class as graded by
 `python -m autograder grade examples/submitted`, plus synthetic timeout/crashed/memory students
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, report
-from autograder.exports import read_result
+from autograder import config
+from autograder.results import report
+from autograder.results.exports import read_result
 
 RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -168,7 +169,7 @@ def test_report_renders_in_chromium(tmp_path, results):
 
 
 def test_feedback_renders_in_chromium(tmp_path, results):
-    from autograder.feedback import write_feedback
+    from autograder.results.feedback import write_feedback
 
     dave = [r for r in results if r.student == "dave_wrong_axis"][0]
     html_path, _ = write_feedback(tmp_path, dave)
@@ -181,8 +182,8 @@ def test_feedback_renders_in_chromium(tmp_path, results):
 def test_report_lists_late_work_grader_failures_and_links_any_name():
     import datetime as dt
 
-    from autograder import late
-    from autograder.outcome import CheckResult, SubmissionResult
+    from autograder.results import late
+    from autograder.results.outcome import CheckResult, SubmissionResult
 
     due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     on_time = SubmissionResult("a b", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")

@@ -55,7 +55,7 @@ def test_unconfined_grading_is_recorded_in_every_result(tmp_path, monkeypatch, e
     assert code == 0
     info = json.loads((out / "carol_blank" / "results.json").read_text())["extra_data"]["info"]
     assert info["confinement"] == {"confined": False}
-    from autograder import report, store
+    from autograder.results import report, store
 
     results = store.load(out)
     html = report.build_report(results)

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from autograder import checks, quiz, selfcheck
+from autograder import selfcheck
+from autograder.units.softmax_regression import checks, quiz
 
 STUDENT = "softmax_regression/softmax_regression.ipynb"
 
@@ -153,8 +154,8 @@ def test_train_option_runs_training_checks(examples, monkeypatch):
     # it with, check that train=True includes the training checks.
     import torch
 
-    from autograder import references
-    from autograder.caller import Caller
+    from autograder.units.softmax_regression import references
+    from autograder.units.softmax_regression.caller import Caller
 
     bpe, epochs = 235, 2
     params = [torch.full((784, 10), 0.01), torch.full((10,), 0.1)]

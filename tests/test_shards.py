@@ -1,4 +1,4 @@
-"""Sharded grading (autograder/shards.py): a stable --shard i/n split and merging shard folders."""
+"""Sharded grading (autograder/grading/shards.py): a stable --shard i/n split and merging shard folders."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, exports, shards, store
-from autograder.outcome import CheckResult, SubmissionResult
+from autograder.grading import batch, shards
+from autograder.results import exports, store
+from autograder.results.outcome import CheckResult, SubmissionResult
 
 STUDENTS = [f"student_{k:03d}" for k in range(200)]
 
@@ -162,7 +163,7 @@ def test_merge_rejects_unreadable_results(tmp_path):
 
 
 def test_command_line(tmp_path, examples):
-    run = [sys.executable, "-m", "autograder.shards"]
+    run = [sys.executable, "-m", "autograder.grading.shards"]
     listed = {}
     for i in (1, 2):
         proc = subprocess.run([*run, "list", str(examples), "--shard", f"{i}/2"],

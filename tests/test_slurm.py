@@ -17,7 +17,7 @@ import sys
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from autograder import shards
+from autograder.grading import shards
 
 SLURM = ROOT / "deploy" / "slurm"
 SHARDS = 2

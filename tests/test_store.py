@@ -1,5 +1,5 @@
 """The results folder as the class: safe reversible folder names, reading, rebuilding under a lock
-(autograder/store.py)."""
+(autograder/results/store.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from autograder import exports, store
-from autograder.outcome import CheckResult, SubmissionResult
+from autograder.results import exports, store
+from autograder.results.outcome import CheckResult, SubmissionResult
 
 NAMES = [
     "alice_full", "张三", "李四", "李四_mixed", "Zoë", "Zoe\u0308", "O'Brien", "a b", "a/b", "a\\b",
@@ -152,7 +152,8 @@ def test_concurrent_rebuilds_lose_nothing(tmp_path, monkeypatch):
 
 
 def test_report_and_shards_read_through_the_store(tmp_path):
-    from autograder import report, shards
+    from autograder.grading import shards
+    from autograder.results import report
 
     store.write(tmp_path, result("张三"))
     assert [r.student for r in report.load_results(tmp_path)] == ["张三"]

@@ -1,11 +1,11 @@
-"""The worker message format parses data only, and rejects malformed messages (autograder/wire.py)."""
+"""The worker message format parses data only, and rejects malformed messages (autograder/sandbox/wire.py)."""
 
 import json
 
 import pytest
 import torch
 
-from autograder import wire
+from autograder.sandbox import wire
 
 
 @pytest.mark.parametrize(

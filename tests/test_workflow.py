@@ -19,7 +19,7 @@ import yaml
 from conftest import ROOT
 
 from autograder import __main__ as cli
-from autograder import shards
+from autograder.grading import shards
 
 WORKFLOW = ROOT / ".github" / "workflows" / "grade-gpu.yml"
 LINT_JS = """

@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .. import config
-from . import gradescope
+from autograder import config
+from autograder.platforms import gradescope
 
 RUNNERS = {
     "softmax": "softmax",
@@ -71,8 +71,8 @@ def encode(results: dict) -> str:
 
 def grade(path: Path, device: str = "auto", stream=None) -> tuple[int, dict[str, dict]]:
     """Grade the notebooks under `path`; (0 or 1 when the grader failed, runner id -> results)."""
-    from .. import sandbox
-    from ..store import result_dir
+    from autograder import sandbox
+    from autograder.results.store import result_dir
 
     stream = stream or sys.stdout
     settings = gradescope.SETTINGS
@@ -83,7 +83,7 @@ def grade(path: Path, device: str = "auto", stream=None) -> tuple[int, dict[str,
             print(f"note: {note}", file=stream)
         if folder is None:
             print(f"{path}: no notebook found (expected {config.MAIN_NOTEBOOK})", file=stream)
-            from ..quiz import QUESTIONS
+            from autograder.units.softmax_regression.quiz import QUESTIONS
 
             points = {**config.POINTS, **{q.check_id: config.QUIZ.points_per_question
                                           for q in QUESTIONS}}  # fmt: skip

@@ -31,7 +31,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config
+from autograder import config
 
 ASSETS = Path(__file__).resolve().parents[2] / "deploy" / "gradescope"
 """setup.sh and run_autograder, copied into the bundle (Gradescope needs both at its top level)."""
@@ -263,7 +263,7 @@ def grade_folder(folder: Path, out: Path, settings: Settings, unconfined: bool, 
 
 def test_visibility(check_id: str, settings: Settings = SETTINGS) -> str:
     """The Gradescope visibility of one check's test."""
-    from ..selfcheck import PUBLIC
+    from autograder.selfcheck import PUBLIC
 
     if check_id.startswith("quiz."):
         return settings.quiz_tests
@@ -317,8 +317,8 @@ def run(root: Path = Path("/autograder"), settings: Settings = SETTINGS, stream=
 
     `root` is Gradescope's /autograder (injectable for tests). stdout is the hidden staff log.
     """
-    from .. import sandbox
-    from ..store import result_dir
+    from autograder import sandbox
+    from autograder.results.store import result_dir
 
     stream = stream or sys.stdout
     start = time.monotonic()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from . import landlock, policy, seccomp
+from autograder.sandbox import landlock, policy, seccomp
 
 MIN_LANDLOCK_ABI = 1
 """Files need ABI 1; TCP (4) and signal scoping (6) are also enforced by seccomp where missing."""

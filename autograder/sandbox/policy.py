@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import landlock
+from autograder.sandbox import landlock
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """The grader's package (checks, references, answer key): never readable by a worker."""

@@ -9,7 +9,7 @@ The other folders are results of `python -m autograder grade examples/submitted`
 import json
 from pathlib import Path
 
-from autograder.exports import read_result, write_result
+from autograder.results.exports import read_result, write_result
 
 HERE = Path(__file__).parent / "results"
 CASES = {

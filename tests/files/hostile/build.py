@@ -73,7 +73,7 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
     )
     honest = {gid: _src(c) for gid, c in _cells_by_id(alice_nb).items()}
     honest_softmax = honest["softmax"]
-    key = repo / "autograder" / "answer_key.json"
+    key = repo / "autograder" / "units" / "softmax_regression" / "answer_key.json"
     cases: dict[str, Expect] = {}
 
     def notebook(softmax=None, accuracy=True, edit=None):
@@ -205,15 +205,15 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
            "builtins.abs = lambda x: 0\nbuiltins.all = lambda x: True\nbuiltins.max = lambda *a, **k: 0",
            header="import builtins\nimport torch")  # fmt: skip
     tamper("fake_autograder_module", "a fake autograder package in sys.modules",
-           "fake = types.ModuleType('autograder')\nfake.checks = types.ModuleType('autograder.checks')\n"
-           "sys.modules['autograder'] = fake\nsys.modules['autograder.checks'] = fake.checks",
+           "fake = types.ModuleType('autograder')\nfake.checks = types.ModuleType('autograder.units.softmax_regression.checks')\n"
+           "sys.modules['autograder'] = fake\nsys.modules['autograder.units.softmax_regression.checks'] = fake.checks",
            header="import sys\nimport types\nimport torch")  # fmt: skip
     tamper("tensor_subclass", "returns a tensor subclass that always compares equal",
            "class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
            "    __hash__ = torch.Tensor.__hash__\nX = X.as_subclass(Liar)",
            softmax_status=["failed"])  # fmt: skip
     for name, what, target in (
-        ("read_answer_key", "reads autograder/answer_key.json", key),
+        ("read_answer_key", "reads autograder/units/softmax_regression/answer_key.json", key),
         ("read_source_notebook", "reads the instructor's source notebook",
          repo / "source" / ASSIGNMENT / MAIN),
         ("read_other_student", "reads another student's submission",

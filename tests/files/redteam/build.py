@@ -144,12 +144,12 @@ def build(root: Path, repo: Path, target: Target) -> dict[str, Attack]:
     attack("proc_self_environ", "read", "reads /proc/self/environ (set when the fork server started)",
            "", "got = open('/proc/self/environ').read()", softmax=("error", "failed"))  # fmt: skip
     attack("import_references", "read", "imports the grader's reference solution",
-           "", "from autograder.references import softmax as got")  # fmt: skip
+           "", "from autograder.units.softmax_regression.references import softmax as got")  # fmt: skip
     attack("import_checks", "read", "imports the grader's checks", "",
-           "import autograder.checks as got")  # fmt: skip
+           "import autograder.units.softmax_regression.checks as got")  # fmt: skip
     attack("gc_reference_source", "read", "searches memory for the grader's reference softmax",
            "import gc", """
-           got = [o for o in gc.get_objects() if callable(o) and getattr(o, '__module__', '') == 'autograder.references']
+           got = [o for o in gc.get_objects() if callable(o) and getattr(o, '__module__', '') == 'autograder.units.softmax_regression.references']
            got += [o for o in gc.get_objects() if isinstance(o, str) and 'finite at 0' in o][:3]
            assert not got, got""", softmax=("error", "failed", "timeout"))  # fmt: skip
     attack("hidden_test_in_memory", "read", "looks for the test images in the worker's memory",
@@ -270,7 +270,7 @@ import torch
 
 
 def softmax(X):
-    calls = sys.modules.get('autograder.calls')
+    calls = sys.modules.get('autograder.units.softmax_regression.calls')
     if calls is not None:
         calls.plain = lambda value, what='': value
     X -= X.max(dim=1, keepdim=True).values

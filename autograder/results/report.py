@@ -13,10 +13,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
-from . import config, late, store
-from .exports import FUNCTION_COLUMNS, atomic_write, function_scores
-from .feedback import CSS, esc, png_data_uri, pyplot, test_accuracies
-from .outcome import SubmissionResult
+from autograder import config
+from autograder.results import late, store
+from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
+from autograder.results.feedback import CSS, esc, png_data_uri, pyplot, test_accuracies
+from autograder.results.outcome import SubmissionResult
 
 PROBLEM_STATUSES = ("grader_error", "timeout", "crashed", "memory", "forbidden", "malformed")
 """Statuses listed as "grading problems" (per submission or per check)."""

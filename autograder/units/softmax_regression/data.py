@@ -9,7 +9,7 @@ import threading
 
 import torch
 
-from . import config
+from autograder import config
 
 
 @functools.cache

@@ -13,9 +13,10 @@ import html
 import io
 from pathlib import Path
 
-from . import config, late
-from .exports import FUNCTION_COLUMNS, atomic_write
-from .outcome import SubmissionResult
+from autograder import config
+from autograder.results import late
+from autograder.results.exports import FUNCTION_COLUMNS, atomic_write
+from autograder.results.outcome import SubmissionResult
 
 CURVE_CHECKS = {
     "train_ch3.end_to_end": "your softmax, cross_entropy and train_ch3 (d2l's sgd)",
@@ -256,7 +257,7 @@ def render_markdown(result: SubmissionResult) -> str:
 
 def write_feedback(out_dir, result: SubmissionResult) -> tuple[Path, Path]:
     """Write DIR/<student>/feedback.html and feedback.md atomically; return their paths."""
-    from .store import result_dir
+    from autograder.results.store import result_dir
 
     folder = result_dir(out_dir, result.student)
     html_path, md_path = folder / "feedback.html", folder / "feedback.md"

@@ -1,7 +1,7 @@
 """The worker process: defines one submission's functions inside the sandbox and answers requests.
 
 It is forked from a warm fork server that has already imported torch and read the training
-images and the visible test images (``multiprocessing``'s forkserver with ``autograder.preload``),
+images and the visible test images (``multiprocessing``'s forkserver with ``autograder.sandbox.preload``),
 so a submission costs a fork, not a fresh interpreter. It imports nothing that holds answers (no
 checks, references or quiz key) and confines itself with ``sandbox.confine`` before any
 student code is defined. Replies are raw data; the grader judges them.
@@ -21,13 +21,15 @@ import torch.optim  # noqa: F401
 import torch.special  # noqa: F401
 import torch.utils._python_dispatch  # noqa: F401
 
-from . import config, data, sandbox, wire
-from .calls import execute_call, run_training
-from .sandbox import limits as os_limits
+from autograder import config, sandbox
+from autograder.sandbox import limits as os_limits
+from autograder.sandbox import wire
+from autograder.units.softmax_regression import data
+from autograder.units.softmax_regression.calls import execute_call, run_training
 
 
 def preload():
-    """Import and read everything workers share, once, in the fork server (autograder.preload)."""
+    """Import and read everything workers share, once, in the fork server (autograder.sandbox.preload)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     # No OpenMP thread pool may exist in the fork server: a forked child would deadlock in it.
     torch.set_num_threads(1)

@@ -11,10 +11,16 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
-from .checks import CHECKS, Aborted, abort_scope, unrunnable
-from .notebook import AmbiguousNotebook, MalformedNotebook, extract, find_notebook, read_notebook
-from .outcome import CheckResult, SubmissionResult
+from autograder import config
+from autograder.results.outcome import CheckResult, SubmissionResult
+from autograder.submissions.notebook import (
+    AmbiguousNotebook,
+    MalformedNotebook,
+    extract,
+    find_notebook,
+    read_notebook,
+)
+from autograder.units.softmax_regression.checks import CHECKS, Aborted, abort_scope, unrunnable
 
 STATUS_PRIORITY = ("grader_error", "malformed", "forbidden", "memory", "timeout", "crashed")
 """A submission's status is the first of these any of its checks has, else "ok"."""
@@ -219,7 +225,7 @@ def grade_function_checks(
     """Run every function check on the notebook at `main` in a fresh worker; return (results, info).
 
     `assignment` names the edition whose release supplies the read-only cells."""
-    from .runner import WorkerCaller
+    from autograder.sandbox.runner import WorkerCaller
 
     info = {"warnings": [], "peak_rss": 0, "worker_starts": 0}
     if not main.exists():
@@ -274,7 +280,7 @@ def grade_submission(
     sub: Submission, device="cpu", threads=1, limits=config.LIMITS
 ) -> SubmissionResult:
     """Grade one submission: function checks in a worker, quiz answers read statically."""
-    from . import quiz
+    from autograder.units.softmax_regression import quiz
 
     start = time.monotonic()
     if sub.problem:

@@ -13,8 +13,8 @@ same grading policy, same checks and scores); otherwise merge stops with an erro
 When the folders hold ``shard.json`` manifests, merge also checks that every shard of the split is
 present and that every student a shard was given has a result.
 
-    python -m autograder.shards list submitted --shard 2/4        # the students of shard 2 of 4
-    python -m autograder.shards merge --out grades shard-1 shard-2 ...
+    python -m autograder.grading.shards list submitted --shard 2/4        # the students of shard 2 of 4
+    python -m autograder.grading.shards merge --out grades shard-1 shard-2 ...
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import exports, store
-from .outcome import SubmissionResult
+from autograder.results import exports, store
+from autograder.results.outcome import SubmissionResult
 
 MANIFEST = "shard.json"
 """Written by a sharded grading run into its results folder."""
@@ -240,7 +240,7 @@ def cmd_merge(args) -> int:
 
 def cmd_list(args) -> int:
     """``list``: the student ids of a shard, one per line."""
-    from .batch import collect
+    from autograder.grading.batch import collect
 
     try:
         subs = collect(args.paths)
@@ -253,7 +253,9 @@ def cmd_list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder.shards", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.grading.shards", description=__doc__
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     add_merge_parser(sub)
     ls = sub.add_parser("list", help="print the students of a shard")

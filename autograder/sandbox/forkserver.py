@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import threading
 
-PRELOAD = ["autograder.preload"]
+PRELOAD = ["autograder.sandbox.preload"]
 """Modules the fork server imports before it forks anyone (never imported by the grader itself)."""
 
 _lock = threading.Lock()
@@ -40,7 +40,7 @@ def ensure_running() -> None:
         return
     from multiprocessing import forkserver
 
-    from .sandbox.policy import minimal_environment
+    from autograder.sandbox.policy import minimal_environment
 
     with _env_lock:
         saved = dict(os.environ)
@@ -65,7 +65,7 @@ def start() -> None:
 
 
 def _read_data() -> None:
-    from . import data
+    from autograder.units.softmax_regression import data
 
     try:
         data.arrays_cpu()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
+from autograder import config
 
 MAX_NOTEBOOK_BYTES = 100 * 1024**2
 """Notebooks larger than this are reported as malformed (clear the outputs and resubmit)."""

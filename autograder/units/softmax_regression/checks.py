@@ -11,9 +11,10 @@ import math
 
 import torch
 
-from . import config, references
-from .calls import bounded
-from .outcome import CheckResult
+from autograder import config
+from autograder.results.outcome import CheckResult
+from autograder.units.softmax_regression import references
+from autograder.units.softmax_regression.calls import bounded
 
 
 class Aborted(Exception):

@@ -1,5 +1,5 @@
 """Imported by the fork server alone: what every worker shares, loaded once, copy-on-write after."""
 
-from . import worker
+from autograder.sandbox import worker
 
 worker.preload()

@@ -22,8 +22,8 @@ import unicodedata
 import urllib.parse
 from pathlib import Path
 
-from . import exports
-from .outcome import SubmissionResult
+from autograder.results import exports
+from autograder.results.outcome import SubmissionResult
 
 LOCK_FILE = ".class.lock"
 """Taken (flock, exclusive) while the class files are rebuilt."""
@@ -127,7 +127,7 @@ def rebuild(out_dir, bom: bool | None = None, report: bool = True) -> list[Submi
         results = load(out_dir)
         exports.write_grades(out_dir, results, bom=bom)
         if report:
-            from .report import write_report
+            from autograder.results.report import write_report
 
             write_report(out_dir, results)
     return results

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .outcome import CheckResult, SubmissionResult
+from autograder.results.outcome import CheckResult, SubmissionResult
 
 FUNCTION_COLUMNS = ("softmax", "cross_entropy", "accuracy", "train_ch3", "quiz")
 
@@ -101,7 +101,7 @@ def gradescope(result: SubmissionResult) -> dict:
 
 def write_result(out_dir: Path, result: SubmissionResult) -> Path:
     """Write DIR/<folder of the student>/results.json atomically (store.folder_name); return it."""
-    from .store import result_dir
+    from autograder.results.store import result_dir
 
     path = result_dir(out_dir, result.student) / "results.json"
     atomic_write(path, json.dumps(gradescope(result), indent=1, allow_nan=False))

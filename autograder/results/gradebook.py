@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 
-from . import config
-from .outcome import SubmissionResult
+from autograder import config
+from autograder.results.outcome import SubmissionResult
 
 
 def grade_cell_id(check_id: str) -> str:

@@ -377,7 +377,7 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
 
 def initial_parameters(device, seed):
     """d2l's initialisation: W ~ N(0, 0.01) of shape (784, 10), b = 0, both requiring gradients."""
-    from . import config
+    from autograder import config
 
     gen = torch.Generator().manual_seed(seed)
     W = torch.randn(config.NUM_INPUTS, config.NUM_OUTPUTS, generator=gen) * config.INIT_STD
@@ -400,7 +400,7 @@ def grader_loss(device):
 
     Built from torch's own operators, not from any reference solution.
     """
-    from . import config
+    from autograder import config
 
     weights = torch.tensor(config.LOSS_CLASS_WEIGHTS, device=device)
 
@@ -415,7 +415,7 @@ def run_training(namespace, mode, data, device):
     """Train as the grader does. mode "grader_model": torch's softmax, the grader's loss and a
     torch.optim.SGD updater for config.TRAJECTORY_EPOCHS epochs, judging train_ch3 alone;
     "end_to_end": the student's softmax and cross_entropy with d2l's sgd for NUM_EPOCHS."""
-    from . import config
+    from autograder import config
 
     W, b = initial_parameters(device, config.SEED)
     if mode == "grader_model":

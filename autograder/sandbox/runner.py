@@ -17,9 +17,10 @@ from dataclasses import asdict
 
 import psutil
 
-from . import config, forkserver, sandbox, wire
-from .caller import Caller
-from .checks import Aborted
+from autograder import config, sandbox
+from autograder.sandbox import forkserver, wire
+from autograder.units.softmax_regression.caller import Caller
+from autograder.units.softmax_regression.checks import Aborted
 
 
 def rss_bytes(pid):
@@ -76,7 +77,7 @@ class WorkerCaller(Caller):
             "release_source": self.extraction.release_source,
             "student_source": self.extraction.student_source,
         }
-        from . import worker
+        from autograder.sandbox import worker
 
         self.process = ctx.Process(target=worker.serve, args=(child_conn, spec), daemon=True)
         self.process.start()

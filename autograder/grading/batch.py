@@ -3,13 +3,13 @@
 Each submission is graded by ``grader.grade_submission`` in a worker process forked from a warm
 fork server (torch and Fashion-MNIST already loaded, see runner.context), so a submission costs a
 fork (milliseconds), not an interpreter start and ``import torch`` (seconds); see
-docs/benchmarks.md. ``shard=`` grades one deterministic part of the class (autograder/shards.py).
+docs/benchmarks.md. ``shard=`` grades one deterministic part of the class (autograder/grading/shards.py).
 
-The results folder is the class (autograder/store.py): a run writes its students' results, then
+The results folder is the class (autograder/results/store.py): a run writes its students' results, then
 rebuilds grades.csv from every result in the folder, so regrading one student (``only=``) or a
 late one keeps the others. A result is reused when the student's files and the grading policy are
 unchanged, unless ``force`` or ``only`` asks for a regrade, or the grader failed on it
-(status grader_error). Lateness (autograder/late.py) is recomputed for every result.
+(status grader_error). Lateness (autograder/results/late.py) is recomputed for every result.
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import config, exports, late, shards, store
-from .grader import (
+from autograder import config
+from autograder.grading import shards
+from autograder.grading.grader import (
     Submission,
     find_submissions,
     grade_submission,
     is_class_root,
 )
-from .outcome import CheckResult, SubmissionResult
+from autograder.results import exports, late, store
+from autograder.results.outcome import CheckResult, SubmissionResult
 
 
 class GraderUnavailable(RuntimeError):
@@ -69,7 +71,7 @@ def check_data() -> None:
 
 def check_confinement() -> dict:
     """Refuse to start where the kernel cannot confine student code (unless --unconfined)."""
-    from . import sandbox
+    from autograder import sandbox
 
     try:
         return sandbox.check()
@@ -137,8 +139,8 @@ def previous(out_dir: Path, sub: Submission):
 
 def grader_failed_result(sub: Submission, err: BaseException, device: str) -> SubmissionResult:
     """The result of a submission whose grading raised in the grader: every check grader_error."""
-    from . import quiz
-    from .checks import CHECKS
+    from autograder.units.softmax_regression import quiz
+    from autograder.units.softmax_regression.checks import CHECKS
 
     message = (f"the grader failed on this submission ({type(err).__name__}: {err}); this is not "
                "your result: your instructor will regrade it")  # fmt: skip
@@ -288,7 +290,7 @@ def _apply_lateness(result, sub: Submission, due_at, policy) -> bool:
 
 
 def _gradebook_due():
-    """The due date in nbgrader's gradebook, when there is one (autograder/gradebook.py)."""
-    from .gradebook import due_date
+    """The due date in nbgrader's gradebook, when there is one (autograder/results/gradebook.py)."""
+    from autograder.results.gradebook import due_date
 
     return due_date()

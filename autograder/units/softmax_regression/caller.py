@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import data, references
+from autograder.units.softmax_regression import data, references
 
 
 class Caller:

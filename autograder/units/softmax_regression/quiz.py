@@ -1,0 +1,328 @@
+"""The quiz: public question specs, answer validation, the hidden check and static grading of quiz.ipynb.
+
+Answers are read without running the student's notebook: the answer cell (found by its nbgrader
+grade_id, else any code cell assigning the answer variable) is parsed with ``ast`` and only a
+literal value (``ast.literal_eval``) is accepted. The key lives only in ``answer_key.json`` next to
+this module; messages never reveal it.
+
+Every answer goes through ``normalise`` before it is validated or compared, on every path (this
+grader, the self-check and the nbgrader hidden tests via ``check_answer``): Unicode NFKC (full-width
+letters and digits as Chinese input methods type them), surrounding whitespace, case, surrounding
+parentheses or a trailing ``)``/``.`` of a letter, and a number written as a string when it parses
+unambiguously (``"2.3"``; not ``"2,3"``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from autograder import config
+from autograder.results.outcome import CheckResult
+from autograder.submissions.notebook import (
+    MalformedNotebook,
+    grade_id,
+    python_source,
+    read_notebook,
+)
+
+KEY_FILE = Path(__file__).with_name("answer_key.json")
+"""{"answers": {question id: answer}}; packaged with the grader, never released."""
+
+KINDS = ("choice", "number")
+
+
+@dataclass(frozen=True)
+class Question:
+    """An auto-graded question; its id is also the grade_id of its answer cell in quiz.ipynb."""
+
+    qid: str
+    kind: str
+    """"choice": one letter of config.QUIZ.choices; "number": an int or float."""
+    variable: str
+    """The variable the answer cell assigns, e.g. "q1_answer"."""
+    topic: str
+    """One line naming what the question is about (shown in messages)."""
+    rtol: float | None = None
+    """Relative tolerance of a number answer: None uses config.QUIZ.numeric_rtol, 0 means exact."""
+
+    @property
+    def check_id(self) -> str:
+        """The id of the question's check, e.g. "quiz.q1"."""
+        return f"quiz.{self.qid}"
+
+    def expected_format(self) -> str:
+        """The answer format in words, as the notebook states it."""
+        if self.kind == "choice":
+            letters = ", ".join(f'"{c}"' for c in config.QUIZ.choices)
+            return f"one lowercase letter in quotes, one of {letters}"
+        return "a number (int or float, without quotes)"
+
+
+@dataclass(frozen=True)
+class ManualQuestion:
+    """A free-text question graded by hand (an nbgrader Markdown answer cell with this grade_id)."""
+
+    qid: str
+    points: float
+    topic: str
+
+
+def _question(number: int, kind: str, topic: str, rtol: float | None = None) -> Question:
+    """Question q<number> answered in the variable q<number>_answer."""
+    return Question(f"q{number}", kind, f"q{number}_answer", topic, rtol)
+
+
+QUESTIONS: tuple[Question, ...] = (
+    _question(1, "choice", "shift invariance: which input has the same softmax as [100, 101, 102]"),
+    _question(2, "choice", "why training accuracy starts below test accuracy"),
+    _question(3, "choice", "softmax keeps the argmax of the logits"),
+    _question(4, "choice", "broadcasting X / X.sum(1) without keepdim"),
+    _question(5, "choice", "the shape of X.sum(dim=0, keepdim=True)"),
+    _question(6, "choice", "cross-entropy depends only on the true class's probability"),
+    _question(7, "number", "the cross-entropy of one example"),
+    _question(8, "choice", "minimizing cross-entropy maximizes the likelihood"),
+    _question(9, "choice", "softmax with two classes is logistic regression"),
+    _question(10, "number", "the number of parameters of the model", rtol=0.0),
+)
+"""The auto-graded questions, in notebook order."""
+
+MANUAL_QUESTIONS: tuple[ManualQuestion, ...] = (
+    ManualQuestion("m1", config.QUIZ.manual_points, "overflow of exp in a literal softmax"),
+    ManualQuestion("m2", config.QUIZ.manual_points, "the domain of the logarithm in cross-entropy"),
+    ManualQuestion(
+        "m3", config.QUIZ.manual_points, "is the most probable class always the right decision"
+    ),
+)
+"""The free-text questions graded by hand in nbgrader's formgrader."""
+
+BY_ID = {q.qid: q for q in QUESTIONS}
+
+
+def question(qid: str) -> Question:
+    """The question with this id; KeyError naming the known ids otherwise."""
+    try:
+        return BY_ID[qid]
+    except KeyError:
+        raise KeyError(f"unknown quiz question {qid!r}; known: {', '.join(BY_ID)}") from None
+
+
+def max_points() -> float:
+    """Points of the auto-graded questions together."""
+    return len(QUESTIONS) * float(config.QUIZ.points_per_question)
+
+
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", re.I)
+"""A number written as a string that parses one way only (no thousands or decimal commas)."""
+
+
+def _unwrap(text: str) -> str:
+    """Text without surrounding whitespace, parentheses, or a trailing ")" or "."."""
+    for _ in range(3):
+        text = text.strip()
+        if len(text) >= 2 and text[0] == "(" and text[-1] == ")":
+            text = text[1:-1]
+        elif len(text) >= 2 and text[-1] in ").":
+            text = text[:-1]
+        else:
+            break
+    return text.strip()
+
+
+def normalise(qid: str, value):
+    """The answer `value` as the key writes it, when it is unambiguous; otherwise `value` unchanged.
+
+    Choice questions: a string, NFKC-normalised, stripped, lowercased, unwrapped (``" (B) "`` and
+    ``"ｂ"`` give ``"b"``). Number questions: a string holding one number gives that number
+    (``"2.3"`` gives 2.3, ``"7850"`` gives 7850). What stays malformed is judged by ``validate``.
+    """
+    q = question(qid)
+    if not isinstance(value, str):
+        return value
+    text = unicodedata.normalize("NFKC", value).replace("\u2212", "-")
+    if q.kind == "choice":
+        unwrapped = _unwrap(text.lower())
+        return unwrapped if unwrapped in config.QUIZ.choices else value
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    if NUMBER.fullmatch(text):
+        number = float(text)
+        if re.fullmatch(r"[+-]?\d+", text):
+            number = int(text)
+        return number if math.isfinite(number) else value
+    return value
+
+
+def validate(qid: str, value) -> str | None:
+    """None if `value` is a well-formed answer to `qid`, else a message naming the expected format."""
+    q = question(qid)
+    value = normalise(qid, value)
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    if q.kind == "choice":
+        if not isinstance(value, str):
+            return (
+                f"{q.variable} must be {q.expected_format()}; got {shown} ({type(value).__name__})"
+            )
+        if value not in config.QUIZ.choices:
+            return f"{q.variable} must be {q.expected_format()}; got {shown}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{q.variable} must be {q.expected_format()}; got {shown} ({type(value).__name__})"
+    if not math.isfinite(value):
+        return f"{q.variable} must be a finite number; got {shown}"
+    return None
+
+
+@cache
+def _key() -> dict:
+    """The answer key, checked against the question specs."""
+    answers = json.loads(KEY_FILE.read_text(encoding="utf-8"))["answers"]
+    if set(answers) != set(BY_ID):
+        raise RuntimeError(f"{KEY_FILE} does not answer exactly the questions {', '.join(BY_ID)}")
+    for qid, answer in answers.items():
+        problem = validate(qid, answer)
+        if problem:
+            raise RuntimeError(f"{KEY_FILE}: the key of {qid} is malformed: {problem}")
+    return answers
+
+
+def is_correct(qid: str, value) -> bool:
+    """Whether a well-formed answer equals the key (numbers: within the question's tolerance)."""
+    q, want = question(qid), _key()[qid]
+    value = normalise(qid, value)
+    if q.kind == "choice":
+        return value == want
+    rtol = config.QUIZ.numeric_rtol if q.rtol is None else q.rtol
+    return math.isclose(value, want, rel_tol=rtol, abs_tol=0.0)
+
+
+def check_answer(qid: str, value) -> None:
+    """The hidden test of a quiz cell: raise AssertionError unless `value` is the right answer."""
+    problem = validate(qid, value)
+    if problem:
+        raise AssertionError(f"malformed: {problem}")
+    if not is_correct(qid, value):
+        raise AssertionError(f"wrong answer to {qid} ({question(qid).topic})")
+
+
+class AnswerNotFound(Exception):
+    """No assignment to the answer variable in the notebook."""
+
+
+class MalformedAnswer(Exception):
+    """An assignment that is not a literal, or an answer cell that cannot be parsed."""
+
+
+def _assigned_values(tree: ast.Module, variable: str) -> list[ast.expr]:
+    """Value nodes assigned to `variable` by top-level statements, in order."""
+    values = []
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and node.value is not None:
+            pairs = [(node.target, node.value)]
+        elif isinstance(node, ast.Assign):
+            pairs = [(t, node.value) for t in node.targets]
+        else:
+            continue
+        for target, value in pairs:
+            if isinstance(target, ast.Name) and target.id == variable:
+                values.append(value)
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                elts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+                for i, elt in enumerate(target.elts):
+                    if isinstance(elt, ast.Name) and elt.id == variable:
+                        values.append(elts[i] if elts and len(elts) == len(target.elts) else value)
+    return values
+
+
+def _literal(node: ast.expr, q: Question):
+    """The literal value of an assigned expression; MalformedAnswer if it is not a literal."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise MalformedAnswer(
+            f"{q.variable} must be assigned a literal value ({q.expected_format()}), not an "
+            "expression: answers are read without running the notebook"
+        ) from None
+
+
+def find_answer(nb: dict, q: Question) -> tuple[object, str]:
+    """(answer value, where it was found) read statically from a notebook's code cells.
+
+    The answer cell (grade_id == q.qid) is looked at first; if it assigns nothing, the last
+    assignment in any code cell counts. Raises AnswerNotFound or MalformedAnswer.
+    """
+    code_cells = [(i, c) for i, c in enumerate(nb["cells"]) if c.get("cell_type") == "code"]
+    own = [(i, c) for i, c in code_cells if grade_id(c) == q.qid]
+    for index, cell in reversed(own):
+        try:
+            tree = ast.parse(python_source(cell["source"]))
+        except SyntaxError as err:
+            raise MalformedAnswer(
+                f"the answer cell of {q.qid} (cell {index + 1}) has a syntax error at line "
+                f"{err.lineno}: {err.msg}"
+            ) from None
+        values = _assigned_values(tree, q.variable)
+        if values:
+            return _literal(values[-1], q), f"cell grade_id={q.qid}"
+    found = None
+    for index, cell in code_cells:
+        if q.variable not in cell["source"]:
+            continue
+        try:
+            tree = ast.parse(python_source(cell["source"]))
+        except SyntaxError:
+            continue
+        values = _assigned_values(tree, q.variable)
+        if values:
+            found = (values[-1], f"code cell {index + 1}")
+    if found is None:
+        raise AnswerNotFound(
+            f"no answer: {q.variable} is not assigned in the answer cell of {q.qid} or in any other "
+            f"code cell; write {q.variable} = ... ({q.expected_format()})"
+        )
+    return _literal(found[0], q), found[1]
+
+
+def grade_question(nb: dict, q: Question) -> CheckResult:
+    """The CheckResult of one question of a parsed notebook."""
+    points = float(config.QUIZ.points_per_question)
+    try:
+        value, where = find_answer(nb, q)
+    except AnswerNotFound as err:
+        return CheckResult(q.check_id, 0.0, points, "missing", str(err))
+    except MalformedAnswer as err:
+        return CheckResult(q.check_id, 0.0, points, "malformed", str(err))
+    details = {
+        "where": where,
+        "answer": value if isinstance(value, (str, int, float)) else repr(value),
+    }
+    read = normalise(q.qid, value)
+    if type(read) is not type(value) or read != value:
+        details["read_as"] = read
+    problem = validate(q.qid, value)
+    if problem:
+        return CheckResult(q.check_id, 0.0, points, "malformed", problem, details)
+    if not is_correct(q.qid, value):
+        return CheckResult(q.check_id, 0.0, points, "failed", f"wrong answer ({q.topic})", details)
+    return CheckResult(q.check_id, points, points, "passed", "", details)
+
+
+def grade_quiz(notebook_path) -> list[CheckResult]:
+    """One CheckResult per question (check_id "quiz.q1", ...) for a student's quiz notebook."""
+    points = float(config.QUIZ.points_per_question)
+    path = Path(notebook_path)
+    if not path.exists():
+        message = f"{path.name} was not submitted (no file {path})"
+        return [CheckResult(q.check_id, 0.0, points, "missing", message) for q in QUESTIONS]
+    try:
+        nb = read_notebook(path)
+    except MalformedNotebook as err:
+        return [CheckResult(q.check_id, 0.0, points, "malformed", str(err)) for q in QUESTIONS]
+    return [grade_question(nb, q) for q in QUESTIONS]
