@@ -235,7 +235,8 @@ def cmd_grade(args) -> int:
             return 3
     if all(Path(p).exists() for p in args.paths):  # a mistyped path is reported without waiting
         forkserver.start()  # before the imports below: its start-up overlaps this process's own
-    from autograder.grading.batch import GraderUnavailable, StudentClash, grade_all
+    from autograder.grading.batch import GraderUnavailable, grade_all
+    from autograder.grading.collect import StudentClash
     from autograder.results import late
     from autograder.results.exports import table
 

@@ -11,10 +11,11 @@ import ast
 import inspect
 import textwrap
 
+from autograder.checks import loop
 from autograder.submissions.notebook import forbidden_uses
-from autograder.units.softmax_regression import checks
 from autograder.units.softmax_regression.caller import Caller
 from autograder.units.softmax_regression.calls import execute_call, run_training
+from autograder.units.softmax_regression.checks import REGISTRY
 
 _callers: dict[int, InProcessCaller] = {}
 
@@ -58,15 +59,10 @@ def run_checks(selector, namespace):
     caller = _callers.get(id(namespace))
     if caller is None or caller.namespace is not namespace:
         caller = _callers[id(namespace)] = InProcessCaller(namespace)
-    failures = []
-    forbidden = forbidden_in(namespace)
-    for check_id, check in checks.checks_for(selector):
-        skipped = checks.unrunnable(check_id, {}, forbidden)
-        if skipped is not None:
-            failures.append(f"[{check_id}] {skipped.status}: {skipped.message}")
-            continue
-        res = check(caller)
-        if not res.passed:
-            failures.append(f"[{check_id}] {res.status}: {res.message}")
+    chosen = REGISTRY.select(selector)
+    results = loop.run(chosen, caller, needs=REGISTRY.needs, forbidden=forbidden_in(namespace))
+    failures = [
+        f"[{res.check_id}] {res.status}: {res.message}" for res in results if not res.passed
+    ]
     if failures:
         raise AssertionError("\n\n".join(failures))

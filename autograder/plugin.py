@@ -49,7 +49,7 @@ def pytest_configure(config):
     config.stash[submissions_key] = []
     if config.getoption("submission", default=None):
         from autograder import sandbox
-        from autograder.grading.batch import collect
+        from autograder.grading.collect import collect
 
         sandbox.allow_unconfined(config.getoption("unconfined", default=False))
         try:
@@ -71,9 +71,9 @@ def pytest_configure(config):
 def check_ids():
     """Every graded item: the function checks, then the quiz questions."""
     from autograder.units.softmax_regression import quiz
-    from autograder.units.softmax_regression.checks import CHECKS
+    from autograder.units.softmax_regression.checks import REGISTRY
 
-    items = [(cid, float(config.POINTS[cid])) for cid, _ in CHECKS]
+    items = [(cid, float(config.POINTS[cid])) for cid, _ in REGISTRY.pairs]
     items += [(q.check_id, float(config.QUIZ.points_per_question)) for q in quiz.QUESTIONS]
     return items
 

@@ -25,28 +25,15 @@ import time
 from pathlib import Path
 
 from autograder import config
-from autograder.results.outcome import CheckResult
-from autograder.units.softmax_regression.checks import CHECKS, Aborted, unrunnable
+from autograder.checks import loop
+from autograder.checks.outcome import CheckResult
+from autograder.units.softmax_regression.checks import REGISTRY
 
-PUBLIC = frozenset(
-    {
-        "softmax.shape",
-        "softmax.not_in_place",
-        "softmax.dtype",
-        "cross_entropy.shape",
-        "cross_entropy.not_in_place",
-        "accuracy.labels",
-        "accuracy.not_in_place",
-        "train_ch3.updates",
-        "train_ch3.test_set",
-        "train_ch3.accuracy",
-        "train_ch3.end_to_end",
-    }
-)
+PUBLIC = REGISTRY.public
 """Checks whose full messages are shown: shapes, in-place use, dtypes, d2l's literal example for
 1-D labels, and the training checks (whose inputs are the notebook's public hyperparameters)."""
 
-TRAINING = frozenset(cid for cid, _ in CHECKS if cid.startswith("train_ch3."))
+TRAINING = REGISTRY.training
 """Checks that train a model (skipped unless train=True)."""
 
 
@@ -79,21 +66,15 @@ def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu
             if not callable(namespace.get(f))
         }
     caller = InProcessCaller(namespace, device=device)
-    results = []
-    for cid, check in CHECKS:
-        if cid in TRAINING and not train:
-            continue
-        points = float(config.POINTS[cid])
-        res = unrunnable(cid, missing, forbidden)
-        if res is None:
-            try:
-                res = check(caller)
-            except Aborted as err:
-                res = CheckResult(cid, 0.0, points, err.status, err.message)
-            except Exception as err:  # noqa: BLE001 - report and go on, like the grader
-                res = CheckResult(cid, 0.0, points, "error", f"the check itself failed ({type(err).__name__}: {err})")  # fmt: skip
-        results.append(redact(res))
-    return results
+    chosen = [(cid, check) for cid, check in REGISTRY.pairs if train or cid not in TRAINING]
+    results = loop.run(chosen, caller, needs=REGISTRY.needs, missing=missing, forbidden=forbidden,
+                       on_exception=_check_failed)  # fmt: skip
+    return [redact(res) for res in results]
+
+
+def _check_failed(cid, points, err) -> CheckResult:
+    """Report a check that raised and go on, like the grader."""
+    return CheckResult(cid, 0.0, points, "error", f"the check itself failed ({type(err).__name__}: {err})")  # fmt: skip
 
 
 def quiz_format(source) -> list[CheckResult]:
@@ -178,8 +159,8 @@ def check(namespace, train=False, quiz=True, stream=None) -> list[CheckResult]:
 
 def load_notebook(path) -> tuple[dict, dict, list[str]]:
     """Define a notebook's graded code in a fresh dict as the grader does: (namespace, missing, warnings)."""
-    from autograder.grading.grader import release_notebook
     from autograder.submissions.notebook import extract, read_notebook
+    from autograder.submissions.submission import release_notebook
 
     ext = extract(read_notebook(Path(path)), release_notebook())
     namespace: dict = {"__name__": "__selfcheck__"}
@@ -205,8 +186,8 @@ def load_notebook(path) -> tuple[dict, dict, list[str]]:
 
 def check_notebook(path, train=False, quiz_path=None, stream=None) -> tuple[list, list]:
     """Self-check a notebook file (and its quiz.ipynb next to it); print and return (checks, quiz)."""
-    from autograder.grading.grader import release_notebook
     from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
+    from autograder.submissions.submission import release_notebook
 
     start = time.monotonic()
     stream = stream or sys.stdout

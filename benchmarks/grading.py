@@ -231,12 +231,11 @@ def grade_cmd(paths, out, device, extra=()):
 
 def worker_start_seconds(student, device, repeats):
     """(fork server process start, sandboxed worker ready with the student's code), warm medians."""
-    from autograder.grading import grader
     from autograder.sandbox import forkserver, runner
-    from autograder.submissions import notebook
+    from autograder.submissions import notebook, submission
 
     ctx = forkserver.context()
-    ext = notebook.extract(notebook.read_notebook(student), grader.release_notebook())
+    ext = notebook.extract(notebook.read_notebook(student), submission.release_notebook())
 
     def bare():
         p = ctx.Process(target=os.getpid)
@@ -272,7 +271,8 @@ def bench_one(args, tmp: Path) -> dict:
     fork_s, worker_s = worker_start_seconds(
         student / config.ASSIGNMENT / config.MAIN_NOTEBOOK, args.device, max(3, args.repeats)
     )
-    from autograder.grading.grader import find_submissions, grade_submission
+    from autograder.grading.grader import grade_submission
+    from autograder.submissions.submission import find_submissions
 
     sub = find_submissions(student)[0]
     warm = [timed(lambda: grade_submission(sub, args.device, torch.get_num_threads()))[0]

@@ -27,7 +27,7 @@ from autograder.config import ASSIGNMENT, MAIN_NOTEBOOK, QUIZ_NOTEBOOK  # noqa: 
 
 RELEASE = REPO / "release" / ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
-KEY = json.loads((REPO / "autograder" / "answer_key.json").read_text())["answers"]
+KEY = json.loads((REPO / "autograder" / "units" / "softmax_regression" / "answer_key.json").read_text())["answers"]
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = "YOUR ANSWER HERE"
 SOLUTION_REGION = re.compile(

@@ -17,9 +17,9 @@ import pytest
 from conftest import EXAMPLES, ROOT
 
 from autograder import config
-from autograder.grading import batch
+from autograder.checks.outcome import SubmissionResult
+from autograder.grading import batch, collect
 from autograder.results import store
-from autograder.results.outcome import SubmissionResult
 from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
@@ -155,9 +155,9 @@ def test_two_submissions_for_one_id_stop_before_grading(tmp_path):
         "'Alice'" in proc.stderr and "'alice'" in proc.stderr and "two submissions" in proc.stderr
     )
     assert not list(out.glob("*/results.json"))
-    with pytest.raises(batch.StudentClash):
-        batch.collect([first / "Alice", first / "Alice" / config.ASSIGNMENT, second])
-    assert len(batch.collect([first, first / "Alice"])) == 1  # one folder named twice: once
+    with pytest.raises(collect.StudentClash):
+        collect.collect([first / "Alice", first / "Alice" / config.ASSIGNMENT, second])
+    assert len(collect.collect([first, first / "Alice"])) == 1  # one folder named twice: once
 
 
 def test_a_disappeared_submission_is_reported_then_kept_or_dropped(tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from autograder import config
+from autograder.checks.outcome import CheckResult
 from autograder.inprocess import InProcessCaller
-from autograder.results.outcome import CheckResult
 from autograder.submissions.notebook import definitions, forbidden_uses
 from autograder.units.softmax_regression import checks
 

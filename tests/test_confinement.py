@@ -164,8 +164,8 @@ def grade_corpus(base: Path, user: str) -> dict:
     build = _builder()
     target = build.Target(
         canary=str(canary), canary_dir=str(canary_dir),
-        answer_key=str(course / "autograder" / "answer_key.json"),
-        checks=str(course / "autograder" / "checks.py"), other_student=str(other),
+        answer_key=str(course / "autograder" / "units" / "softmax_regression" / "answer_key.json"),
+        checks=str(course / "autograder" / "units" / "softmax_regression" / "checks.py"), other_student=str(other),
         data_root=data_root, port=listener.port, secret_env="SOFTMAX_TEST_SECRET",
     )  # fmt: skip
     cases = build.build(subs, REPO, target)
@@ -298,7 +298,9 @@ def test_hidden_test_images_are_not_in_a_worker(batch):
 def test_no_secret_reaches_any_output(batch):
     texts = batch["texts"]
     assert batch["secret"] not in texts
-    key = (batch["course"] / "autograder" / "answer_key.json").read_text()
+    key = (
+        batch["course"] / "autograder" / "units" / "softmax_regression" / "answer_key.json"
+    ).read_text()
     assert key.strip()[:80] not in texts
     assert "def softmax_shape(caller)" not in texts
     from autograder.units.softmax_regression import references

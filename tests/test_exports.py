@@ -94,7 +94,7 @@ def test_sweep_of_a_missing_folder_is_empty(tmp_path):
 
 
 def test_table_aligns_names_in_any_script():
-    from autograder.results.outcome import CheckResult, SubmissionResult
+    from autograder.checks.outcome import CheckResult, SubmissionResult
 
     res = [SubmissionResult(name, [CheckResult("softmax.shape", 1.0, 1.0, "passed")])
            for name in ("张三", "amy_long_name")]  # fmt: skip

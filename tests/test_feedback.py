@@ -115,8 +115,8 @@ def test_html_escapes_student_text():
 def test_feedback_shows_lateness_and_grader_failures(tmp_path):
     import datetime as dt
 
+    from autograder.checks.outcome import CheckResult, SubmissionResult
     from autograder.results import late
-    from autograder.results.outcome import CheckResult, SubmissionResult
 
     due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     res = SubmissionResult(

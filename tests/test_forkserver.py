@@ -36,10 +36,11 @@ def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data():
 # The grader process itself: start one worker, then report what it imported.
 PARENT = """
 import sys
-from autograder.grading import grader
+from autograder.grading import grader  # noqa: F401 - the grader process as it is when grading
+from autograder.submissions import submission
 from autograder.submissions import notebook
 from autograder.sandbox import runner
-ext = notebook.extract(notebook.read_notebook(sys.argv[1]), grader.release_notebook())
+ext = notebook.extract(notebook.read_notebook(sys.argv[1]), submission.release_notebook())
 caller = runner.WorkerCaller(ext)
 caller._start()
 caller.close()

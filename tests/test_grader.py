@@ -12,6 +12,7 @@ from test_checks import EXPECTED, IMPLS, TRAINING, run
 from autograder import config
 from autograder.grading import grader
 from autograder.submissions.notebook import nbgrader_meta, read_notebook
+from autograder.submissions.submission import find_submissions
 from autograder.units.softmax_regression import checks
 
 FUNCTION_CHECKS = [(cid, fn) for cid, fn in checks.CHECKS if cid not in TRAINING]
@@ -120,11 +121,11 @@ def _submitted(tmp_path, student, main_name=config.MAIN_NOTEBOOK, extra=()):
 def test_any_unicode_name_is_the_student_id(tmp_path):
     for name in ("张三", "李四", "a b", "Zoë"):
         _submitted(tmp_path, name)
-    subs = grader.find_submissions(tmp_path / "submitted")
+    subs = find_submissions(tmp_path / "submitted")
     assert sorted(s.student for s in subs) == sorted(["张三", "李四", "a b", "Zoë"])
-    one = grader.find_submissions(tmp_path / "submitted" / "张三")
+    one = find_submissions(tmp_path / "submitted" / "张三")
     assert [s.student for s in one] == ["张三"]
-    nb = grader.find_submissions(
+    nb = find_submissions(
         tmp_path / "submitted" / "李四" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
     )
     assert [s.student for s in nb] == ["李四"]
@@ -132,7 +133,7 @@ def test_any_unicode_name_is_the_student_id(tmp_path):
 
 def test_a_renamed_main_notebook_is_graded_with_a_warning(tmp_path):
     folder = _submitted(tmp_path, "amy", main_name="softmax_regression (1).ipynb")
-    (sub,) = grader.find_submissions(tmp_path / "submitted")
+    (sub,) = find_submissions(tmp_path / "submitted")
     assert sub.main == folder / "softmax_regression (1).ipynb" and sub.problem is None
     assert "softmax_regression (1).ipynb was graded as softmax_regression.ipynb" in sub.warnings[0]
 
@@ -144,7 +145,7 @@ def test_two_candidate_notebooks_are_a_clear_error_not_a_silent_pick(tmp_path):
         main_name="softmax_regression (1).ipynb",
         extra=("softmax_regression (2).ipynb",),
     )
-    (sub,) = grader.find_submissions(tmp_path / "submitted")
+    (sub,) = find_submissions(tmp_path / "submitted")
     assert "softmax_regression (1).ipynb and softmax_regression (2).ipynb" in sub.problem
     res = grader.grade_submission(sub)  # no worker is started for it
     assert res.status == "malformed" and res.score == 0

@@ -8,8 +8,8 @@ import io
 
 import pytest
 
+from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.results import exports, late
-from autograder.results.outcome import CheckResult, SubmissionResult
 
 UTC = dt.UTC
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=UTC)

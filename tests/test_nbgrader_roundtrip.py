@@ -202,7 +202,8 @@ def test_feedback_shows_results_but_not_hidden_tests(course):
 
 @pytest.mark.parametrize("student", AGREEMENT)
 def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, student):
-    from autograder.grading.grader import find_submissions, grade_submission
+    from autograder.grading.grader import grade_submission
+    from autograder.submissions.submission import find_submissions
 
     ours = grade_submission(find_submissions(EXAMPLES / student)[0])
     ours = {c.check_id: c.score for c in ours.checks}

@@ -336,7 +336,9 @@ def selfcheck_leaks(text: str) -> list[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in ("exp", "exp_", "log", "log_", "logsumexp", "argmax"):
                 found.append(f"computes {node.func.attr}")
-    key = json.loads((REPO / "autograder" / "answer_key.json").read_text())
+    key = json.loads(
+        (REPO / "autograder" / "units" / "softmax_regression" / "answer_key.json").read_text()
+    )
     found += ["answer key"] * ("answer_key" in text or "_answer" in text)
     for answer in key["answers"].values():
         value = answer.get("answer", answer) if isinstance(answer, dict) else answer

@@ -182,8 +182,8 @@ def test_feedback_renders_in_chromium(tmp_path, results):
 def test_report_lists_late_work_grader_failures_and_links_any_name():
     import datetime as dt
 
+    from autograder.checks.outcome import CheckResult, SubmissionResult
     from autograder.results import late
-    from autograder.results.outcome import CheckResult, SubmissionResult
 
     due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     on_time = SubmissionResult("a b", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")

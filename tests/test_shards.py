@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import batch, shards
 from autograder.results import exports, store
-from autograder.results.outcome import CheckResult, SubmissionResult
 
 STUDENTS = [f"student_{k:03d}" for k in range(200)]
 

@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
+from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.results import exports, store
-from autograder.results.outcome import CheckResult, SubmissionResult
 
 NAMES = [
     "alice_full", "张三", "李四", "李四_mixed", "Zoë", "Zoe\u0308", "O'Brien", "a b", "a/b", "a\\b",

@@ -289,7 +289,7 @@ def test_chinese_edition_student_is_found_and_graded_by_the_cli(tmp_path):
     underflow checks (and q2), and the asserts cost nothing."""
     folder = REPO / "examples" / "submitted" / "刘洋"
     assert (folder / ZH / config.MAIN_NOTEBOOK).is_file()
-    from autograder.grading.grader import find_submissions
+    from autograder.submissions.submission import find_submissions
 
     (sub,) = find_submissions(folder)
     assert (sub.assignment, sub.edition, sub.folder.name) == (ZH, "zh_CN", ZH)

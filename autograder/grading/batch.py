@@ -21,23 +21,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from autograder import config
+from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import shards
-from autograder.grading.grader import (
-    Submission,
-    find_submissions,
-    grade_submission,
-    is_class_root,
-)
+from autograder.grading.collect import collect_class
+from autograder.grading.grader import grade_submission
 from autograder.results import exports, late, store
-from autograder.results.outcome import CheckResult, SubmissionResult
+from autograder.submissions.submission import Submission
 
 
 class GraderUnavailable(RuntimeError):
     """The grader cannot run here (no such device, no data): refused before anything is graded."""
-
-
-class StudentClash(ValueError):
-    """Two submissions would share one student id or one results folder."""
 
 
 def resolve_device(device: str) -> str:
@@ -93,36 +86,6 @@ def default_workers(device: str) -> int:
     return max(1, min(8, cores)) if device.startswith("cuda") else cores
 
 
-def collect(paths) -> list[Submission]:
-    """All submissions named by `paths`; one folder named twice counts once.
-
-    Raises StudentClash, naming both, when two different folders give one student id, or ids
-    whose results folders would clash on a case-insensitive filesystem (store.clash_key).
-    """
-    return collect_class(paths)[0]
-
-
-def collect_class(paths) -> tuple[list[Submission], bool]:
-    """(submissions, whether `paths` include a whole class root such as nbgrader's submitted/)."""
-    by_key: dict[str, Submission] = {}
-    subs, whole = [], False
-    for p in paths:
-        found = find_submissions(Path(p))
-        whole = whole or is_class_root(Path(p), found)
-        for sub in found:
-            key = store.clash_key(sub.student)
-            other = by_key.get(key)
-            if other is None:
-                by_key[key] = sub
-                subs.append(sub)
-            elif other.folder.resolve() != sub.folder.resolve() or other.main != sub.main:
-                raise StudentClash(
-                    f"two submissions for one student: {other.student!r} ({other.folder}) and "
-                    f"{sub.student!r} ({sub.folder}); rename or remove one before grading"
-                )
-    return subs, whole
-
-
 def previous(out_dir: Path, sub: Submission):
     """The finished result of `sub` from an earlier run with the same files and policy, if any
     (never one on which the grader itself failed)."""
@@ -140,11 +103,11 @@ def previous(out_dir: Path, sub: Submission):
 def grader_failed_result(sub: Submission, err: BaseException, device: str) -> SubmissionResult:
     """The result of a submission whose grading raised in the grader: every check grader_error."""
     from autograder.units.softmax_regression import quiz
-    from autograder.units.softmax_regression.checks import CHECKS
+    from autograder.units.softmax_regression.checks import REGISTRY
 
     message = (f"the grader failed on this submission ({type(err).__name__}: {err}); this is not "
                "your result: your instructor will regrade it")  # fmt: skip
-    ids = [cid for cid, _ in CHECKS] + [q.check_id for q in quiz.QUESTIONS]
+    ids = [c.id for c in REGISTRY] + [q.check_id for q in quiz.QUESTIONS]
     points = {
         **config.POINTS,
         **{q.check_id: config.QUIZ.points_per_question for q in quiz.QUESTIONS},

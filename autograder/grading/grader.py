@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import re
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import config
-from autograder.results.outcome import CheckResult, SubmissionResult
-from autograder.submissions.notebook import (
-    AmbiguousNotebook,
-    MalformedNotebook,
-    extract,
-    find_notebook,
-    read_notebook,
-)
-from autograder.units.softmax_regression.checks import CHECKS, Aborted, abort_scope, unrunnable
-
-STATUS_PRIORITY = ("grader_error", "malformed", "forbidden", "memory", "timeout", "crashed")
-"""A submission's status is the first of these any of its checks has, else "ok"."""
+from autograder.checks import loop
+from autograder.checks.outcome import CheckResult, SubmissionResult
+from autograder.checks.status import submission_status
+from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
+from autograder.submissions.submission import Submission, release_notebook
+from autograder.units.softmax_regression.checks import REGISTRY
 
 GRADER_FAILURES = (
     "the worker could not start:",
@@ -42,149 +33,6 @@ OTHER_FUNCTIONS = {
 """Checks that call more than their own function (for the not-implemented hint)."""
 
 NOT_IMPLEMENTED = re.compile(r"(raised an error: |^Got: )NotImplementedError", re.M)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One student's files for this assignment."""
-
-    student: str
-    folder: Path
-    main: Path
-    quiz: Path
-    warnings: tuple[str, ...] = ()
-    """Found by content under another name, ... (shown in the feedback)."""
-    problem: str | None = None
-    """Why the notebooks cannot be graded at all (two candidates for one notebook)."""
-    assignment: str = config.ASSIGNMENT
-    """The edition's nbgrader assignment (a key of config.EDITIONS)."""
-
-    @property
-    def edition(self) -> str:
-        """The language of the notebooks ("en", "zh_CN"), from config.EDITIONS."""
-        return config.EDITIONS[self.assignment]
-
-    def fingerprint(self) -> str:
-        """Hash of the submitted files and the grading policy (a rerun skips unchanged work)."""
-        h = hashlib.sha256(policy_hash().encode())
-        for path in (self.main, self.quiz):
-            h.update(path.name.encode())
-            try:
-                with open(path, "rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(block)
-            except OSError:
-                h.update(b"<absent>")
-        return h.hexdigest()[:24]
-
-
-@functools.cache
-def policy_hash() -> str:
-    """Hash of the grader's code and config: results from another policy are not reused."""
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")) + sorted(
-        Path(__file__).parent.glob("*.json")
-    ):
-        h.update(path.read_bytes())
-    for assignment in config.EDITIONS:
-        release = _release_dir(assignment) / config.MAIN_NOTEBOOK
-        if release.is_file():
-            h.update(release.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def student_id(name: str) -> str:
-    """The student's id: their folder's name as nbgrader keeps it (any Unicode name).
-
-    File names derived from it go through store.folder_name (safe, reversible, collision-free).
-    """
-    return name
-
-
-def submission(student: str, folder: Path, main: Path | None = None) -> Submission:
-    """The Submission of `student` in assignment folder `folder`; a notebook saved under another
-    name is found by its content (notebook.find_notebook), with a warning for the feedback."""
-    warnings, problem = [], None
-    assignment = folder.name if folder.name in config.EDITIONS else config.ASSIGNMENT
-    quiz = folder / config.QUIZ_NOTEBOOK
-    if main is None:
-        main = folder / config.MAIN_NOTEBOOK
-        try:
-            main, found = find_notebook(folder, config.MAIN_NOTEBOOK, release_notebook(assignment),
-                                        taken={config.QUIZ_NOTEBOOK})  # fmt: skip
-            warnings += found
-        except AmbiguousNotebook as err:
-            problem = str(err)
-    try:
-        quiz, found = find_notebook(
-            folder, config.QUIZ_NOTEBOOK, release_quiz(assignment), taken={main.name}
-        )
-        warnings += found
-    except AmbiguousNotebook as err:
-        problem = "; ".join(p for p in (problem, str(err)) if p)
-    return Submission(student_id(student), folder, main, quiz, tuple(warnings), problem, assignment)
-
-
-def find_submissions(path: Path) -> list[Submission]:
-    """Submissions under `path`: a notebook, a student's assignment folder, or nbgrader's submitted/ root."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    if path.is_file():
-        folder = path.parent
-        student = folder.parent.name if folder.name in config.EDITIONS else path.stem
-        return [submission(student, folder, main=path)]
-    if path.name in config.EDITIONS or (path / config.MAIN_NOTEBOOK).exists():
-        student = path.parent.name if path.name in config.EDITIONS else path.name
-        return [submission(student, path)]
-    if any((path / assignment).is_dir() for assignment in config.EDITIONS):
-        return [submission(path.name, assignment_folder(path))]
-    subs = []
-    for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        subs.append(submission(child.name, assignment_folder(child)))
-    if not subs:
-        raise FileNotFoundError(
-            f"{path}: no submissions found (expected <student>/{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK})"
-        )
-    return subs
-
-
-def is_class_root(path: Path, subs: list[Submission]) -> bool:
-    """Whether `path` is a whole class (nbgrader's submitted/): every submission is a child of it."""
-    root = Path(path).resolve()
-    return (
-        bool(subs)
-        and Path(path).is_dir()
-        and all(sub.folder.parent.parent.resolve() == root for sub in subs)
-    )
-
-
-def _release_dir(assignment: str) -> Path:
-    """The release folder of an edition (config.RELEASE_DIR for the English one)."""
-    return config.RELEASE_DIR if assignment == config.ASSIGNMENT else config.release_dir(assignment)
-
-
-def assignment_folder(student_folder: Path) -> Path:
-    """A student's assignment folder: the first edition (config.EDITIONS) they have, else English."""
-    for assignment in config.EDITIONS:
-        if (student_folder / assignment).is_dir():
-            return student_folder / assignment
-    return student_folder / config.ASSIGNMENT
-
-
-@functools.cache
-def release_notebook(assignment: str = config.ASSIGNMENT):
-    """The release copy of the edition's main notebook (read-only cells come from here)."""
-    return read_notebook(_release_dir(assignment) / config.MAIN_NOTEBOOK)
-
-
-@functools.cache
-def release_quiz(assignment: str = config.ASSIGNMENT):
-    """The release copy of the edition's quiz notebook (its grade_ids recognise a renamed quiz)."""
-    try:
-        return read_notebook(_release_dir(assignment) / config.QUIZ_NOTEBOOK)
-    except MalformedNotebook:
-        return {"cells": []}
 
 
 def grader_failure(res: CheckResult) -> CheckResult:
@@ -216,7 +64,10 @@ def not_implemented_hint(res: CheckResult) -> CheckResult:
 
 def _blanket(status, message):
     """Every function check with the same status (nothing could be run)."""
-    return [CheckResult(cid, 0.0, float(config.POINTS[cid]), status, message) for cid, _ in CHECKS]
+    return [
+        CheckResult(cid, 0.0, float(config.POINTS[cid]), status, message)
+        for cid, _ in REGISTRY.pairs
+    ]
 
 
 def grade_function_checks(
@@ -240,27 +91,8 @@ def grade_function_checks(
     dead: dict[str, tuple[str, str]] = {}
     results = []
     try:
-        for cid, check in CHECKS:
-            func = cid.split(".")[0]
-            points = float(config.POINTS[cid])
-            skipped = unrunnable(cid, ext.missing, ext.forbidden, dead)
-            if skipped is not None:
-                results.append(skipped)
-            else:
-                try:
-                    res = check(caller)
-                except Aborted as err:
-                    res = CheckResult(cid, 0.0, points, err.status, err.message)
-                    dead[abort_scope(cid)] = (
-                        err.status,
-                        f"an earlier {func} check ended with {err.status}: {err.message}",
-                    )
-                except Exception as err:  # noqa: BLE001 - a grader bug must not stop the class
-                    res = CheckResult(cid, 0.0, points, "grader_error", f"internal grader error ({type(err).__name__}: {err}); please tell your instructor",
-                                      {"traceback": traceback.format_exc()[-3000:]})  # fmt: skip
-                if res.status == "forbidden":
-                    dead.setdefault(func, ("forbidden", res.message))
-                results.append(res)
+        results += loop.run(REGISTRY.pairs, caller, needs=REGISTRY.needs, missing=ext.missing, forbidden=ext.forbidden,
+                            share_forbidden=True, on_exception=_internal_error, dead=dead)  # fmt: skip
     finally:
         info["peak_rss"] = caller.peak_rss
         info["worker_starts"] = caller.starts
@@ -274,6 +106,12 @@ def grade_function_checks(
         if func in dead and dead[func][0] == "forbidden" and res.status == "passed":
             res.score, res.status, res.message = 0.0, "forbidden", dead[func][1]
     return results, info
+
+
+def _internal_error(cid, points, err) -> CheckResult:
+    """A grader bug in one check must not stop the class: grader_error, with the traceback."""
+    return CheckResult(cid, 0.0, points, "grader_error", f"internal grader error ({type(err).__name__}: {err}); please tell your instructor",
+                       {"traceback": traceback.format_exc()[-3000:]})  # fmt: skip
 
 
 def grade_submission(
@@ -304,7 +142,7 @@ def grade_submission(
     statuses = {c.status for c in checks}
     if quiz_results and all(c.status == "malformed" for c in quiz_results):
         statuses.add("malformed")
-    status = next((s for s in STATUS_PRIORITY if s in statuses), "ok")
+    status = submission_status(statuses)
     if status == "ok" and all(c.status == "missing" for c in checks):
         status = "missing"
     message = "; ".join(info["warnings"][:5])

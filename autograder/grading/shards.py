@@ -27,8 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.checks.outcome import SubmissionResult
 from autograder.results import exports, store
-from autograder.results.outcome import SubmissionResult
 
 MANIFEST = "shard.json"
 """Written by a sharded grading run into its results folder."""
@@ -240,7 +240,7 @@ def cmd_merge(args) -> int:
 
 def cmd_list(args) -> int:
     """``list``: the student ids of a shard, one per line."""
-    from autograder.grading.batch import collect
+    from autograder.grading.collect import collect
 
     try:
         subs = collect(args.paths)

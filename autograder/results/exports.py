@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.results.outcome import CheckResult, SubmissionResult
+from autograder.checks.outcome import CheckResult, SubmissionResult
 
 FUNCTION_COLUMNS = ("softmax", "cross_entropy", "accuracy", "train_ch3", "quiz")
 

@@ -14,26 +14,14 @@ import io
 from pathlib import Path
 
 from autograder import config
+from autograder.checks import status
+from autograder.checks.outcome import SubmissionResult
 from autograder.results import late
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write
-from autograder.results.outcome import SubmissionResult
+from autograder.units.softmax_regression.checks import REGISTRY
 
-CURVE_CHECKS = {
-    "train_ch3.end_to_end": "your softmax, cross_entropy and train_ch3 (d2l's sgd)",
-    "train_ch3.accuracy": "your train_ch3 with the grader's model and torch.optim.SGD",
-}
+CURVE_CHECKS = REGISTRY.curves
 """Training runs whose curves are drawn: check id -> what was trained."""
-
-STATUS_WORDS = {
-    "ok": "graded",
-    "timeout": "a time limit was reached",
-    "memory": "the memory limit was reached",
-    "crashed": "the grading process crashed",
-    "malformed": "a notebook or an answer could not be read",
-    "forbidden": "a forbidden built-in was used",
-    "missing": "the notebook was not found",
-    "grader_error": "the grader failed, not your code; your instructor will regrade it",
-}
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
@@ -142,7 +130,7 @@ def _by_function(result: SubmissionResult):
 
 
 def _status_line(result: SubmissionResult) -> str:
-    line = f"{result.status} ({STATUS_WORDS.get(result.status, result.status)})"
+    line = f"{result.status} ({status.words(result.status)})"
     if result.message and not result.message.startswith("Status:"):
         line += f": {result.message}"
     return line

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from autograder import config
-from autograder.results.outcome import SubmissionResult
+from autograder.checks.outcome import SubmissionResult
 
 
 def grade_cell_id(check_id: str) -> str:

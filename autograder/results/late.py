@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.results.outcome import CheckResult, SubmissionResult
+from autograder.checks.outcome import CheckResult, SubmissionResult
 
 TIMESTAMP_FILE = "timestamp.txt"
 """Written by ``nbgrader collect``/``submit`` into the student's assignment folder."""

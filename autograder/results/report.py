@@ -14,13 +14,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder import config
+from autograder.checks import status
+from autograder.checks.outcome import SubmissionResult
 from autograder.results import late, store
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
 from autograder.results.feedback import CSS, esc, png_data_uri, pyplot, test_accuracies
-from autograder.results.outcome import SubmissionResult
-
-PROBLEM_STATUSES = ("grader_error", "timeout", "crashed", "memory", "forbidden", "malformed")
-"""Statuses listed as "grading problems" (per submission or per check)."""
 
 
 def load_results(results_dir) -> list[SubmissionResult]:
@@ -82,8 +80,8 @@ def problem_students(results) -> list[tuple[str, str, str, list[str]]]:
     """(student, status, message, checks with a problem status) for submissions with problems."""
     rows = []
     for r in results:
-        bad = [c.check_id for c in r.checks if c.status in PROBLEM_STATUSES]
-        if r.status in PROBLEM_STATUSES or bad:
+        bad = [c.check_id for c in r.checks if c.status in status.PROBLEMS]
+        if r.status in status.PROBLEMS or bad:
             rows.append((r.student, r.status, r.message, bad))
     return rows
 

@@ -22,8 +22,8 @@ import unicodedata
 import urllib.parse
 from pathlib import Path
 
+from autograder.checks.outcome import SubmissionResult
 from autograder.results import exports
-from autograder.results.outcome import SubmissionResult
 
 LOCK_FILE = ".class.lock"
 """Taken (flock, exclusive) while the class files are rebuilt."""

@@ -1,7 +1,7 @@
 """The grader's side of a worker: start it, send requests, enforce time and memory, kill it.
 
 Replies are parsed with ``wire.loads`` (JSON only). A worker that hangs, dies or outgrows its
-memory cap is killed with its whole process group and reported through ``checks.Aborted``; the
+memory cap is killed with its whole process group and reported through ``checks.loop.Aborted``; the
 next request starts a fresh worker for the same submission.
 """
 
@@ -18,9 +18,9 @@ from dataclasses import asdict
 import psutil
 
 from autograder import config, sandbox
+from autograder.checks.loop import Aborted
 from autograder.sandbox import forkserver, wire
 from autograder.units.softmax_regression.caller import Caller
-from autograder.units.softmax_regression.checks import Aborted
 
 
 def rss_bytes(pid):

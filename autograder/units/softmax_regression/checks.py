@@ -12,17 +12,10 @@ import math
 import torch
 
 from autograder import config
-from autograder.results.outcome import CheckResult
+from autograder.checks.outcome import CheckResult
+from autograder.checks.registry import Check, Registry
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.calls import bounded
-
-
-class Aborted(Exception):
-    """The student's code could not answer (worker timed out, crashed, ran out of memory)."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 def fmt(x, width=6):
@@ -846,75 +839,51 @@ def train_ch3_end_to_end(caller):
     return res
 
 
-CHECKS = [
-    # Order matters: function checks first and training last, because the grader's model (with the
-    # reference softmax) only enters the worker for the train_ch3-only run, after every other call.
-    ("softmax.shape", softmax_shape),
-    ("softmax.values", softmax_values),
-    ("softmax.shift_invariance", softmax_shift_invariance),
-    ("softmax.not_in_place", softmax_not_in_place),
-    ("softmax.stability", softmax_stability),
-    ("softmax.dtype", softmax_dtype),
-    ("softmax.gradient", softmax_gradient),
-    ("cross_entropy.shape", cross_entropy_shape),
-    ("cross_entropy.values", cross_entropy_values),
-    ("cross_entropy.not_in_place", cross_entropy_not_in_place),
-    ("cross_entropy.underflow", cross_entropy_underflow),
-    ("cross_entropy.gradient", cross_entropy_gradient),
-    ("cross_entropy.model_gradient", cross_entropy_model_gradient),
-    ("accuracy.values", accuracy_values),
-    ("accuracy.labels", accuracy_labels),
-    ("accuracy.not_in_place", accuracy_not_in_place),
-    ("train_ch3.end_to_end", train_ch3_end_to_end),
-    ("train_ch3.updates", train_ch3_updates),
-    ("train_ch3.test_set", train_ch3_test_set),
-    ("train_ch3.accuracy", train_ch3_accuracy),
-]
-assert [c for c, _ in CHECKS] and {c for c, _ in CHECKS} == set(config.POINTS), (
-    "CHECKS and config.POINTS disagree"
+REGISTRY = Registry(
+    [
+        # Order matters: function checks first and training last, because the grader's model (with
+        # the reference softmax) only enters the worker for the train_ch3-only run, after every
+        # other call. public: the inputs are the notebook's own (shapes, in-place use, dtypes, d2l's
+        # literal example for 1-D labels, the training's public hyperparameters), so the full
+        # message is shown. needs: checks that also run other graded functions are skipped
+        # (0 points) when those hung, crashed, are missing or forbidden, instead of waiting for the
+        # same failure again. curve: training runs whose curves the feedback draws.
+        Check("softmax.shape", softmax_shape, public=True),
+        Check("softmax.values", softmax_values),
+        Check("softmax.shift_invariance", softmax_shift_invariance),
+        Check("softmax.not_in_place", softmax_not_in_place, public=True),
+        Check("softmax.stability", softmax_stability),
+        Check("softmax.dtype", softmax_dtype, public=True),
+        Check("softmax.gradient", softmax_gradient),
+        Check("cross_entropy.shape", cross_entropy_shape, public=True),
+        Check("cross_entropy.values", cross_entropy_values),
+        Check("cross_entropy.not_in_place", cross_entropy_not_in_place, public=True),
+        Check("cross_entropy.underflow", cross_entropy_underflow),
+        Check("cross_entropy.gradient", cross_entropy_gradient),
+        Check("cross_entropy.model_gradient", cross_entropy_model_gradient),
+        Check("accuracy.values", accuracy_values),
+        Check("accuracy.labels", accuracy_labels, public=True),
+        Check("accuracy.not_in_place", accuracy_not_in_place, public=True),
+        Check(
+            "train_ch3.end_to_end",
+            train_ch3_end_to_end,
+            public=True,
+            needs=("softmax", "cross_entropy"),
+            trains=True,
+            curve="your softmax, cross_entropy and train_ch3 (d2l's sgd)",
+        ),
+        Check("train_ch3.updates", train_ch3_updates, public=True, trains=True),
+        Check("train_ch3.test_set", train_ch3_test_set, public=True, trains=True),
+        Check(
+            "train_ch3.accuracy",
+            train_ch3_accuracy,
+            public=True,
+            trains=True,
+            curve="your train_ch3 with the grader's model and torch.optim.SGD",
+        ),
+    ]
 )
+"""This unit's checks, each declared once (autograder/checks/registry.py)."""
 
-
-NEEDS = {
-    "train_ch3.end_to_end": ("softmax", "cross_entropy"),
-}
-"""Checks that also run other graded functions: skipped (0 points) when those hung, crashed,
-are missing or forbidden, instead of waiting for the same failure again."""
-
-
-def abort_scope(check_id: str) -> str:
-    """Which later checks a worker failure in `check_id` also costs: its function's, or only its own."""
-    return check_id if check_id in NEEDS else check_id.split(".")[0]
-
-
-def unrunnable(check_id, missing, forbidden, dead=None):
-    """The zero-point result of a check that cannot run, or None when it can.
-
-    It cannot run when its function, or one it also runs (NEEDS), is missing, uses a built-in it
-    must implement (forbidden: function -> names), or already hung or crashed (dead: function ->
-    (status, message)). Shared by the worker grader, the nbgrader path and the self-check.
-    """
-    dead = dead or {}
-    func = check_id.split(".")[0]
-    points = float(config.POINTS[check_id])
-    for f in (func, *NEEDS.get(check_id, ())):
-        via = "" if f == func else f"not run: this check also runs {f}, and "
-        if f in missing:
-            return CheckResult(check_id, 0.0, points, "missing", via + missing[f])
-        if f in forbidden:
-            why = f"{f} uses {', '.join(forbidden[f])}, which it must implement from scratch; this costs all of {f}'s checks"
-            return CheckResult(check_id, 0.0, points, "forbidden", via + why)
-        if f in dead:
-            status, message = dead[f]
-            return CheckResult(check_id, 0.0, points, status, (via or "not run: ") + message)
-    return None
-
-
-def checks_for(selector: str):
-    """The (id, function) pairs for a check id ("softmax.values") or a function name ("softmax")."""
-    chosen = [(cid, fn) for cid, fn in CHECKS if cid == selector or cid.split(".")[0] == selector]
-    if not chosen:
-        raise KeyError(
-            f"unknown check or function {selector!r}; known: {', '.join(c for c, _ in CHECKS)}"
-        )
-    return chosen
+CHECKS = REGISTRY.pairs
+"""(id, function) in grading order."""

@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from autograder import config
-from autograder.results.outcome import CheckResult
+from autograder.checks.outcome import CheckResult
 from autograder.submissions.notebook import (
     MalformedNotebook,
     grade_id,

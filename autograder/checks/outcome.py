@@ -1,31 +1,10 @@
-"""The result of one check and of one submission: the records every output format is made from."""
+"""The result of one check and of one submission: the records every output format is made from.
+
+Their statuses are listed in autograder/checks/status.py."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-STATUSES = (
-    "passed",
-    "failed",
-    "error",
-    "timeout",
-    "crashed",
-    "memory",
-    "forbidden",
-    "missing",
-    "malformed",
-    "grader_error",
-)
-"""passed: full points; failed: wrong result; error: the student's code raised; timeout: a time limit
-was hit; crashed: the worker process died; memory: the memory cap was hit; forbidden: a built-in the
-function must implement itself, or tampering; missing: the function or answer is not in the notebook;
-malformed: the notebook or answer could not be read; grader_error: the grader itself failed (its
-device, data or worker start-up), never the student's result: not reused by a rerun, regraded."""
-
-SUBMISSION_STATUSES = (
-    "ok", "timeout", "memory", "crashed", "malformed", "forbidden", "missing", "grader_error",
-)  # fmt: skip
-"""Overall status of a submission: ok unless something other than a wrong answer happened."""
 
 
 @dataclass

@@ -1,0 +1,91 @@
+"""The one loop that runs checks, for all three paths: the worker grader (grading/grader.py), the
+nbgrader path in the student's kernel (inprocess.py) and the self-check (selfcheck.py).
+
+A check is a function ``check(caller) -> CheckResult``; the caller says where student code runs
+(a sandboxed worker, or the kernel itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from autograder import config
+from autograder.checks.outcome import CheckResult
+
+
+class Aborted(Exception):
+    """The student's code could not answer (worker timed out, crashed, ran out of memory)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def abort_scope(check_id: str, needs: dict) -> str:
+    """Which later checks a worker failure in `check_id` also costs: its function's, or only its own."""
+    return check_id if check_id in needs else check_id.split(".")[0]
+
+
+def unrunnable(check_id, missing, forbidden, dead=None, needs=None):
+    """The zero-point result of a check that cannot run, or None when it can.
+
+    It cannot run when its function, or one it also runs (`needs`: check id -> functions), is
+    missing, uses a built-in it must implement (forbidden: function -> names), or already hung or
+    crashed (dead: function -> (status, message)).
+    """
+    dead, needs = dead or {}, needs or {}
+    func = check_id.split(".")[0]
+    points = float(config.POINTS[check_id])
+    for f in (func, *needs.get(check_id, ())):
+        via = "" if f == func else f"not run: this check also runs {f}, and "
+        if f in missing:
+            return CheckResult(check_id, 0.0, points, "missing", via + missing[f])
+        if f in forbidden:
+            why = f"{f} uses {', '.join(forbidden[f])}, which it must implement from scratch; this costs all of {f}'s checks"
+            return CheckResult(check_id, 0.0, points, "forbidden", via + why)
+        if f in dead:
+            status, message = dead[f]
+            return CheckResult(check_id, 0.0, points, status, (via or "not run: ") + message)
+    return None
+
+
+def run(
+    checks: Iterable[tuple[str, Callable]],
+    caller,
+    *,
+    needs: dict,
+    missing=None,
+    forbidden=None,
+    share_forbidden: bool = False,
+    on_exception: Callable[[str, float, Exception], CheckResult] | None = None,
+    dead: dict | None = None,
+) -> Iterator[CheckResult]:
+    """Run `checks` ((id, function) pairs, in order) through `caller`; yield one result each.
+
+    A check that cannot run yields its zero-point result (unrunnable). A worker failure (Aborted)
+    is the check's result and costs the later checks in its abort_scope. With `share_forbidden`, a
+    forbidden built-in found while a check ran costs its function's later checks too. An exception
+    from a check itself goes to `on_exception(check_id, points, err)`, or is raised when None.
+    """
+    missing, forbidden, dead = missing or {}, forbidden or {}, {}
+    for cid, check in checks:
+        func = cid.split(".")[0]
+        points = float(config.POINTS[cid])
+        skipped = unrunnable(cid, missing, forbidden, dead, needs)
+        if skipped is not None:
+            yield skipped
+            continue
+        try:
+            res = check(caller)
+        except Aborted as err:
+            res = CheckResult(cid, 0.0, points, err.status, err.message)
+            dead[abort_scope(cid, needs)] = (
+                err.status,
+                f"an earlier {func} check ended with {err.status}: {err.message}",
+            )
+        except Exception as err:
+            if on_exception is None:
+                raise
+            res = on_exception(cid, points, err)
+        if share_forbidden and res.status == "forbidden":
+            dead.setdefault(func, ("forbidden", res.message))
+        yield res

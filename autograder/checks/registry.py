@@ -1,0 +1,79 @@
+"""A unit's checks, each declared once: its id (also its key in config.POINTS), the function that
+runs it, whether its full message is public, what else it needs, and how the feedback shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from autograder import config
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    """"<graded function>.<aspect>"; the key of its points in config.POINTS."""
+    run: Callable
+    """run(caller) -> CheckResult."""
+    public: bool = False
+    """Its full message (input, expected) is shown to students (self-check, Gradescope)."""
+    needs: tuple[str, ...] = ()
+    """Other graded functions it calls: skipped when one of them is missing, forbidden or dead."""
+    trains: bool = False
+    """It trains a model (the self-check skips it unless asked)."""
+    curve: str | None = None
+    """Its training curve is drawn in the feedback, captioned with what was trained."""
+
+    @property
+    def function(self) -> str:
+        return self.id.split(".")[0]
+
+    @property
+    def points(self) -> float:
+        return float(config.POINTS[self.id])
+
+
+class Registry:
+    """The checks of a unit, in grading order."""
+
+    def __init__(self, checks: list[Check]):
+        self.checks = tuple(checks)
+        self.by_id = {c.id: c for c in self.checks}
+        assert len(self.by_id) == len(self.checks), "a check id is declared twice"
+        assert set(self.by_id) == set(config.POINTS), "the registry and config.POINTS disagree"
+
+    def __iter__(self) -> Iterator[Check]:
+        return iter(self.checks)
+
+    def __getitem__(self, check_id: str) -> Check:
+        return self.by_id[check_id]
+
+    @property
+    def pairs(self) -> list[tuple[str, Callable]]:
+        """(id, function) in grading order."""
+        return [(c.id, c.run) for c in self.checks]
+
+    @property
+    def public(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.checks if c.public)
+
+    @property
+    def training(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.checks if c.trains)
+
+    @property
+    def needs(self) -> dict[str, tuple[str, ...]]:
+        return {c.id: c.needs for c in self.checks if c.needs}
+
+    @property
+    def curves(self) -> dict[str, str]:
+        return {c.id: c.curve for c in self.checks if c.curve}
+
+    def select(self, selector: str) -> list[tuple[str, Callable]]:
+        """The (id, function) pairs for a check id ("softmax.values") or a function name ("softmax")."""
+        chosen = [(c.id, c.run) for c in self.checks if selector in (c.id, c.function)]
+        if not chosen:
+            raise KeyError(
+                f"unknown check or function {selector!r}; known: {', '.join(self.by_id)}"
+            )
+        return chosen
