@@ -180,7 +180,7 @@ class Quiz:
     """Points of each auto-graded question."""
     manual_points: float = 2.0
     """Points of each free-text question (graded by hand in nbgrader; the cell metadata must agree,
-    tests/test_release.py checks)."""
+    tests/course/test_release.py checks)."""
     numeric_rtol: float = 1e-3
     choices: tuple[str, ...] = field(default=("a", "b", "c", "d"))
 

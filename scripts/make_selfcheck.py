@@ -5,7 +5,7 @@ functions for the checks in ``autograder.selfcheck.PUBLIC`` that need no trainin
 ``autograder/units/softmax_regression/checks.py`` together with every helper they reach there (found by walking the
 syntax tree), so its messages are the grader's. It holds no reference implementation of a
 graded function (the probabilities it feeds are made with torch's own ``torch.softmax``), no
-hidden input and no answer key; tests/test_release.py checks that.
+hidden input and no answer key; tests/course/test_release.py checks that.
 
     python scripts/make_selfcheck.py          # write source/softmax_regression/softmax_selfcheck.py
     python scripts/make_selfcheck.py --check  # exit 1 when the file is stale

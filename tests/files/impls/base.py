@@ -1,6 +1,6 @@
 """Correct d2l helpers and graded functions that each corpus file is executed on top of.
 
-tests/test_checks.py executes this file, then one corpus file, into the same namespace dict: the
+tests/units/test_checks.py executes this file, then one corpus file, into the same namespace dict: the
 corpus file's definitions replace the ones here, and every function looks its helpers up in that
 namespace (so evaluate_accuracy uses the corpus file's accuracy). Written from d2l section 4.4,
 independently of autograder.units.softmax_regression.references.

@@ -16,7 +16,7 @@ from autograder.results import gradebook
 from autograder.results.report import load_results
 from autograder.units.softmax_regression import quiz
 
-RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
+RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
 
 
 def test_every_check_has_a_grade_cell(root):

@@ -11,10 +11,10 @@ import pytest
 from autograder import config
 from autograder.units.softmax_regression import quiz
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOURCE_QUIZ = REPO / "source" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK
 EXAMPLES = REPO / "examples" / "submitted"
-FILES = Path(__file__).resolve().parent / "files" / "quiz"
+FILES = Path(__file__).resolve().parents[1] / "files" / "quiz"
 KEY = json.loads(quiz.KEY_FILE.read_text())["answers"]
 CHOICE = [q for q in quiz.QUESTIONS if q.kind == "choice"]
 NUMBER = [q for q in quiz.QUESTIONS if q.kind == "number"]

@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
 NOBODY = 65534
 LIMITS_ENV = {"SOFTMAX_CALL_SECONDS": "3", "SOFTMAX_TRAIN_SECONDS": "90",
@@ -35,7 +35,7 @@ LIMITS_ENV = {"SOFTMAX_CALL_SECONDS": "3", "SOFTMAX_TRAIN_SECONDS": "90",
 
 def _builder():
     spec = importlib.util.spec_from_file_location(
-        "redteam_build", Path(__file__).parent / "files" / "redteam" / "build.py"
+        "redteam_build", Path(__file__).parents[1] / "files" / "redteam" / "build.py"
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

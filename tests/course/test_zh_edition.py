@@ -24,7 +24,7 @@ import torch
 
 from autograder import config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EN, ZH = "softmax_regression", "softmax_regression_zh"
 NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
 CJK = re.compile(r"[\u4e00-\u9fff]")

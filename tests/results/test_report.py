@@ -21,8 +21,8 @@ from autograder import config
 from autograder.results import report
 from autograder.results.exports import read_result
 
-RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")

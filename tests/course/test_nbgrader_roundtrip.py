@@ -21,7 +21,7 @@ from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source" / config.ASSIGNMENT
 NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
 SOLUTION, BLANK = "solution_student", "blank_student"

@@ -17,7 +17,7 @@ import pytest
 from autograder import config
 from autograder.units.softmax_regression import quiz
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EDITIONS = list(config.EDITIONS)
 """Every edition is its own nbgrader assignment, released by the same script and tested alike."""
 HIDDEN_TEST_COMMENT = {

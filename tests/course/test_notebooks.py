@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 from autograder import config
 from autograder.units.softmax_regression import quiz
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source" / config.ASSIGNMENT
 SOURCE_SECONDS_LIMIT = float(os.environ.get("SOFTMAX_NOTEBOOK_SECONDS", 300))
 """Both source notebooks under nbval, kernel start-up included. Measured about 30 s on an idle

@@ -18,7 +18,7 @@ from autograder.inprocess import InProcessCaller
 from autograder.submissions.notebook import definitions, forbidden_uses
 from autograder.units.softmax_regression import checks
 
-IMPLS = Path(__file__).parent / "files" / "impls"
+IMPLS = Path(__file__).parents[1] / "files" / "impls"
 BASE = (IMPLS / "base.py").read_text()
 EXPECTED = {
     k: v for k, v in json.loads((IMPLS / "EXPECTED.json").read_text()).items() if k != "_doc"
@@ -62,7 +62,7 @@ def run_isolated(path: Path, training: bool) -> dict:
     """run() in a fresh interpreter, for corpus files that change torch itself (reload it)."""
     proc = subprocess.run(
         [sys.executable, "-c", ISOLATED, str(Path(__file__).parent), str(path), str(int(training))],
-        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=600,
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])

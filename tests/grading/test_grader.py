@@ -38,7 +38,7 @@ def corpus_source(folder, name):
 
 @pytest.fixture
 def function_checks_only(monkeypatch):
-    """Grade without the two training runs (they are covered in tests/test_checks.py)."""
+    """Grade without the two training runs (they are covered in tests/units/test_checks.py)."""
     monkeypatch.setattr(grader, "CHECKS", FUNCTION_CHECKS)
 
 

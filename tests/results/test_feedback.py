@@ -14,7 +14,7 @@ from autograder.results import feedback
 from autograder.results.exports import read_result
 from autograder.units.softmax_regression import quiz
 
-RESULTS = Path(__file__).parent / "files" / "feedback" / "results"
+RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
 SECRETS = ("run_checks(", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "answer_key", "inprocess")
 
 

@@ -27,7 +27,7 @@ from autograder import config
 from autograder.grading import batch
 from autograder.submissions import notebook
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
 MAIN = f"{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK}"
 FAST = dataclasses.replace(
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.skipif(
 
 def _load_builder():
     spec = importlib.util.spec_from_file_location(
-        "hostile_build", Path(__file__).parent / "files" / "hostile" / "build.py"
+        "hostile_build", Path(__file__).parents[1] / "files" / "hostile" / "build.py"
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -1,0 +1,31 @@
+"""The grading policy's hash covers every file of every subpackage (a rerun regrades after any change)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import autograder
+from autograder.sandbox import policy
+from autograder.submissions import submission
+
+
+def test_the_sandbox_hides_the_whole_package():
+    assert os.path.realpath(policy.PACKAGE_DIR) == os.path.realpath(
+        os.path.dirname(autograder.__file__)
+    )
+
+
+def test_policy_hash_covers_nested_subpackages(tmp_path, monkeypatch):
+    copy = tmp_path / "autograder"
+    shutil.copytree(submission.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(submission, "PACKAGE_DIR", copy)
+    hashes = []
+    for changed in (None, "units/softmax_regression/answer_key.json", "sandbox/policy.py"):
+        if changed:
+            with open(copy / changed, "a", encoding="utf-8") as fh:
+                fh.write("\n")
+        submission.policy_hash.cache_clear()
+        hashes.append(submission.policy_hash())
+    submission.policy_hash.cache_clear()
+    assert len(set(hashes)) == 3
