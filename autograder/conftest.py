@@ -4,7 +4,5 @@ from autograder.plugin import (  # noqa: F401 - pytest finds hooks by name in a 
     pytest_addoption,
     pytest_configure,
     pytest_generate_tests,
-    pytest_runtest_logreport,
-    pytest_sessionstart,
     pytest_terminal_summary,
 )

@@ -47,6 +47,7 @@ def pytest_configure(config):
     config.stash[results_key] = {}
     config.stash[scores_key] = {}
     config.stash[submissions_key] = []
+    config.pluginmanager.register(_Scores(config), "autograder-scores")
     if config.getoption("submission", default=None):
         from autograder import sandbox
         from autograder.grading.collect import collect
@@ -107,22 +108,19 @@ def graded(config, sub):
     return cache[sub.student]
 
 
-def pytest_runtest_logreport(report):
-    """Collect each check's score (from user_properties) for the summary, on the controller too."""
-    props = dict(report.user_properties)
-    if report.when == "call" and "student" in props:
-        config = getattr(report, "config", None) or _CONFIG.get("config")
-        if config is not None:
-            per = config.stash[scores_key].setdefault(props["student"], [0.0, 0.0])
+class _Scores:
+    """Collects each check's score (from user_properties) for the summary, on the controller too
+    (pytest_runtest_logreport gets no config: this object holds it, its state is in config.stash)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report):
+        props = dict(report.user_properties)
+        if report.when == "call" and "student" in props:
+            per = self.config.stash[scores_key].setdefault(props["student"], [0.0, 0.0])
             per[0] += float(props["score"])
             per[1] += float(props["max_score"])
-
-
-_CONFIG: dict = {}
-
-
-def pytest_sessionstart(session):
-    _CONFIG["config"] = session.config
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -32,6 +32,9 @@ OTHER_FUNCTIONS = {
 }
 """Checks that call more than their own function (for the not-implemented hint)."""
 
+CHECKS = REGISTRY.pairs
+"""The checks grade_function_checks runs, in order (the unit's registry; tests narrow it)."""
+
 NOT_IMPLEMENTED = re.compile(r"(raised an error: |^Got: )NotImplementedError", re.M)
 
 
@@ -64,10 +67,7 @@ def not_implemented_hint(res: CheckResult) -> CheckResult:
 
 def _blanket(status, message):
     """Every function check with the same status (nothing could be run)."""
-    return [
-        CheckResult(cid, 0.0, float(config.POINTS[cid]), status, message)
-        for cid, _ in REGISTRY.pairs
-    ]
+    return [CheckResult(cid, 0.0, float(config.POINTS[cid]), status, message) for cid, _ in CHECKS]
 
 
 def grade_function_checks(
@@ -91,7 +91,7 @@ def grade_function_checks(
     dead: dict[str, tuple[str, str]] = {}
     results = []
     try:
-        results += loop.run(REGISTRY.pairs, caller, needs=REGISTRY.needs, missing=ext.missing, forbidden=ext.forbidden,
+        results += loop.run(CHECKS, caller, needs=REGISTRY.needs, missing=ext.missing, forbidden=ext.forbidden,
                             share_forbidden=True, on_exception=_internal_error, dead=dead)  # fmt: skip
     finally:
         info["peak_rss"] = caller.peak_rss

@@ -67,7 +67,7 @@ def test_split_is_stable():
     names = ("alice_full", "bob_naive_softmax", "carol_blank", "dave_wrong_axis")
     assert [shards.bucket(s, 4) for s in names] == [0, 3, 2, 3]
     assert [shards.bucket(s, 1000) for s in names[::2]] == [124, 362]
-    code = "from autograder import shards; print([shards.bucket(f's{k}', 5) for k in range(20)])"
+    code = "from autograder.grading import shards; print([shards.bucket(f's{k}', 5) for k in range(20)])"
     runs = {
         subprocess.run(
             [sys.executable, "-c", code],
