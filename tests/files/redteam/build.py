@@ -223,6 +223,7 @@ def build(root: Path, repo: Path, target: Target) -> dict[str, Attack]:
                    pass
            threading.Thread(target=spin, daemon=True).start()
            got = 'spinning'""", softmax=("error", "failed", "timeout"))  # fmt: skip
+    cases["thread_keeps_running"].honest_kept = False  # its spinning thread slows its own calls
     # -- the network ---------------------------------------------------------------------------
     attack("tcp_connect", "network", "connects to a listener on 127.0.0.1", "import socket",
            f"got = socket.create_connection(('127.0.0.1', {t.port}), timeout=2)")  # fmt: skip
