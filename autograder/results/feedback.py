@@ -18,6 +18,7 @@ from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
 from autograder.results import late
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write
+from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression.checks import REGISTRY
 
 CURVE_CHECKS = REGISTRY.curves
@@ -148,6 +149,7 @@ def render_html(result: SubmissionResult, curve_png: str | None = None) -> str:
         f"<h1>Feedback for {esc(result.student)}</h1>",
         f"<p class='muted'>Assignment {esc(config.ASSIGNMENT)} (d2l softmax regression)</p>",
         f"<p class='score' id='total'>Score: {result.score:g} / {result.max_score:g}</p>",
+        f"<p class='muted' id='by-hand'>{esc(hand_graded_note(result))}</p>",
         f"<p>Status: <span class='badge {esc(result.status)}'>{esc(_status_line(result))}</span></p>",
         *([f"<p id='lateness'>{esc(late.summary(result))}</p>"] if late.summary(result) else []),
         "<h2>Points per function</h2><table id='functions'><tr><th>function</th>"
@@ -205,12 +207,24 @@ def render_html(result: SubmissionResult, curve_png: str | None = None) -> str:
     return "\n".join(parts)
 
 
+def hand_graded_note(result: SubmissionResult) -> str:
+    """What the score leaves out: the written quiz answers, graded by hand later in nbgrader."""
+    manual = sum(q.points for q in quiz.MANUAL_QUESTIONS)
+    return (
+        f"This score counts the automatically graded points. Your {len(quiz.MANUAL_QUESTIONS)} "
+        f"written answers ({manual:g} points) are graded by hand later, so the full total is "
+        f"out of {result.max_score + manual:g}."
+    )
+
+
 def render_markdown(result: SubmissionResult) -> str:
     """The student's feedback as Markdown (LMS comment boxes): no images, the curve as a table."""
     lines = [
         f"# Feedback for {result.student}: {config.ASSIGNMENT}",
         "",
         f"**Score: {result.score:g} / {result.max_score:g}** (status: {_status_line(result)})",
+        "",
+        hand_graded_note(result),
         "",
         *([late.summary(result), ""] if late.summary(result) else []),
         "| function | points | checks passed |",

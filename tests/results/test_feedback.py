@@ -104,6 +104,16 @@ def test_feedback_from_stored_results_without_training():
     assert feedback.curve_figure(carol) is None
 
 
+def test_feedback_says_the_written_answers_are_graded_later():
+    """nbgrader shows 37/50 where the grader shows 37/44: the feedback names the 6 hand-graded points."""
+    res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
+    manual = sum(q.points for q in feedback.quiz.MANUAL_QUESTIONS)
+    assert manual == 6
+    want = f"({manual:g} points) are graded by hand later, so the full total is out of {res.max_score + manual:g}"
+    assert want in feedback.render_markdown(res)
+    assert want in feedback.render_html(res, curve_png="")
+
+
 def test_html_escapes_student_text():
     res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
     res.checks[1].message = "Got: <script>alert(1)</script>"
