@@ -20,7 +20,6 @@ _Tensor = torch.Tensor
 _is_tensor = torch.is_tensor
 _clone = torch.Tensor.clone
 _detach = torch.Tensor.detach
-_equal = torch.equal
 _autograd_grad = torch.autograd.grad
 _no_torch_function = torch._C.DisableTorchFunction
 _grad_enabled = torch.is_grad_enabled
