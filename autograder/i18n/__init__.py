@@ -9,7 +9,7 @@ context, chosen per submission from its edition (config.EDITIONS) or the --lang 
 Messages are str.format templates: translate the template, then fill it, so a translation keeps
 every {placeholder}. Module-level constants are marked with N_() (extracted, not translated) and
 translated where they are used with _(). Catalogues live in autograder/i18n/locale/<lang>/LC_MESSAGES/
-autograder.po (sources) and .mo (compiled by scripts/i18n.sh); English is the msgid itself.
+<domain>.po (sources) and .mo (compiled by scripts/i18n.sh); English is the msgid itself.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-DOMAIN = "autograder"
+DOMAINS = ("autograder", "reports")
+"""Catalogues, one per area (a file each, so their translators work apart): "autograder" for what
+the checks, the grader, the quiz and the self-check write; "reports" for the feedback pages and the
+class report. A message is looked up in each, in this order."""
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "zh_CN")
 """The languages a student can read their results in; the first is the default and the msgids."""
@@ -47,7 +50,13 @@ def translations(lang: str) -> gettext.NullTranslations:
     lang = normalise(lang)
     if lang == LANGUAGES[0]:
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
+    first, *rest = (
+        gettext.translation(domain, localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
+        for domain in DOMAINS
+    )
+    for more in rest:
+        first.add_fallback(more)
+    return first
 
 
 def current() -> str:
