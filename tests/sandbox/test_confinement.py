@@ -165,7 +165,7 @@ def grade_corpus(base: Path, user: str) -> dict:
     target = build.Target(
         canary=str(canary), canary_dir=str(canary_dir),
         answer_key=str(course / "autograder" / "units" / "softmax_regression" / "answer_key.json"),
-        checks=str(course / "autograder" / "units" / "softmax_regression" / "checks.py"), other_student=str(other),
+        checks=str(course / "autograder" / "units" / "softmax_regression" / "checks" / "common.py"), other_student=str(other),
         data_root=data_root, port=listener.port, secret_env="SOFTMAX_TEST_SECRET",
     )  # fmt: skip
     cases = build.build(subs, REPO, target)

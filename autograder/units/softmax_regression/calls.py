@@ -2,7 +2,7 @@
 
 Nothing here judges a result: it calls, records what happened, and hands back plain tensors
 (exactly ``torch.Tensor``, detached, on the CPU) or plain numbers. The judging happens in
-``checks.py``, in the grader's process. This module holds no reference implementation.
+the checks (``checks/``), in the grader's process. This module holds no reference implementation.
 """
 
 from __future__ import annotations

@@ -1,0 +1,266 @@
+"""Helpers every check of this unit shares: message formatting, calling through a caller, judging
+forbidden operators and in-place changes, input generators and a numerical Jacobian."""
+
+from __future__ import annotations
+
+import torch
+
+from autograder import config
+from autograder.checks.outcome import CheckResult
+from autograder.units.softmax_regression import references
+from autograder.units.softmax_regression.calls import bounded
+
+
+def fmt(x, width=6):
+    """Short readable form of a tensor or number for messages."""
+    if isinstance(x, torch.Tensor):
+        if x.numel() > 12:
+            return f"tensor of shape {tuple(x.shape)}, dtype {str(x.dtype).replace('torch.', '')}"
+        vals = x.detach().to(torch.float64) if x.is_floating_point() else x
+        body = str(vals.tolist()) if not x.is_floating_point() else _round(vals.tolist(), width)
+        return f"{body} (shape {tuple(x.shape)}, {str(x.dtype).replace('torch.', '')})"
+    return repr(x)
+
+
+def _round(v, width):
+    if isinstance(v, list):
+        return "[" + ", ".join(_round(e, width) for e in v) + "]"
+    return f"{v:.{width}g}"
+
+
+def close(got, want, dtype):
+    """Elementwise |got - want| <= ATOL + RTOL |want| with the dtype's tolerances (both finite)."""
+    name = str(dtype).replace("torch.", "")
+    rtol, atol = config.RTOL.get(name, 1e-4), config.ATOL.get(name, 1e-6)
+    got, want = got.to(torch.float64), want.to(torch.float64)
+    return bool(torch.isfinite(got).all()) and bool(
+        (got - want).abs().le(atol + rtol * want.abs()).all()
+    )
+
+
+def result(check_id, ok, message="", score=None, **details):
+    """A CheckResult with the configured points (full when ok, else `score` or 0)."""
+    points = config.POINTS[check_id]
+    if ok:
+        return CheckResult(check_id, float(points), float(points), "passed", "", details)
+    return CheckResult(check_id, float(score or 0.0), float(points), "failed", message, details)
+
+
+def report(check_id, inp, expected, got, hint):
+    """A failed CheckResult with the standard four-part message."""
+    return result(check_id, False, f"Input: {inp}\nExpected: {expected}\nGot: {got}\nHint: {hint}")
+
+
+def _call(caller, check_id, fn, args, **kw):
+    """Call through the caller; return (reply, None) or (None, failed CheckResult), also when
+    the call reached an operator `fn` must implement (so every check that calls it judges that)."""
+    reply = caller.call(fn, args, **kw)
+    if reply.get("ok"):
+        if forbidden := _builtins_used(check_id, reply, fn):
+            return None, forbidden
+        return reply, None
+    status = reply.get("status", "error")
+    error = bounded(reply.get("error"), 600)
+    msg = f"Calling {fn} raised an error: {error}"
+    if "NotImplementedError" in error:
+        msg = f"{fn} is not implemented yet: replace `raise NotImplementedError()` with your code"
+    elif "must match the size of tensor" in error and fn in BROADCAST_HINTS:
+        msg += f"\nHint: {BROADCAST_HINTS[fn]}"
+    res = result(check_id, False, msg)
+    res.status = (
+        status if status in ("error", "memory", "forbidden", "missing", "failed") else "error"
+    )
+    return None, res
+
+
+BROADCAST_HINTS = {
+    "softmax": "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim "
+    "the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)",
+    "accuracy": "take the predicted class with y_hat.argmax(axis=1) before comparing with y",
+}
+"""Hints for broadcasting errors ("The size of tensor a must match...") raised by a function."""
+
+
+def forbidden_ops(fn, reply):
+    """The kernel operators in `reply` that `fn` must not use (config.FORBIDDEN_OPS), judged here."""
+    owner = "cross_entropy" if fn.startswith("@") else fn
+    banned = config.FORBIDDEN_OPS.get(owner, ())
+    ops = reply.get("ops") or []
+    return sorted({op for op in ops if isinstance(op, str) and op in banned})
+
+
+def _builtins_used(check_id, reply, fn):
+    """A forbidden result if the call reached an operator it must implement, else None."""
+    used = forbidden_ops(fn, reply)
+    if not used:
+        return None
+    res = result(
+        check_id,
+        False,
+        f"{fn} ran {', '.join(used)} (what torch.softmax, log_softmax, F.cross_entropy or "
+        "nll_loss compute), which it is meant to implement from scratch. "
+        "Hint: write it with torch.exp, sum and indexing as in d2l section 4.4.",
+    )
+    res.status = "forbidden"
+    return res
+
+
+def changed_arguments(sent, reply):
+    """Indices of tensor arguments whose values or shapes differ after the call (judged here)."""
+    after = reply.get("args_after") or []
+    changed = []
+    for i, (a, b) in enumerate(zip(sent, after)):
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+            if a.shape != b.shape or a.dtype != b.dtype or not torch.equal(a, b.to(a.device)):
+                changed.append(i)
+        elif isinstance(a, torch.Tensor):
+            changed.append(i)
+    return changed
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def _logits(n, q, dtype=torch.float32, scale=3.0, seed=0):
+    return (torch.randn(n, q, generator=_gen(seed + 7 * n + q), dtype=torch.float64) * scale).to(
+        dtype
+    )
+
+
+def _labels(n, q, seed=0):
+    return torch.randint(0, q, (n,), generator=_gen(seed + 13 * n + q))
+
+
+def _tensor_or_fail(check_id, value, inp, expected, fn):
+    """None if value is a tensor, else a failed result explaining the type."""
+    if isinstance(value, torch.Tensor):
+        return None
+    return report(
+        check_id,
+        inp,
+        expected,
+        f"{type(value).__name__} {value!r}",
+        f"{fn} must return a torch.Tensor",
+    )
+
+
+def _tensor_call(caller, cid, fn, args, inp, expected):
+    """Call `fn`; return (its tensor result, None), or (None, the failed result) when it raised,
+    used a built-in it must implement, or returned something other than a tensor."""
+    reply, fail = _call(caller, cid, fn, args)
+    if fail:
+        return None, fail
+    if forbidden := _builtins_used(cid, reply, fn):
+        return None, forbidden
+    if bad := _tensor_or_fail(cid, reply["value"], inp, expected, fn):
+        return None, bad
+    return reply["value"], None
+
+
+SHAPES = ((2, 5), (4, 4), (1, 10), (7, 3), (256, 10))
+
+
+def _not_in_place(caller, cid, fn, args):
+    reply, fail = _call(caller, cid, fn, args)
+    if fail:
+        return fail
+    if forbidden := _builtins_used(cid, reply, fn):
+        return forbidden
+    if changed := changed_arguments(args, reply):
+        names = ", ".join(f"argument {i + 1}" for i in changed)
+        return report(
+            cid,
+            f"{fn}({', '.join(fmt(a) for a in args)})",
+            "the inputs unchanged after the call",
+            f"{names} was modified in place",
+            "avoid in-place operations on the inputs (exp_(), /=, -=); compute new tensors",
+        )
+    return result(cid, True)
+
+
+def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
+    """Max of |numerical - analytical| - RTOL |analytical| over the Jacobian of fn at inputs[wrt].
+
+    As torch.autograd.gradcheck decides, the check passes when this is at most GRADCHECK_ATOL.
+
+    Returns (error, None) or (None, message) when the function could not be differentiated.
+    The numerical Jacobian uses central differences; the analytical one, one backward pass per
+    output element through the student's own autograd graph.
+    """
+    eps = eps or config.GRADCHECK_EPS
+    x = inputs[wrt]
+    base = caller.call(fn, inputs)
+    if not base.get("ok"):
+        return None, f"{fn} raised: {base.get('error')}"
+    out = base["value"]
+    if not isinstance(out, torch.Tensor):
+        return None, f"{fn} returned {type(out).__name__}"
+    numerical = torch.zeros(out.numel(), x.numel(), dtype=torch.float64)
+    flat = x.reshape(-1)
+    for j in range(x.numel()):
+        hi, lo = flat.clone(), flat.clone()
+        hi[j] += eps
+        lo[j] -= eps
+        args_hi, args_lo = list(inputs), list(inputs)
+        args_hi[wrt], args_lo[wrt] = hi.reshape(x.shape), lo.reshape(x.shape)
+        r_hi, r_lo = caller.call(fn, args_hi), caller.call(fn, args_lo)
+        if not (r_hi.get("ok") and r_lo.get("ok")):
+            return (
+                None,
+                f"{fn} raised during finite differences: {r_hi.get('error') or r_lo.get('error')}",
+            )
+        numerical[:, j] = (r_hi["value"] - r_lo["value"]).reshape(-1).to(torch.float64) / (2 * eps)
+    analytical = torch.zeros_like(numerical)
+    for i in range(out.numel()):
+        v = torch.zeros(out.numel(), dtype=torch.float64)
+        v[i] = 1
+        r = caller.call(fn, inputs, grad_wrt=(wrt,), cotangent=v.reshape(out.shape))
+        if not r.get("ok"):
+            return None, f"backward failed: {r.get('error')}"
+        g = r["grads"][0]
+        if g is None:
+            return None, "no gradient flowed back to the input"
+        analytical[i] = g.reshape(-1).to(torch.float64)
+    excess = (numerical - analytical).abs() - config.GRADCHECK_RTOL * analytical.abs()
+    return float(excess.max()), None
+
+
+NO_GRAD_HINT = (
+    "the computation was cut off from autograd: avoid .detach(), .data, .item(), .numpy() and "
+    "torch.tensor(...) on intermediate results inside the function"
+)
+
+
+def _gradient_flows(caller, cid, fn, args, wrt, shape):
+    """A failed result if no gradient reaches args[wrt], else None."""
+    r = caller.call(fn, args, grad_wrt=(wrt,), cotangent=torch.ones(shape, dtype=torch.float64))
+    if r.get("ok") and (forbidden := _builtins_used(cid, r, fn)):
+        return forbidden
+    if not r.get("ok"):
+        hint = NO_GRAD_HINT
+        if "Mismatch in shape" in str(r.get("error")):
+            hint = f"{fn} returned the wrong shape (see the shape check)"
+        return report(cid, fmt(args[wrt]), "a differentiable result", r.get("error"), hint)
+    if r["grads"][0] is None:
+        return report(
+            cid,
+            f"{fn} on {fmt(args[wrt])}",
+            "gradients flowing back to the input",
+            "no gradient",
+            NO_GRAD_HINT,
+        )
+    return None
+
+
+def _within(err):
+    return err is not None and err <= config.GRADCHECK_ATOL
+
+
+D2L_Y_HAT = [[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]]
+
+D2L_Y = [0, 2]
+
+
+def _probs(n, q, dtype=torch.float32, seed=0):
+    return references.softmax64(_logits(n, q, seed=seed)).to(dtype)

@@ -1,0 +1,208 @@
+"""The checks of softmax(X): shapes, values, shift invariance, in-place use, stability, dtype, gradient."""
+
+from __future__ import annotations
+
+import torch
+
+from autograder import config
+from autograder.checks.registry import Check
+from autograder.units.softmax_regression import references
+from autograder.units.softmax_regression.checks.common import (
+    NO_GRAD_HINT,
+    SHAPES,
+    _call,
+    _gradient_flows,
+    _logits,
+    _not_in_place,
+    _round,
+    _tensor_call,
+    _tensor_or_fail,
+    _within,
+    close,
+    fmt,
+    gradcheck_error,
+    report,
+    result,
+)
+
+
+def softmax_shape(caller):
+    """softmax maps (n, q) to (n, q), including square inputs and a single row."""
+    cid = "softmax.shape"
+    for n, q in SHAPES:
+        inp = f"X of shape ({n}, {q})"
+        out, fail = _tensor_call(
+            caller, cid, "softmax", [_logits(n, q)], inp, f"a tensor of shape ({n}, {q})"
+        )
+        if fail:
+            return fail
+        if tuple(out.shape) != (n, q):
+            hint = "keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row"
+            if tuple(out.shape) in ((n,), (q,), (1, q), (n, 1)):
+                hint = "the result must have one probability per entry; " + hint
+            return report(cid, inp, f"shape ({n}, {q})", f"shape {tuple(out.shape)}", hint)
+    return result(cid, True)
+
+
+def _softmax_values(caller, cid, cases, what):
+    for X in cases:
+        want, inp = references.softmax64(X), f"{what} X = {fmt(X)}"
+        out, fail = _tensor_call(caller, cid, "softmax", [X], inp, fmt(want.to(X.dtype)))
+        if fail:
+            return fail
+        if tuple(out.shape) != tuple(X.shape):
+            return report(
+                cid,
+                inp,
+                f"shape {tuple(X.shape)}",
+                f"shape {tuple(out.shape)}",
+                "see the shape check",
+            )
+        if not close(out, want, X.dtype):
+            return report(cid, inp, fmt(want.to(X.dtype)), fmt(out), _softmax_hint(X, out))
+    return result(cid, True)
+
+
+def _softmax_hint(X, out):
+    """Diagnose a wrong softmax output."""
+    out64 = out.to(torch.float64)
+    if not torch.isfinite(out64).all():
+        return (
+            "the result contains NaN or inf: exp overflowed. Subtract each row's maximum before exp "
+            "(softmax(X) = softmax(X - c) for any per-row constant c)"
+        )
+    X64 = X.to(torch.float64)
+    rows_sum_to_one = torch.allclose(
+        out64.sum(1), torch.ones(out64.shape[0], dtype=torch.float64), atol=1e-3
+    )
+    if not rows_sum_to_one and torch.allclose(
+        out64.sum(0), torch.ones(out64.shape[1], dtype=torch.float64), atol=1e-3
+    ):
+        return "you normalised each column (dim=0); softmax normalises each row: sum over dim=1"
+    if close(out, references.log_softmax64(X), X.dtype):
+        return "this is log-softmax (log-probabilities); return probabilities, exp(X) / row sums"
+    e = torch.exp(X64 - X64.max())
+    if close(out, e / e.sum(), X.dtype):
+        return "you divided by the sum over the whole matrix; divide each row by its own sum"
+    if X.dim() == 2 and X.shape[0] == X.shape[1]:
+        r = torch.exp(X64 - X64.max(1, keepdim=True).values)
+        if close(out, r / r.sum(1), X.dtype):
+            return (
+                "on this square input X_exp / X_exp.sum(1) divided column j by row j's sum: keep the "
+                "row sums as a column with X_exp.sum(1, keepdim=True)"
+            )
+    sums = out64.sum(1)
+    if not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+        return f"each row must sum to 1 (row sums were {_round(sums.tolist(), 4)})"
+    if (out64 < 0).any():
+        return "probabilities cannot be negative"
+    return "compare with exp(X_ij) / sum_k exp(X_ik) for each row i"
+
+
+def softmax_values(caller):
+    """Rows are non-negative, sum to 1 and equal the reference (incl. d2l's example)."""
+    cases = [_logits(2, 5, seed=1), _logits(4, 4, seed=2), _logits(3, 6, torch.float64, seed=3)]
+    return _softmax_values(caller, "softmax.values", cases, "logits")
+
+
+def softmax_shift_invariance(caller):
+    """softmax(X + c) == softmax(X) for a different constant c in every row."""
+    cid = "softmax.shift_invariance"
+    X = _logits(4, 5, torch.float64, seed=4)
+    c = torch.tensor([[-40.0], [3.0], [25.0], [60.0]], dtype=torch.float64)
+    got = []
+    for inp in (X, X + c):
+        reply, fail = _call(caller, cid, "softmax", [inp])
+        if fail:
+            return fail
+        if bad := _tensor_or_fail(cid, reply["value"], fmt(inp), "a tensor", "softmax"):
+            return bad
+        got.append(reply["value"])
+    if got[0].shape != got[1].shape or not close(got[1], got[0], torch.float64):
+        return report(
+            cid,
+            f"X and X + c with c = {c.flatten().tolist()} added to rows 0-3",
+            "the same probabilities for both",
+            f"softmax(X) = {fmt(got[0])}, softmax(X + c) = {fmt(got[1])}",
+            "softmax must depend only on differences within a row; normalise each row separately",
+        )
+    return result(cid, True)
+
+
+def softmax_not_in_place(caller):
+    """softmax leaves its input unchanged."""
+    return _not_in_place(caller, "softmax.not_in_place", "softmax", [_logits(3, 4, seed=5)])
+
+
+def softmax_stability(caller):
+    """No overflow: logits of magnitude 1e3 and 1e4, mixed signs, float32 and float64."""
+    cases = [torch.tensor([[1000.0, 1010.0, 1020.0]])]
+    for mag in config.STABILITY_MAGNITUDES:
+        for dtype in (torch.float32, torch.float64):
+            base = torch.tensor(
+                [[1.0, 0.5, -0.3, 0.0], [-1.0, -0.99, -0.5, -0.2], [0.3, -0.7, 0.9, 0.1]],
+                dtype=torch.float64,
+            )
+            cases.append((base * mag).to(dtype))
+    return _softmax_values(caller, "softmax.stability", cases, "large logits")
+
+
+def softmax_dtype(caller):
+    """The output keeps the input's dtype (float32, float64) and device."""
+    cid = "softmax.dtype"
+    for dtype in (torch.float32, torch.float64):
+        X = _logits(3, 4, dtype, seed=6)
+        reply, fail = _call(caller, cid, "softmax", [X], device=caller.device)
+        if fail:
+            return fail
+        out = reply["value"]
+        if bad := _tensor_or_fail(cid, out, fmt(X), f"a {dtype} tensor", "softmax"):
+            return bad
+        if out.dtype != dtype:
+            return report(
+                cid,
+                f"X of dtype {dtype}",
+                f"dtype {dtype}",
+                f"dtype {out.dtype}",
+                "do not convert: torch.exp and sums keep the dtype",
+            )
+        if reply.get("device") != reply.get("input_device"):
+            return report(
+                cid,
+                f"X on {reply.get('input_device')}",
+                f"a result on {reply.get('input_device')}",
+                f"a result on {reply.get('device')}",
+                "do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))",
+            )
+    return result(cid, True)
+
+
+def softmax_gradient(caller):
+    """Gradients flow, and gradcheck passes in float64 (numerical vs analytical Jacobian)."""
+    cid = "softmax.gradient"
+    X = _logits(3, 4, torch.float64, scale=1.0, seed=8)
+    if fail := _gradient_flows(caller, cid, "softmax", [X], 0, (3, 4)):
+        return fail
+    err, why = gradcheck_error(caller, "softmax", [X])
+    if not _within(err):
+        got = why or f"max |numerical - analytical| = {err:.3g}"
+        return report(
+            cid,
+            f"X = {fmt(X)} (float64)",
+            f"Jacobians agreeing within {config.GRADCHECK_ATOL}",
+            got,
+            NO_GRAD_HINT,
+        )
+    return result(cid, True, gradcheck_error=err)
+
+
+CHECKS = [
+    Check("softmax.shape", softmax_shape, public=True),
+    Check("softmax.values", softmax_values),
+    Check("softmax.shift_invariance", softmax_shift_invariance),
+    Check("softmax.not_in_place", softmax_not_in_place, public=True),
+    Check("softmax.stability", softmax_stability),
+    Check("softmax.dtype", softmax_dtype, public=True),
+    Check("softmax.gradient", softmax_gradient),
+]
+"""This function's checks, in grading order (autograder/checks/registry.py)."""

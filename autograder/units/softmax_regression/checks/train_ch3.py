@@ -1,0 +1,172 @@
+"""The checks of train_ch3, run by the grader: the measured test accuracy counts, not what the code reports."""
+
+from __future__ import annotations
+
+from autograder import config
+from autograder.checks.registry import Check
+from autograder.units.softmax_regression import references
+from autograder.units.softmax_regression.checks.common import (
+    report,
+    result,
+)
+
+
+def _train(caller, cid, mode):
+    run = caller.train(mode)
+    if not run.get("ok"):
+        res = result(cid, False, f"train_ch3 did not finish: {run.get('error')}")
+        res.status = (
+            run.get("status", "error")
+            if run.get("status") in ("error", "missing", "memory", "forbidden")
+            else "error"
+        )
+        return None, res
+    return run, None
+
+
+def _tiers(cid, acc, what):
+    points = config.POINTS[cid]
+    for threshold, fraction in config.ACCURACY_TIERS:
+        if acc >= threshold:
+            res = result(cid, fraction == 1.0, score=points * fraction, test_accuracy=acc)
+            if fraction < 1.0:
+                res.message = (
+                    f"Input: {what}\nExpected: test accuracy >= {config.ACCURACY_TIERS[0][0]}\n"
+                    f"Got: {acc:.4f} (partial credit tier >= {threshold})\nHint: check the training loop"
+                )
+            return res
+    res = report(cid, what, f"test accuracy >= {config.ACCURACY_TIERS[0][0]} (measured by the grader)", f"{acc:.4f}",
+                 "the parameters barely learned: does each batch compute the loss, backpropagate, and call the updater?")  # fmt: skip
+    res.details["test_accuracy"] = acc
+    return res
+
+
+WHAT_RUN = (
+    f"{config.NUM_EPOCHS} epochs, lr {config.LR}, batch {config.BATCH_SIZE}, seed {config.SEED}"
+)
+
+
+def _trajectory_gap(run, mode, steps):
+    """(first step where the run leaves the grader's SGD run, its relative difference) or None."""
+    ref = references.sgd_run(mode)["snapshots"]
+    got = run.get("snapshots") or {}
+    rtol = config.TRAJECTORY_RTOL if mode == "grader_model" else config.END_TO_END_RTOL
+    for step in steps:
+        theirs = got.get(str(step))
+        if theirs is None:
+            return step, float("inf")
+        gap = references.relative_difference(theirs, ref[step])
+        if not gap <= rtol:
+            return step, gap
+    return None
+
+
+def _gap_text(step, gap, bpe):
+    where = f"after updater step {step}" if step % bpe else f"after epoch {step // bpe}"
+    size = "no parameters recorded" if gap == float("inf") else f"differ by {gap:.2%} (relative)"
+    return f"{where}: {size}"
+
+
+def train_ch3_updates(caller):
+    """One updater step per training batch per epoch, zero_grad, and the first steps equal SGD's."""
+    cid = "train_ch3.updates"
+    run, fail = _train(caller, cid, "grader_model")
+    if fail:
+        return fail
+    bpe, epochs = run["batches_per_epoch"], run["epochs"]
+    want = epochs * bpe
+    what = f"train_ch3 with the grader's model, loss and torch.optim.SGD updater, {epochs} epochs"
+    if run["steps"] != want:
+        return report(cid, what, f"{want} updater steps ({bpe} batches x {epochs} epochs)", f"{run['steps']} steps",
+                      "train_epoch_ch3 must call the updater once per minibatch of train_iter, for each of num_epochs epochs")  # fmt: skip
+    if run["zero_grads"] is not None and run["zero_grads"] < run["steps"]:
+        return report(cid, what, "updater.zero_grad() before every step", f"{run['zero_grads']} zero_grad calls for {run['steps']} steps",
+                      "with a torch.optim optimizer call updater.zero_grad() before l.mean().backward(), or gradients accumulate")  # fmt: skip
+    if not run.get("loss_calls"):
+        return report(cid, what, "the loss passed to train_ch3 computed on every minibatch", "the loss was never called",
+                      "compute l = loss(net(X), y) with the loss argument, not another loss")  # fmt: skip
+    if gap := _trajectory_gap(run, "grader_model", config.TRAJECTORY_STEPS):
+        return report(cid, what, "the parameters of the grader's own SGD run", _gap_text(*gap, bpe),
+                      "each step must be: y_hat = net(X); l = loss(y_hat, y); updater.zero_grad(); "
+                      "l.mean().backward(); updater.step() (use net and loss as given)")  # fmt: skip
+    return result(cid, True)
+
+
+def train_ch3_test_set(caller):
+    """Evaluates on test_iter once per epoch (not on the training set)."""
+    cid = "train_ch3.test_set"
+    run, fail = _train(caller, cid, "grader_model")
+    if fail:
+        return fail
+    epochs, per = run["epochs"], run["test_batches_per_epoch"]
+    if run["test_passes"] != epochs or run["test_batches"] != epochs * per:
+        return report(cid, f"train_ch3 over {epochs} epochs", f"{epochs} full passes over test_iter (one evaluation per epoch)",
+                      f"{run['test_passes']} passes, {run['test_batches']} batches of test_iter",
+                      "call evaluate_accuracy(net, test_iter) after each epoch's training")  # fmt: skip
+    return result(cid, True)
+
+
+def train_ch3_accuracy(caller):
+    """With the grader's model and loss, every epoch ends where the grader's own SGD run does."""
+    cid = "train_ch3.accuracy"
+    run, fail = _train(caller, cid, "grader_model")
+    if fail:
+        return fail
+    bpe, epochs = run["batches_per_epoch"], run["epochs"]
+    what = f"train_ch3 with the grader's model, loss and updater, {epochs} epochs, lr {config.LR}, batch {config.BATCH_SIZE}"
+    if gap := _trajectory_gap(run, "grader_model", [bpe * (e + 1) for e in range(epochs)]):
+        res = report(cid, what, "the parameters of the grader's own SGD run at the end of every epoch",
+                     _gap_text(*gap, bpe) + f"; test accuracy measured by the grader {run['test_accuracy']:.4f}",
+                     "train each epoch over all of train_iter with the given net, loss and updater; "
+                     "do not re-initialise or change the parameters yourself")  # fmt: skip
+        res.details["test_accuracy"] = run["test_accuracy"]
+        return res
+    res = result(cid, True, test_accuracy=run["test_accuracy"])
+    res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
+    return res
+
+
+def train_ch3_end_to_end(caller):
+    """End to end with the student's softmax, cross_entropy and train_ch3: d2l's SGD run, whose
+    test accuracy the grader measures on test images the student's code never received."""
+    cid = "train_ch3.end_to_end"
+    what = f"your softmax, cross_entropy and train_ch3 with d2l's sgd updater, {WHAT_RUN}"
+    run, fail = _train(caller, cid, "end_to_end")
+    if fail:
+        return fail
+    bpe = run["batches_per_epoch"]
+    if not run["steps"]:
+        return report(cid, what, f"d2l's sgd updater called once per minibatch ({bpe} per epoch)", "0 updater steps",
+                      "train_epoch_ch3 must call updater(X.shape[0]) after l.sum().backward() on every minibatch")  # fmt: skip
+    if run.get("loss_calls", 0) < run["steps"]:
+        return report(cid, what, "your cross_entropy (the loss argument) computed on every minibatch",
+                      f"{run.get('loss_calls', 0)} loss calls for {run['steps']} updater steps",
+                      "train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given")  # fmt: skip
+    if gap := _trajectory_gap(run, "end_to_end", [bpe]):
+        return report(cid, what, "after the first epoch, parameters close to d2l's SGD run",
+                      _gap_text(*gap, bpe), "check cross_entropy (per-example losses) and the training loop")  # fmt: skip
+    res = _tiers(cid, run["test_accuracy"], what)
+    res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
+    return res
+
+
+CHECKS = [
+    Check(
+        "train_ch3.end_to_end",
+        train_ch3_end_to_end,
+        public=True,
+        needs=("softmax", "cross_entropy"),
+        trains=True,
+        curve="your softmax, cross_entropy and train_ch3 (d2l's sgd)",
+    ),
+    Check("train_ch3.updates", train_ch3_updates, public=True, trains=True),
+    Check("train_ch3.test_set", train_ch3_test_set, public=True, trains=True),
+    Check(
+        "train_ch3.accuracy",
+        train_ch3_accuracy,
+        public=True,
+        trains=True,
+        curve="your train_ch3 with the grader's model and torch.optim.SGD",
+    ),
+]
+"""This function's checks, in grading order (autograder/checks/registry.py)."""
