@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradescope.add_parser(sub)
     classroom.add_parser(sub)
+    for name in ("grade", "check", "gradescope", "classroom"):  # the students' messages (#13)
+        sub.choices[name].add_argument(
+            "--lang",
+            default=argparse.SUPPRESS,
+            help="language of the students' messages and feedback: en or zh_CN (default: each "
+            "notebook's edition)",
+        )
     return parser
 
 
@@ -311,7 +318,15 @@ def _platform(name):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    from autograder import i18n
+
+    try:
+        lang = i18n.normalise(args.lang) if getattr(args, "lang", None) else None
+    except ValueError as err:
+        print(f"error: --lang: {err}", file=sys.stderr)
+        return 2
+    with i18n.overriding(lang):
+        return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ expected, got, hint): their inputs are stated in the notebook. The others run on
 for them only pass/fail and the hint line are shown, never the inputs or the reference values.
 Training (train_ch3, about 30 s on a laptop) is skipped unless ``train=True`` / ``--train``.
 Quiz answers are checked for their format only: this module never reads the answer key.
+It speaks the notebook's language (its edition; ``lang=`` or ``--lang`` overrides it).
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import config
+from autograder import config, i18n
 from autograder.checks import loop
 from autograder.checks.outcome import CheckResult
-from autograder.units.softmax_regression.checks import REGISTRY
+from autograder.i18n import N_, _
+from autograder.units import get as unit_of
+
+REGISTRY = unit_of().registry
 
 PUBLIC = REGISTRY.public
 """Checks whose full messages are shown: shapes, in-place use, dtypes, d2l's literal example for
@@ -37,50 +41,60 @@ TRAINING = REGISTRY.training
 """Checks that train a model (skipped unless train=True)."""
 
 
+REVEALING = ("Input: {input}", "Expected: {expected}", "Got: {got}")
+"""Message lines (their templates, in any language) a hidden check's redacted message leaves out."""
+
+
 def redact(res: CheckResult) -> CheckResult:
     """`res` as a student may see it locally: non-public checks keep status, points and the hint only."""
     if res.check_id in PUBLIC or res.passed:
         return res
-    hint = next((ln for ln in res.message.splitlines() if ln.startswith("Hint:")), "")
+    lines = res.message.splitlines()
+    hint = next((ln for ln in lines if i18n.parse("Hint: {hint}", ln) is not None), "")
     if not hint:
-        first = res.message.splitlines()[0] if res.message else ""
+        first = lines[0] if lines else ""
         # errors and statuses describe the student's own code (e.g. the exception it raised)
-        hint = first if not first.startswith(("Input:", "Expected:", "Got:")) else ""
+        hint = "" if any(i18n.parse(label, first) for label in REVEALING) else first
     if len(hint) > 400:
         hint = hint[:397] + "..."
-    note = "(hidden inputs: the input and expected values are not shown)"
+    note = _("(hidden inputs: the input and expected values are not shown)")
     return CheckResult(
         res.check_id, res.score, res.max_score, res.status, f"{hint}\n{note}".strip(), {}
     )
 
 
-def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu"):
-    """Run the checks on the functions in `namespace`; return redacted CheckResults (skipped omitted)."""
+def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu", lang=None):
+    """Run the checks on the functions in `namespace`; return redacted CheckResults (skipped omitted).
+
+    Messages are in `lang` (None: the current language)."""
     from autograder.inprocess import InProcessCaller, forbidden_in
 
-    forbidden = forbidden_in(namespace) if forbidden is None else forbidden
-    if missing is None:
-        missing = {
-            f: f"no function named {f} is defined (run the cell that defines it first)"
-            for f in config.GRADED_FUNCTIONS
-            if not callable(namespace.get(f))
-        }
-    caller = InProcessCaller(namespace, device=device)
-    chosen = [(cid, check) for cid, check in REGISTRY.pairs if train or cid not in TRAINING]
-    results = loop.run(chosen, caller, needs=REGISTRY.needs, missing=missing, forbidden=forbidden,
-                       on_exception=_check_failed)  # fmt: skip
-    return [redact(res) for res in results]
+    with i18n.use(lang):
+        forbidden = forbidden_in(namespace) if forbidden is None else forbidden
+        if missing is None:
+            missing = {
+                f: _("no function named {function} is defined (run the cell that defines it first)").format(function=f)
+                for f in config.GRADED_FUNCTIONS
+                if not callable(namespace.get(f))
+            }  # fmt: skip
+        caller = InProcessCaller(namespace, device=device)
+        chosen = [(cid, check) for cid, check in REGISTRY.pairs if train or cid not in TRAINING]
+        results = loop.run(chosen, caller, needs=REGISTRY.needs, missing=missing, forbidden=forbidden,
+                           on_exception=_check_failed)  # fmt: skip
+        return [redact(res) for res in results]
 
 
 def _check_failed(cid, points, err) -> CheckResult:
     """Report a check that raised and go on, like the grader."""
-    return CheckResult(cid, 0.0, points, "error", f"the check itself failed ({type(err).__name__}: {err})")  # fmt: skip
+    message = _("the check itself failed ({error})").format(error=f"{type(err).__name__}: {err}")
+    return CheckResult(cid, 0.0, points, "error", message)
 
 
 def quiz_format(source) -> list[CheckResult]:
     """Format of each quiz answer (not its correctness): from a quiz notebook path or a namespace."""
     from autograder.submissions.notebook import MalformedNotebook, read_notebook
-    from autograder.units.softmax_regression import quiz
+
+    quiz = unit_of().quiz
 
     out = []
     if isinstance(source, dict):
@@ -109,14 +123,14 @@ def quiz_format(source) -> list[CheckResult]:
         if problem:
             out.append(CheckResult(cid, 0.0, 0.0, "malformed", problem))
         else:
-            out.append(CheckResult(cid, 0.0, 0.0, "passed", "answer format ok"))
+            out.append(CheckResult(cid, 0.0, 0.0, "passed", _("answer format ok")))
     return out
 
 
 def format_results(results, quiz_results=(), train=False, seconds=None, title="") -> str:
     """The self-check as text: one line per check, messages indented, totals at the end."""
     lines = [
-        title or "Self-check (the grader's checks run locally; hidden inputs are not shown)",
+        title or _("Self-check (the grader's checks run locally; hidden inputs are not shown)"),
         "",
     ]
     for res in results:
@@ -125,7 +139,7 @@ def format_results(results, quiz_results=(), train=False, seconds=None, title=""
         if not res.passed and res.message:
             lines += ["          " + ln for ln in res.message.splitlines()]
     if quiz_results:
-        lines += ["", "Quiz answers (format only; correctness is graded after you hand in):"]
+        lines += ["", _("Quiz answers (format only; correctness is graded after you hand in):")]
         for res in quiz_results:
             mark = "OK" if res.passed else res.status.upper()
             lines.append(
@@ -135,24 +149,29 @@ def format_results(results, quiz_results=(), train=False, seconds=None, title=""
     most = sum(r.max_score for r in results)
     lines.append("")
     lines.append(
-        f"{sum(r.passed for r in results)}/{len(results)} checks passed, {score:g}/{most:g} points."
-    )
+        _("{passed}/{total} checks passed, {score}/{most} points.").format(
+            passed=sum(r.passed for r in results), total=len(results), score=f"{score:g}", most=f"{most:g}"
+        )
+    )  # fmt: skip
     if not train:
-        lines.append("Training checks (train_ch3, about 30 s) were skipped: rerun with --train / check(globals(), train=True).")  # fmt: skip
+        lines.append(_("Training checks (train_ch3, about 30 s) were skipped: rerun with --train / check(globals(), train=True)."))  # fmt: skip
     lines.append(
-        "This is not your grade: the grader also grades the quiz and may use other inputs."
+        _("This is not your grade: the grader also grades the quiz and may use other inputs.")
     )
     if seconds is not None:
-        lines.append(f"({seconds:.1f} s)")
+        lines.append(_("({seconds} s)").format(seconds=f"{seconds:.1f}"))
     return "\n".join(lines)
 
 
-def check(namespace, train=False, quiz=True, stream=None) -> list[CheckResult]:
-    """Self-check the functions defined in a notebook: ``check(globals())``; prints and returns the results."""
+def check(namespace, train=False, quiz=True, stream=None, lang=None) -> list[CheckResult]:
+    """Self-check the functions defined in a notebook: ``check(globals())``; prints and returns the results.
+
+    In `lang`, by default the edition of the notebooks in the current folder (i18n.ambient)."""
     start = time.monotonic()
-    results = run_public(namespace, train=train)
-    quiz_results = quiz_format(namespace) if quiz else []
-    text = format_results(results, quiz_results, train, time.monotonic() - start)
+    with i18n.use(lang or i18n.ambient()):
+        results = run_public(namespace, train=train)
+        quiz_results = quiz_format(namespace) if quiz else []
+        text = format_results(results, quiz_results, train, time.monotonic() - start)
     print(text, file=stream or sys.stdout)
     return results
 
@@ -169,8 +188,8 @@ def load_notebook(path) -> tuple[dict, dict, list[str]]:
         sys.path.insert(0, release_dir)  # the helper modules fashion_mnist.py and animator.py
     warnings = list(ext.warnings)
     for label, src in (
-        ("release notebook", ext.release_source),
-        ("your notebook", ext.student_source),
+        (N_("release notebook"), ext.release_source),
+        (N_("your notebook"), ext.student_source),
     ):
         filename = f"<{label}>"
         # registered like an IPython cell, so inspect.getsource (the built-in scan) finds the code
@@ -180,32 +199,44 @@ def load_notebook(path) -> tuple[dict, dict, list[str]]:
             try:
                 exec(compile(ast.Module([node], []), filename, "exec"), namespace)  # noqa: S102
             except Exception as err:  # noqa: BLE001 - a failing definition is reported, others run
-                warnings.append(f"{label}: line {node.lineno} raised {type(err).__name__}: {err}")
+                warnings.append(
+                    _("{where}: line {line} raised {error}").format(
+                        where=_(label), line=node.lineno, error=f"{type(err).__name__}: {err}"
+                    )
+                )
     return namespace, dict(ext.missing), warnings
 
 
-def check_notebook(path, train=False, quiz_path=None, stream=None) -> tuple[list, list]:
-    """Self-check a notebook file (and its quiz.ipynb next to it); print and return (checks, quiz)."""
+def check_notebook(path, train=False, quiz_path=None, stream=None, lang=None) -> tuple[list, list]:
+    """Self-check a notebook file (and its quiz.ipynb next to it); print and return (checks, quiz).
+
+    In `lang`, by default the notebook's (i18n.language_for: --lang, its metadata, its folder)."""
+    path = Path(path)
+    lang = lang or i18n.language_for(config.EDITIONS.get(path.resolve().parent.name), path)
+    with i18n.use(lang):
+        return _check_notebook(path, train, quiz_path, stream or sys.stdout)
+
+
+def _check_notebook(path, train, quiz_path, stream) -> tuple[list, list]:
+    """check_notebook in the current language."""
     from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
     from autograder.submissions.submission import release_notebook
 
     start = time.monotonic()
-    stream = stream or sys.stdout
-    path = Path(path)
     try:
         namespace, missing, warnings = load_notebook(path)
         forbidden = extract(read_notebook(path), release_notebook()).forbidden
     except MalformedNotebook as err:
-        print(f"error: {err}", file=stream)
+        print(_("error: {error}").format(error=err), file=stream)
         return [CheckResult("notebook", 0.0, 0.0, "malformed", str(err))], []
     results = run_public(namespace, train=train, forbidden=forbidden, missing=missing)
     quiz_path = Path(quiz_path) if quiz_path else path.with_name(config.QUIZ_NOTEBOOK)
     quiz_results = quiz_format(quiz_path) if quiz_path.exists() else []
-    title = (
-        f"Self-check of {path.name} (the grader's checks run locally; hidden inputs are not shown)"
-    )
+    title = _(
+        "Self-check of {name} (the grader's checks run locally; hidden inputs are not shown)"
+    ).format(name=path.name)
     text = format_results(results, quiz_results, train, time.monotonic() - start, title)
     if warnings:
-        text = "\n".join(["Warnings:", *("  " + w for w in warnings), "", text])
+        text = "\n".join([_("Warnings:"), *("  " + w for w in warnings), "", text])
     print(text, file=stream)
     return results, quiz_results

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from autograder import config
 from autograder.checks.outcome import CheckResult
+from autograder.i18n import _
 
 
 class Aborted(Exception):
@@ -25,6 +26,13 @@ def abort_scope(check_id: str, needs: dict) -> str:
     return check_id if check_id in needs else check_id.split(".")[0]
 
 
+def _via(func, f, why, own="{why}"):
+    """`why` check `func` cannot run, said of `f` (its own function: the template `own`)."""
+    if f == func:
+        return own.format(why=why)
+    return _("not run: this check also runs {function}, and {why}").format(function=f, why=why)
+
+
 def unrunnable(check_id, missing, forbidden, dead=None, needs=None):
     """The zero-point result of a check that cannot run, or None when it can.
 
@@ -36,15 +44,18 @@ def unrunnable(check_id, missing, forbidden, dead=None, needs=None):
     func = check_id.split(".")[0]
     points = float(config.POINTS[check_id])
     for f in (func, *needs.get(check_id, ())):
-        via = "" if f == func else f"not run: this check also runs {f}, and "
         if f in missing:
-            return CheckResult(check_id, 0.0, points, "missing", via + missing[f])
+            return CheckResult(check_id, 0.0, points, "missing", _via(func, f, missing[f]))
         if f in forbidden:
-            why = f"{f} uses {', '.join(forbidden[f])}, which it must implement from scratch; this costs all of {f}'s checks"
-            return CheckResult(check_id, 0.0, points, "forbidden", via + why)
+            why = _(
+                "{function} uses {names}, which it must implement from scratch; this costs all "
+                "of {function}'s checks"
+            ).format(function=f, names=", ".join(forbidden[f]))
+            return CheckResult(check_id, 0.0, points, "forbidden", _via(func, f, why))
         if f in dead:
             status, message = dead[f]
-            return CheckResult(check_id, 0.0, points, status, (via or "not run: ") + message)
+            why = _via(func, f, message, _("not run: {why}"))
+            return CheckResult(check_id, 0.0, points, status, why)
     return None
 
 
@@ -83,7 +94,9 @@ def run(
             res = CheckResult(cid, 0.0, points, err.status, err.message)
             dead[abort_scope(cid, needs)] = (
                 err.status,
-                f"an earlier {func} check ended with {err.status}: {err.message}",
+                _("an earlier {function} check ended with {status}: {message}").format(
+                    function=func, status=err.status, message=err.message
+                ),
             )
         except Exception as err:
             if on_exception is None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autograder.i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Status:
     name: str
     words: str | None = None
-    """What the feedback says after a submission's status (None: the name itself)."""
+    """What the feedback says after a submission's status (None: the name itself); an N_() msgid."""
     problem: bool = False
     """Listed as a grading problem in the class report (per submission or per check)."""
     rank: int | None = None
@@ -28,15 +30,18 @@ class Status:
 
 STATUSES = (
     Status(
-        "grader_error", "the grader failed, not your code; your instructor will regrade it", True, 0
+        "grader_error",
+        N_("the grader failed, not your code; your instructor will regrade it"),
+        True,
+        0,
     ),
-    Status("malformed", "a notebook or an answer could not be read", True, 1),
-    Status("forbidden", "a forbidden built-in was used", True, 2),
-    Status("memory", "the memory limit was reached", True, 3),
-    Status("timeout", "a time limit was reached", True, 4),
-    Status("crashed", "the grading process crashed", True, 5),
-    Status("missing", "the notebook was not found"),
-    Status("ok", "graded"),
+    Status("malformed", N_("a notebook or an answer could not be read"), True, 1),
+    Status("forbidden", N_("a forbidden built-in was used"), True, 2),
+    Status("memory", N_("the memory limit was reached"), True, 3),
+    Status("timeout", N_("a time limit was reached"), True, 4),
+    Status("crashed", N_("the grading process crashed"), True, 5),
+    Status("missing", N_("the notebook was not found")),
+    Status("ok", N_("graded")),
     Status("passed"),
     Status("failed"),
     Status("error"),
@@ -52,9 +57,9 @@ PROBLEMS = frozenset(s.name for s in STATUSES if s.problem)
 
 
 def words(name: str) -> str:
-    """The feedback's words for status `name`."""
+    """The feedback's words for status `name`, in the current language."""
     status = BY_NAME.get(name)
-    return status.words if status and status.words else name
+    return _(status.words) if status and status.words else name
 
 
 def submission_status(statuses) -> str:

@@ -1,66 +1,93 @@
-"""Grading one submission: find its files, extract its code, run every check in a worker, grade the quiz."""
+"""Grading one submission: find its files, extract its code, run every check in a worker, grade the quiz.
+
+Its messages are written in the submission's language (its edition, or the --lang override): the
+grading runs inside ``i18n.use(lang)``, and the result records the language in info["lang"]."""
 
 from __future__ import annotations
 
 import os
-import re
 import time
 import traceback
 from pathlib import Path
 
-from autograder import config
+from autograder import config, i18n
 from autograder.checks import loop
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.checks.status import submission_status
+from autograder.i18n import N_, _
 from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
 from autograder.submissions.submission import Submission, release_notebook
-from autograder.units.softmax_regression.checks import REGISTRY
+from autograder.units import get as unit_of
+
+REGISTRY = unit_of().registry
 
 GRADER_FAILURES = (
-    "the worker could not start:",
-    "internal grader error",
+    N_("the worker could not start: {error}"),
+    N_("internal grader error ({error}); please tell your instructor"),
     "Found no NVIDIA driver",
     "no CUDA GPUs are available",
     "Torch not compiled with CUDA enabled",
     "CUDA driver version is insufficient",
 )
 """Message fragments of a crash or error caused by the grader's machine (device, data, worker
-start-up) and not by the student's code: such checks get status "grader_error"."""
+start-up) and not by the student's code: such checks get status "grader_error". A template's
+text before its first {placeholder} is looked for, in every language."""
 
 OTHER_FUNCTIONS = {
-    "train_ch3.end_to_end": "softmax, cross_entropy, accuracy or train_ch3",
+    "train_ch3.end_to_end": N_("softmax, cross_entropy, accuracy or train_ch3"),
 }
 """Checks that call more than their own function (for the not-implemented hint)."""
 
 CHECKS = REGISTRY.pairs
 """The checks grade_function_checks runs, in order (the unit's registry; tests narrow it)."""
 
-NOT_IMPLEMENTED = re.compile(r"(raised an error: |^Got: )NotImplementedError", re.M)
+NOT_IMPLEMENTED_IN = (
+    (N_("Calling {function} raised an error: {error}"), "error"),
+    (N_("Got: {got}"), "got"),
+)
+"""Message lines (template, field) whose field starting with NotImplementedError means a blank function."""
+
+
+def _markers() -> list[str]:
+    """GRADER_FAILURES as they read in every language (a template's text before its first field)."""
+    return [v.split("{")[0] for marker in GRADER_FAILURES for v in i18n.variants(marker)]
+
+
+def _not_implemented(message: str) -> bool:
+    """Whether a check's message shows a function raising NotImplementedError (in any language)."""
+    for line in message.splitlines():
+        for template, field in NOT_IMPLEMENTED_IN:
+            values = i18n.parse(template, line)
+            if values and values[field].startswith("NotImplementedError"):
+                return True
+    return False
 
 
 def grader_failure(res: CheckResult) -> CheckResult:
     """`res` with status "grader_error" when its crash or error was the grader machine's fault."""
     if res.status in ("crashed", "error", "timeout") and any(
-        marker in res.message for marker in GRADER_FAILURES
+        marker in res.message for marker in _markers()
     ):
         res.status, res.score = "grader_error", 0.0
-        res.message = (
+        res.message = _(
             "the grader failed here, not your code; your instructor will regrade this "
-            f"submission.\n{res.message}"
-        )
+            "submission.\n{message}"
+        ).format(message=res.message)
     return res
 
 
 def not_implemented_hint(res: CheckResult) -> CheckResult:
     """`res` with a hint that fits a blank function (one that raises NotImplementedError)."""
-    if res.passed or not NOT_IMPLEMENTED.search(res.message):
+    if res.passed or not _not_implemented(res.message):
         return res
-    who = OTHER_FUNCTIONS.get(res.check_id, res.function)
-    hint = (
-        f"Hint: not implemented yet: {who} raises NotImplementedError; replace "
-        "`raise NotImplementedError()` with your code"
+    who = _(OTHER_FUNCTIONS[res.check_id]) if res.check_id in OTHER_FUNCTIONS else res.function
+    hint = _("Hint: {hint}").format(
+        hint=_(
+            "not implemented yet: {function} raises NotImplementedError; replace "
+            "`raise NotImplementedError()` with your code"
+        ).format(function=who)
     )
-    lines = [ln for ln in res.message.splitlines() if not ln.startswith("Hint:")]
+    lines = [ln for ln in res.message.splitlines() if i18n.parse("Hint: {hint}", ln) is None]
     res.message = "\n".join([*lines, hint])
     return res
 
@@ -80,7 +107,8 @@ def grade_function_checks(
 
     info = {"warnings": [], "peak_rss": 0, "worker_starts": 0}
     if not main.exists():
-        return _blanket("missing", f"{main.name} was not found in the submission folder"), info
+        missing = _("{name} was not found in the submission folder").format(name=main.name)
+        return _blanket("missing", missing), info
     try:
         ext = extract(read_notebook(main), release_notebook(assignment))
     except MalformedNotebook as err:
@@ -110,16 +138,29 @@ def grade_function_checks(
 
 def _internal_error(cid, points, err) -> CheckResult:
     """A grader bug in one check must not stop the class: grader_error, with the traceback."""
-    return CheckResult(cid, 0.0, points, "grader_error", f"internal grader error ({type(err).__name__}: {err}); please tell your instructor",
-                       {"traceback": traceback.format_exc()[-3000:]})  # fmt: skip
+    message = _("internal grader error ({error}); please tell your instructor").format(
+        error=f"{type(err).__name__}: {err}"
+    )
+    return CheckResult(cid, 0.0, points, "grader_error", message, {"traceback": traceback.format_exc()[-3000:]})  # fmt: skip
 
 
 def grade_submission(
-    sub: Submission, device="cpu", threads=1, limits=config.LIMITS
+    sub: Submission, device="cpu", threads=1, limits=config.LIMITS, lang=None
 ) -> SubmissionResult:
-    """Grade one submission: function checks in a worker, quiz answers read statically."""
-    from autograder.units.softmax_regression import quiz
+    """Grade one submission: function checks in a worker, quiz answers read statically.
 
+    Messages are in `lang`, by default the submission's: i18n.language_for its edition (the
+    --lang override, else its notebook's metadata, else its assignment folder's)."""
+    lang = i18n.normalise(lang) if lang else i18n.language_for(sub.edition, sub.main)
+    with i18n.use(lang):
+        result = _grade_submission(sub, device, threads, limits)
+    result.info["lang"] = lang
+    return result
+
+
+def _grade_submission(sub: Submission, device, threads, limits) -> SubmissionResult:
+    """grade_submission in the current language."""
+    quiz = unit_of(sub.assignment).quiz
     start = time.monotonic()
     if sub.problem:
         checks, info = _blanket("malformed", sub.problem), {"warnings": []}
@@ -133,7 +174,8 @@ def grade_submission(
         quiz_results = quiz.grade_quiz(sub.quiz)
     else:
         quiz_results = [
-            CheckResult(q.check_id, 0.0, float(config.QUIZ.points_per_question), "missing", f"{config.QUIZ_NOTEBOOK} was not found in the submission folder")
+            CheckResult(q.check_id, 0.0, float(config.QUIZ.points_per_question), "missing",
+                        _("{name} was not found in the submission folder").format(name=config.QUIZ_NOTEBOOK))
             for q in quiz.QUESTIONS
         ]  # fmt: skip
     all_checks = checks + quiz_results

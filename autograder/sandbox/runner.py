@@ -2,7 +2,8 @@
 
 Replies are parsed with ``wire.loads`` (JSON only). A worker that hangs, dies or outgrows its
 memory cap is killed with its whole process group and reported through ``checks.loop.Aborted``; the
-next request starts a fresh worker for the same submission.
+next request starts a fresh worker for the same submission. Its messages are gettext templates
+(autograder/i18n), written in the language of the submission being graded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import psutil
 
 from autograder import config, sandbox
 from autograder.checks.loop import Aborted
+from autograder.i18n import _
 from autograder.sandbox import forkserver, wire
 from autograder.units.softmax_regression.caller import Caller
 
@@ -84,15 +86,16 @@ class WorkerCaller(Caller):
         child_conn.close()
         self.conn = parent_conn
         self.starts += 1
-        ready = self._receive(self.limits.load_seconds, "defining your functions")
+        ready = self._receive(self.limits.load_seconds, _("defining your functions"))
         if ready.get("fatal"):
             self.close()
-            raise Aborted("crashed", f"the worker could not start: {str(ready['fatal'])[:400]}")
+            error = str(ready["fatal"])[:400]
+            raise Aborted("crashed", _("the worker could not start: {error}").format(error=error))
         self.load_errors = [str(e)[:400] for e in (ready.get("errors") or [])[:20]]
         self.confinement = ready.get("confinement") or {}
         if self.confine and not self.confinement.get("confined"):
             self.close()
-            raise Aborted("crashed", "the worker did not confirm its confinement")
+            raise Aborted("crashed", _("the worker did not confirm its confinement"))
 
     def close(self):
         """Kill the worker and everything it started; remove its scratch folder."""
@@ -125,11 +128,15 @@ class WorkerCaller(Caller):
                 if time.monotonic() >= self.deadline:
                     raise Aborted(
                         "timeout",
-                        f"the submission used up its {self.limits.submission_seconds:.0f} s time limit while {doing}",
+                        _("the submission used up its {seconds} s time limit while {doing}").format(
+                            seconds=f"{self.limits.submission_seconds:.0f}", doing=doing
+                        ),
                     )
                 raise Aborted(
                     "timeout",
-                    f"{doing} took longer than the {seconds:.0f} s time limit (infinite loop?)",
+                    _(
+                        "{doing} took longer than the {seconds} s time limit (infinite loop?)"
+                    ).format(doing=doing, seconds=f"{seconds:.0f}"),
                 )
             rss = rss_bytes(pid)
             self.peak_rss = max(self.peak_rss, rss)
@@ -137,7 +144,9 @@ class WorkerCaller(Caller):
                 self.close()
                 raise Aborted(
                     "memory",
-                    f"{doing} used more than {self.limits.memory_bytes / 1024**3:.1f} GB of memory",
+                    _("{doing} used more than {gb} GB of memory").format(
+                        doing=doing, gb=f"{self.limits.memory_bytes / 1024**3:.1f}"
+                    ),
                 )
             try:
                 if self.conn.poll(min(left, 0.05)):
@@ -151,23 +160,32 @@ class WorkerCaller(Caller):
                 self.close()
                 if isinstance(err, wire.WireError):
                     raise Aborted(
-                        "crashed", f"the worker sent a malformed reply while {doing}"
+                        "crashed",
+                        _("the worker sent a malformed reply while {doing}").format(doing=doing),
                     ) from None
                 how = _exit_description(code)
+                died = _(
+                    "the worker process {how} while {doing} (did the code call os._exit, or crash Python?)"
+                )
                 raise Aborted("memory" if code == -signal.SIGKILL and rss > 0.8 * self.limits.memory_bytes else "crashed",
-                              f"the worker process {how} while {doing} (did the code call os._exit, or crash Python?)") from None  # fmt: skip
+                              died.format(how=how, doing=doing)) from None  # fmt: skip
             if not self.process.is_alive() and not self.conn.poll(0):
                 code = self.process.exitcode
                 self.close()
                 raise Aborted(
-                    "crashed", f"the worker process {_exit_description(code)} while {doing}"
+                    "crashed",
+                    _("the worker process {how} while {doing}").format(
+                        how=_exit_description(code), doing=doing
+                    ),
                 )
 
     def _request(self, message, seconds, doing):
         if time.monotonic() >= self.deadline:
             raise Aborted(
                 "timeout",
-                f"the submission used up its {self.limits.submission_seconds:.0f} s time limit",
+                _("the submission used up its {seconds} s time limit").format(
+                    seconds=f"{self.limits.submission_seconds:.0f}"
+                ),
             )
         if self.process is None:
             self._start()
@@ -176,11 +194,13 @@ class WorkerCaller(Caller):
             self.conn.send_bytes(wire.dumps({**message, "nonce": nonce}))
         except (OSError, ValueError):
             self.close()
-            raise Aborted("crashed", f"the worker process had exited before {doing}") from None
+            gone = _("the worker process had exited before {doing}").format(doing=doing)
+            raise Aborted("crashed", gone) from None
         reply = self._receive(seconds, doing)
         if reply.get("nonce") != nonce or reply.get("op") != "reply":
             self.close()
-            raise Aborted("crashed", f"the worker sent an unexpected message while {doing}")
+            odd = _("the worker sent an unexpected message while {doing}").format(doing=doing)
+            raise Aborted("crashed", odd)
         return reply
 
     def call(self, fn, args, grad_wrt=(), cotangent=None, device=None):
@@ -192,20 +212,21 @@ class WorkerCaller(Caller):
             "cotangent": cotangent,
             "device": device,
         }
-        return self._request(msg, self.limits.call_seconds, f"running {fn.lstrip('@')}")
+        doing = _("running {function}").format(function=fn.lstrip("@"))
+        return self._request(msg, self.limits.call_seconds, doing)
 
     def _train(self, mode):
         msg = {"op": "train", "mode": mode}
-        return self._request(msg, self.limits.train_seconds, "training with train_ch3")
+        return self._request(msg, self.limits.train_seconds, _("training with train_ch3"))
 
 
 def _exit_description(code):
     """'exited with code 3' / 'was killed by SIGSEGV'."""
     if code is None:
-        return "stopped answering"
+        return _("stopped answering")
     if code < 0:
         try:
-            return f"was killed by {signal.Signals(-code).name}"
+            return _("was killed by {signal}").format(signal=signal.Signals(-code).name)
         except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
+            return _("was killed by signal {number}").format(number=-code)
+    return _("exited with code {code}").format(code=code)

@@ -10,6 +10,8 @@ grader, the self-check and the nbgrader hidden tests via ``check_answer``): Unic
 letters and digits as Chinese input methods type them), surrounding whitespace, case, surrounding
 parentheses or a trailing ``)``/``.`` of a letter, and a number written as a string when it parses
 unambiguously (``"2.3"``; not ``"2,3"``).
+
+Messages and topics are gettext templates (autograder/i18n), written in the current language.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from autograder import config
+from autograder import config, i18n
 from autograder.checks.outcome import CheckResult
+from autograder.i18n import N_, _
 from autograder.submissions.notebook import (
     MalformedNotebook,
     grade_id,
@@ -48,7 +51,7 @@ class Question:
     variable: str
     """The variable the answer cell assigns, e.g. "q1_answer"."""
     topic: str
-    """One line naming what the question is about (shown in messages)."""
+    """One line naming what the question is about (shown in messages; an N_() msgid)."""
     rtol: float | None = None
     """Relative tolerance of a number answer: None uses config.QUIZ.numeric_rtol, 0 means exact."""
 
@@ -61,8 +64,8 @@ class Question:
         """The answer format in words, as the notebook states it."""
         if self.kind == "choice":
             letters = ", ".join(f'"{c}"' for c in config.QUIZ.choices)
-            return f"one lowercase letter in quotes, one of {letters}"
-        return "a number (int or float, without quotes)"
+            return _("one lowercase letter in quotes, one of {letters}").format(letters=letters)
+        return _("a number (int or float, without quotes)")
 
 
 @dataclass(frozen=True)
@@ -80,24 +83,28 @@ def _question(number: int, kind: str, topic: str, rtol: float | None = None) -> 
 
 
 QUESTIONS: tuple[Question, ...] = (
-    _question(1, "choice", "shift invariance: which input has the same softmax as [100, 101, 102]"),
-    _question(2, "choice", "why training accuracy starts below test accuracy"),
-    _question(3, "choice", "softmax keeps the argmax of the logits"),
-    _question(4, "choice", "broadcasting X / X.sum(1) without keepdim"),
-    _question(5, "choice", "the shape of X.sum(dim=0, keepdim=True)"),
-    _question(6, "choice", "cross-entropy depends only on the true class's probability"),
-    _question(7, "number", "the cross-entropy of one example"),
-    _question(8, "choice", "minimizing cross-entropy maximizes the likelihood"),
-    _question(9, "choice", "softmax with two classes is logistic regression"),
-    _question(10, "number", "the number of parameters of the model", rtol=0.0),
+    _question(
+        1, "choice", N_("shift invariance: which input has the same softmax as [100, 101, 102]")
+    ),
+    _question(2, "choice", N_("why training accuracy starts below test accuracy")),
+    _question(3, "choice", N_("softmax keeps the argmax of the logits")),
+    _question(4, "choice", N_("broadcasting X / X.sum(1) without keepdim")),
+    _question(5, "choice", N_("the shape of X.sum(dim=0, keepdim=True)")),
+    _question(6, "choice", N_("cross-entropy depends only on the true class's probability")),
+    _question(7, "number", N_("the cross-entropy of one example")),
+    _question(8, "choice", N_("minimizing cross-entropy maximizes the likelihood")),
+    _question(9, "choice", N_("softmax with two classes is logistic regression")),
+    _question(10, "number", N_("the number of parameters of the model"), rtol=0.0),
 )
 """The auto-graded questions, in notebook order."""
 
 MANUAL_QUESTIONS: tuple[ManualQuestion, ...] = (
-    ManualQuestion("m1", config.QUIZ.manual_points, "overflow of exp in a literal softmax"),
-    ManualQuestion("m2", config.QUIZ.manual_points, "the domain of the logarithm in cross-entropy"),
+    ManualQuestion("m1", config.QUIZ.manual_points, N_("overflow of exp in a literal softmax")),
     ManualQuestion(
-        "m3", config.QUIZ.manual_points, "is the most probable class always the right decision"
+        "m2", config.QUIZ.manual_points, N_("the domain of the logarithm in cross-entropy")
+    ),
+    ManualQuestion(
+        "m3", config.QUIZ.manual_points, N_("is the most probable class always the right decision")
     ),
 )
 """The free-text questions graded by hand in nbgrader's formgrader."""
@@ -124,7 +131,7 @@ NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", re.I)
 
 def _unwrap(text: str) -> str:
     """Text without surrounding whitespace, parentheses, or a trailing ")" or "."."""
-    for _ in range(3):
+    for _attempt in range(3):
         text = text.strip()
         if len(text) >= 2 and text[0] == "(" and text[-1] == ")":
             text = text[1:-1]
@@ -165,18 +172,18 @@ def validate(qid: str, value) -> str | None:
     q = question(qid)
     value = normalise(qid, value)
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    fields = {"variable": q.variable, "format": q.expected_format(), "shown": shown}
+    wrong_type = _("{variable} must be {format}; got {shown} ({type})")
     if q.kind == "choice":
         if not isinstance(value, str):
-            return (
-                f"{q.variable} must be {q.expected_format()}; got {shown} ({type(value).__name__})"
-            )
+            return wrong_type.format(**fields, type=type(value).__name__)
         if value not in config.QUIZ.choices:
-            return f"{q.variable} must be {q.expected_format()}; got {shown}"
+            return _("{variable} must be {format}; got {shown}").format(**fields)
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{q.variable} must be {q.expected_format()}; got {shown} ({type(value).__name__})"
+        return wrong_type.format(**fields, type=type(value).__name__)
     if not math.isfinite(value):
-        return f"{q.variable} must be a finite number; got {shown}"
+        return _("{variable} must be a finite number; got {shown}").format(**fields)
     return None
 
 
@@ -203,13 +210,17 @@ def is_correct(qid: str, value) -> bool:
     return math.isclose(value, want, rel_tol=rtol, abs_tol=0.0)
 
 
-def check_answer(qid: str, value) -> None:
-    """The hidden test of a quiz cell: raise AssertionError unless `value` is the right answer."""
-    problem = validate(qid, value)
-    if problem:
-        raise AssertionError(f"malformed: {problem}")
-    if not is_correct(qid, value):
-        raise AssertionError(f"wrong answer to {qid} ({question(qid).topic})")
+def check_answer(qid: str, value, lang=None) -> None:
+    """The hidden test of a quiz cell: raise AssertionError unless `value` is the right answer.
+
+    Its message is in `lang` (None: i18n.here(), the edition of the quiz in the kernel's folder)."""
+    with i18n.use(lang or i18n.here()):
+        problem = validate(qid, value)
+        if problem:
+            raise AssertionError(_("malformed: {problem}").format(problem=problem))
+        if not is_correct(qid, value):
+            topic = _(question(qid).topic)
+            raise AssertionError(_("wrong answer to {qid} ({topic})").format(qid=qid, topic=topic))
 
 
 class AnswerNotFound(Exception):
@@ -247,8 +258,10 @@ def _literal(node: ast.expr, q: Question):
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise MalformedAnswer(
-            f"{q.variable} must be assigned a literal value ({q.expected_format()}), not an "
-            "expression: answers are read without running the notebook"
+            _(
+                "{variable} must be assigned a literal value ({format}), not an expression: "
+                "answers are read without running the notebook"
+            ).format(variable=q.variable, format=q.expected_format())
         ) from None
 
 
@@ -265,8 +278,9 @@ def find_answer(nb: dict, q: Question) -> tuple[object, str]:
             tree = ast.parse(python_source(cell["source"]))
         except SyntaxError as err:
             raise MalformedAnswer(
-                f"the answer cell of {q.qid} (cell {index + 1}) has a syntax error at line "
-                f"{err.lineno}: {err.msg}"
+                _(
+                    "the answer cell of {qid} (cell {cell}) has a syntax error at line {line}: {error}"
+                ).format(qid=q.qid, cell=index + 1, line=err.lineno, error=err.msg)
             ) from None
         values = _assigned_values(tree, q.variable)
         if values:
@@ -284,8 +298,10 @@ def find_answer(nb: dict, q: Question) -> tuple[object, str]:
             found = (values[-1], f"code cell {index + 1}")
     if found is None:
         raise AnswerNotFound(
-            f"no answer: {q.variable} is not assigned in the answer cell of {q.qid} or in any other "
-            f"code cell; write {q.variable} = ... ({q.expected_format()})"
+            _(
+                "no answer: {variable} is not assigned in the answer cell of {qid} or in any "
+                "other code cell; write {variable} = ... ({format})"
+            ).format(variable=q.variable, qid=q.qid, format=q.expected_format())
         )
     return _literal(found[0], q), found[1]
 
@@ -310,7 +326,8 @@ def grade_question(nb: dict, q: Question) -> CheckResult:
     if problem:
         return CheckResult(q.check_id, 0.0, points, "malformed", problem, details)
     if not is_correct(q.qid, value):
-        return CheckResult(q.check_id, 0.0, points, "failed", f"wrong answer ({q.topic})", details)
+        message = _("wrong answer ({topic})").format(topic=_(q.topic))
+        return CheckResult(q.check_id, 0.0, points, "failed", message, details)
     return CheckResult(q.check_id, points, points, "passed", "", details)
 
 
@@ -319,7 +336,7 @@ def grade_quiz(notebook_path) -> list[CheckResult]:
     points = float(config.QUIZ.points_per_question)
     path = Path(notebook_path)
     if not path.exists():
-        message = f"{path.name} was not submitted (no file {path})"
+        message = _("{name} was not submitted (no file {path})").format(name=path.name, path=path)
         return [CheckResult(q.check_id, 0.0, points, "missing", message) for q in QUESTIONS]
     try:
         nb = read_notebook(path)
