@@ -115,3 +115,79 @@ def executed_release(request, tmp_path_factory) -> dict[str, nbformat.NotebookNo
 @pytest.mark.parametrize("name", list(RELEASE_ERRORS))
 def test_release_fails_exactly_in_the_answer_cells_and_their_users(executed_release, name):
     assert errors_of(executed_release[name]) == RELEASE_ERRORS[name]
+
+
+D2L_SENTENCES = {
+    "en": (
+        # d2l 0.17, 3.5 "Image Classification Dataset" and 3.6 "Implementation of Softmax
+        # Regression from Scratch" (PyTorch), and its exercises
+        "ought to know the gory details",
+        "softmax consists of three steps",
+        "should look strikingly familiar",
+        "classification problems far outnumber regression problems",
+        "Gmail must categorize an email",
+        "at the end of the day it has to choose",
+        "we assume that the second dimension stores prediction scores for each class",
+        "is sensitive to data types",
+        "Taking the sum yields the number of correct predictions",
+        "which is inconsistent with the actual label",
+        "we refactor the implementation to make it reusable",
+        "treat each pixel location as just another feature",
+        "models the distribution over an ensemble of particles",
+        "we turn each element into a non-negative number",
+        "should be close to random guessing",
+        "is a general function to update the model parameters",
+        "our model is ready to classify some images",
+        "Is it always a good idea to return the most likely label",
+    ),
+    "zh_CN": (
+        # d2l-zh 2.0, 3.5 "图像分类数据集" and 3.6 "softmax回归的从零开始实现", and its exercises
+        "应该知道实现softmax回归的细节",
+        "实现softmax由三个步骤组成",
+        "该名称来自统计物理学中一个模拟粒子群分布的方程",
+        "softmax回归的训练过程代码应该看起来非常眼熟",
+        "我们重构训练过程的实现以使其可重复使用",
+        "目前分类问题的数量远远超过回归问题的数量",
+        "Gmail必须将电子邮件分类",
+        "假定第二个维度",  # d2l-zh: 如果y_hat是矩阵，那么假定第二个维度存储每个类的预测分数
+        "对数据类型很敏感",
+        "这与实际标签0不一致",
+        "暂时只把每个像素位置看作一个特征",
+        "我们的模型已经准备好对图像进行分类预测",
+        "返回概率最大的分类标签总是最优解吗",
+    ),
+}
+"""Distinctive sentences of d2l and d2l-zh that our text must not copy (it keeps their facts)."""
+
+
+def normalised(text: str, edition: str) -> str:
+    """Text as compared with D2L_SENTENCES: lowercase, whitespace collapsed (removed in Chinese)."""
+    joined = " ".join(text.split()).lower()
+    return joined.replace(" ", "") if edition == "zh_CN" else joined
+
+
+def copied_sentences(text: str, edition: str) -> list[str]:
+    """The D2L_SENTENCES of `edition` found in `text`, however its lines are wrapped."""
+    plain = normalised(text, edition)
+    return [s for s in D2L_SENTENCES[edition] if normalised(s, edition) in plain]
+
+
+def test_copied_sentences_are_found_across_line_breaks():
+    assert copied_sentences("You ought to know\nthe  GORY details.", "en") == [
+        "ought to know the gory details"
+    ]
+    assert copied_sentences("实现 softmax 由三个\n步骤组成：", "zh_CN") == [
+        "实现softmax由三个步骤组成"
+    ]
+    assert copied_sentences("the gory part", "en") == []
+
+
+@pytest.mark.parametrize("assignment", list(config.EDITIONS))
+@pytest.mark.parametrize("notebook", [config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK])
+def test_the_text_is_ours_not_d2ls_sentences(assignment, notebook):
+    edition = config.EDITIONS[assignment]
+    nb = nbformat.read(REPO / "source" / assignment / notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = copied_sentences(cell.source, edition)
+            assert not found, f"source/{assignment}/{notebook} cell {cell.id} copies d2l: {found}"
