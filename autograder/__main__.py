@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("results", help="results folder written by grade")
     r.add_argument("--no-feedback", action="store_true", help="only the class report")
+    r.add_argument("--lang", dest="report_lang", default="en",
+                   help="language of the class report: en or zh_CN (default en; feedback follows each result)")  # fmt: skip
     r.add_argument(
         "--csv-bom",
         action="store_true",
@@ -171,9 +173,15 @@ def write_outputs(out, results, bom=None) -> str:
 def cmd_report(args) -> int:
     from pathlib import Path
 
+    from autograder.i18n import normalise, use
     from autograder.results import store
     from autograder.results.feedback import write_all_feedback
 
+    try:
+        report_lang = normalise(args.report_lang)
+    except ValueError as err:
+        print(f"error: --lang: {err}", file=sys.stderr)
+        return 2
     out = Path(args.results)
     results = store.load(out)
     if not results:
@@ -181,7 +189,8 @@ def cmd_report(args) -> int:
         return 2
     if not args.no_feedback:
         write_all_feedback(out, results)
-    results = store.rebuild(out, bom=args.csv_bom, report=True)
+    with use(report_lang):  # the class report's language (#13)
+        results = store.rebuild(out, bom=args.csv_bom, report=True)
     path = out / "report.html"
     print(f"{len(results)} students; class report: {path}")
     if not args.no_feedback:

@@ -4,6 +4,10 @@ Made only from a SubmissionResult (what results.json holds): scores per function
 every check that did not pass (input, expected, got, hint), and the training curve of the
 student's train_ch3 runs. Hidden test source is never part of a result, so it cannot appear; the
 quiz key is never read (quiz messages name the topic, not the answer).
+
+Written in the language the result records (info["lang"], else its edition's, else English)
+through the "reports" gettext catalogue; check messages are stored already in that language and
+are shown as they are. Chinese plot labels need a CJK font; without one they stay English (noted).
 """
 
 from __future__ import annotations
@@ -11,18 +15,31 @@ from __future__ import annotations
 import base64
 import html
 import io
+from functools import cache
 from pathlib import Path
 
 from autograder import config
 from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
+from autograder.i18n import N_, _, current, ngettext, normalise, use
 from autograder.results import late
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write
-from autograder.units.softmax_regression import quiz
-from autograder.units.softmax_regression.checks import REGISTRY
+from autograder.units import get as unit_of
+
+quiz = unit_of().quiz
+REGISTRY = unit_of().registry
 
 CURVE_CHECKS = REGISTRY.curves
 """Training runs whose curves are drawn: check id -> what was trained."""
+CURVE_CAPTIONS = (
+    N_("your softmax, cross_entropy and train_ch3 (d2l's sgd)"),
+    N_("your train_ch3 with the grader's model and torch.optim.SGD"),
+)
+"""The captions of CURVE_CHECKS, marked here so that the "reports" catalogue translates them
+(tests/results/test_feedback.py checks that they are the registry's)."""
+
+HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
+"""Language key (autograder.i18n.LANGUAGES) -> the <html lang> attribute of a page in it."""
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
@@ -35,9 +52,58 @@ pre{background:#f7f7f7;border:1px solid #e2e2e2;padding:.6rem;white-space:pre-wr
 .score{font-size:1.3rem;font-weight:600}img{max-width:100%}.muted{color:#666;font-size:.9rem}
 """
 
+CJK_CSS = (
+    "body{font-family:'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Hiragino Sans GB',"
+    "'Microsoft YaHei','WenQuanYi Micro Hei',system-ui,sans-serif}"
+)
+"""Added for Chinese pages: Simplified Chinese fonts first (Latin text falls through to them too)."""
+
+STATUS_LABELS = {
+    "passed": N_("passed"),
+    "failed": N_("failed"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "crashed": N_("crashed"),
+    "memory": N_("memory"),
+    "forbidden": N_("forbidden"),
+    "missing": N_("missing"),
+    "malformed": N_("malformed"),
+    "grader_error": N_("grader_error"),
+    "ok": N_("ok"),
+}
+"""A status's name as the pages show it (English: the name itself)."""
+
 
 def esc(text) -> str:
+    """`text` escaped for HTML text and attribute values."""
     return html.escape(str(text), quote=True)
+
+
+def result_lang(result: SubmissionResult) -> str:
+    """The language of a result's feedback: info["lang"], else its edition's, else English."""
+    info = result.info or {}
+    for tag in (info.get("lang"), info.get("edition"), config.EDITIONS.get(info.get("assignment"))):
+        try:
+            if tag:
+                return normalise(tag)
+        except ValueError:
+            continue
+    return "en"
+
+
+def page_head(title: str, extra_css: str = "") -> str:
+    """The opening of a page in the current language: <html lang>, charset, title and styles."""
+    lang = current()
+    css = CSS + (CJK_CSS if lang != "en" else "") + extra_css
+    return (
+        f"<!DOCTYPE html><html lang='{HTML_LANG.get(lang, lang)}'><head><meta charset='utf-8'>\n"
+        f"<title>{esc(title)}</title>\n<style>{css}</style></head><body>"
+    )
+
+
+def status_label(name: str) -> str:
+    """A status name in the current language (unknown names as they are)."""
+    return _(STATUS_LABELS[name]) if name in STATUS_LABELS else name
 
 
 def png_data_uri(fig) -> str:
@@ -52,27 +118,66 @@ def png_data_uri(fig) -> str:
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
              "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", "SimHei")  # fmt: skip
-"""Fonts tried, after matplotlib's own, for student names in other scripts (plot labels)."""
+"""Fonts tried, after matplotlib's own, for Chinese plot labels and student names in other scripts."""
+CJK_FILES = ("NotoSansCJK", "SourceHanSans", "wqy-", "msyh", "PingFang", "Hiragino", "simhei")
+"""File names of those fonts, looked for when matplotlib's font cache predates their install."""
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed font of CJK_FONTS, or None. Fonts installed after matplotlib built its
+    font cache (apt-get install fonts-noto-cjk) are added for this process."""
+    from matplotlib import font_manager
+
+    def installed():
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in names), None)
+
+    if found := installed():
+        return found
+    for path in font_manager.findSystemFonts():
+        if any(part.lower() in Path(path).name.lower() for part in CJK_FILES):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return installed()
 
 
 def pyplot():
     """matplotlib's pyplot on the Agg backend (no display needed), with a CJK fallback font when
-    the machine has one (student names on plot axes); the HTML tables show every name regardless."""
+    the machine has one (Chinese labels, student names on plot axes)."""
     import warnings
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    extra = [name for name in CJK_FONTS if name in installed]
+    font = cjk_font()
     families = list(matplotlib.rcParams["font.sans-serif"])
-    if extra and not set(extra) <= set(families):
-        matplotlib.rcParams["font.sans-serif"] = families[:1] + extra + families[1:]
+    if font and font not in families:
+        matplotlib.rcParams["font.sans-serif"] = families[:1] + [font] + families[1:]
+    # student names in another script without a font for it; Chinese labels never get here (plot_lang)
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
     return plt
+
+
+def plot_lang() -> str:
+    """The language plot labels are written in: the current one, or English when it needs a CJK
+    font the machine does not have (English labels rather than empty boxes)."""
+    lang = current()
+    return lang if lang == "en" or cjk_font() else "en"
+
+
+def plot_note() -> str | None:
+    """A line under plots whose labels fell back to English, in the current language, else None."""
+    if plot_lang() == current():
+        return None
+    return _(
+        "The plot labels are in English: the computer that made this page has no Chinese font "
+        "(fonts-noto-cjk)."
+    )
 
 
 def curves(result: SubmissionResult) -> dict[str, list[list[float]]]:
@@ -95,32 +200,36 @@ def test_accuracies(result: SubmissionResult) -> dict[str, float]:
 
 
 def curve_figure(result: SubmissionResult):
-    """One figure per student: training loss, train accuracy and test accuracy per epoch (or None)."""
+    """One figure per student: training loss, train accuracy and test accuracy per epoch (or None).
+    Labels in the current language (plot_lang)."""
     runs = curves(result)
     if not runs:
         return None
     plt = pyplot()
     fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.4), squeeze=False)
     threshold = config.ACCURACY_TIERS[0][0]
-    for ax, (cid, rows) in zip(axes[0], runs.items()):
-        epochs = [r[0] for r in rows]
-        ax.plot(epochs, [r[2] for r in rows], "o-", color="tab:purple", label="train acc")
-        ax.plot(epochs, [r[3] for r in rows], "s-", color="tab:green", label="test acc")
-        ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"full points ({threshold})")
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy")
-        ax2 = ax.twinx()
-        ax2.plot(epochs, [r[1] for r in rows], "^-", color="tab:blue", label="train loss")
-        ax2.set_ylabel("train loss")
-        lines = ax.get_lines() + ax2.get_lines()
-        ax.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
-        ax.set_title(f"{cid}\n{CURVE_CHECKS[cid]}", fontsize=9)
+    with use(plot_lang()):
+        for ax, (cid, rows) in zip(axes[0], runs.items()):
+            epochs = [r[0] for r in rows]
+            ax.plot(epochs, [r[2] for r in rows], "o-", color="tab:purple", label=_("train acc"))
+            ax.plot(epochs, [r[3] for r in rows], "s-", color="tab:green", label=_("test acc"))
+            ax.axhline(threshold, color="grey", ls="--", lw=1,
+                       label=_("full points ({threshold})").format(threshold=threshold))  # fmt: skip
+            ax.set_ylim(0, 1)
+            ax.set_xlabel(_("epoch"))
+            ax.set_ylabel(_("accuracy"))
+            ax2 = ax.twinx()
+            ax2.plot(epochs, [r[1] for r in rows], "^-", color="tab:blue", label=_("train loss"))
+            ax2.set_ylabel(_("train loss"))
+            lines = ax.get_lines() + ax2.get_lines()
+            ax.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
+            ax.set_title(f"{cid}\n{_(CURVE_CHECKS[cid])}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def _by_function(result: SubmissionResult):
+    """(function, its checks) in the gradebook's column order, then any other function."""
     groups: dict[str, list] = {}
     for c in result.checks:
         groups.setdefault(c.function, []).append(c)
@@ -131,29 +240,99 @@ def _by_function(result: SubmissionResult):
 
 
 def _status_line(result: SubmissionResult) -> str:
-    line = f"{result.status} ({status.words(result.status)})"
+    """The submission's status, its words, and the grader's warnings (e.g. a renamed notebook)."""
+    line = _("{status} ({words})").format(
+        status=status_label(result.status), words=_(status.words(result.status))
+    )
     if result.message and not result.message.startswith("Status:"):
-        line += f": {result.message}"
+        line = _("{status}: {message}").format(status=line, message=result.message)
     return line
 
 
+def describe_duration(seconds: float | None) -> str:
+    """'3 h 20 min', '2 d 4 h' (late.describe) in the current language."""
+    if seconds is None:
+        return _("an unknown time")
+    days, rest = divmod(int(seconds // 60), 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    if hours:
+        return _("{hours} h {mins} min").format(hours=hours, mins=mins)
+    return _("{mins} min").format(mins=mins)
+
+
+def late_line(result: SubmissionResult) -> str | None:
+    """When the work was handed in and how late (late.summary), in the current language; or None."""
+    info = result.info.get("late") or {}
+    if not info.get("submitted_at"):
+        return None
+    at, due, seconds = info["submitted_at"], info.get("due"), info.get("late_seconds") or 0
+    if not due:
+        line = _("Submitted {submitted_at}").format(submitted_at=at)
+    elif seconds > 0:
+        line = _("Submitted {submitted_at}, {late_by} after the due date {due}").format(
+            submitted_at=at, late_by=describe_duration(seconds), due=due
+        )
+    else:
+        line = _("Submitted {submitted_at}, on time (due {due})").format(submitted_at=at, due=due)
+    if info.get("penalty"):
+        line = _("{when}; late penalty: -{penalty} points").format(
+            when=line, penalty=f"{info['penalty']:g}"
+        )
+    return line
+
+
+def check_message(check, result: SubmissionResult) -> str:
+    """A check's message as stored (already in the student's language), except the late penalty's,
+    which late.apply writes in English: it is said again from info["late"] in the current language."""
+    info = result.info.get("late") or {}
+    policy = info.get("policy") or {}
+    if check.check_id != late.PENALTY_CHECK or "per_day" not in policy or not info.get("due"):
+        return check.message
+    return _(
+        "handed in {late_by} after the due date {due}: {per_day} of the points per started day late"
+    ).format(
+        late_by=describe_duration(info.get("late_seconds")),
+        due=info["due"],
+        per_day=f"{policy['per_day']:.0%}",
+    )
+
+
 def render_html(result: SubmissionResult, curve_png: str | None = None) -> str:
-    """The student's feedback page (self-contained HTML). curve_png: a data URI, made if None."""
+    """The student's feedback page (self-contained HTML) in the result's language (result_lang).
+    curve_png: a data URI, made if None."""
+    with use(result_lang(result)):
+        return _html(result, curve_png)
+
+
+def _html(result: SubmissionResult, curve_png: str | None) -> str:
+    """render_html in the current language."""
     if curve_png is None:
         fig = curve_figure(result)
         curve_png = png_data_uri(fig) if fig is not None else ""
+    title = _("Feedback: {student} - {assignment}")
+    heading = esc(_("Feedback for {student}")).format(student=esc(result.student))
+    subtitle = _("Assignment {assignment} (d2l softmax regression)")
+    total = _("Score: {score} / {max_score}").format(
+        score=f"{result.score:g}", max_score=f"{result.max_score:g}"
+    )
+    badge = f"<span class='badge {esc(result.status)}'>{esc(_status_line(result))}</span>"
+    status_para = esc(_("Status: {status}")).format(status=badge)
+    when = late_line(result)
+    func_header = (_("function"), _("points"), _("checks passed"))
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Feedback: {esc(result.student)} - {esc(config.ASSIGNMENT)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>Feedback for {esc(result.student)}</h1>",
-        f"<p class='muted'>Assignment {esc(config.ASSIGNMENT)} (d2l softmax regression)</p>",
-        f"<p class='score' id='total'>Score: {result.score:g} / {result.max_score:g}</p>",
+        page_head(title.format(student=result.student, assignment=config.ASSIGNMENT)),
+        f"<h1>{heading}</h1>",
+        f"<p class='muted'>{esc(subtitle.format(assignment=config.ASSIGNMENT))}</p>",
+        f"<p class='score' id='total'>{esc(total)}</p>",
         f"<p class='muted' id='by-hand'>{esc(hand_graded_note(result))}</p>",
-        f"<p>Status: <span class='badge {esc(result.status)}'>{esc(_status_line(result))}</span></p>",
-        *([f"<p id='lateness'>{esc(late.summary(result))}</p>"] if late.summary(result) else []),
-        "<h2>Points per function</h2><table id='functions'><tr><th>function</th>"
-        "<th class='num'>points</th><th class='num'>checks passed</th></tr>",
+        f"<p>{status_para}</p>",
+        *([f"<p id='lateness'>{esc(when)}</p>"] if when else []),
+        "<h2>{}</h2>".format(esc(_("Points per function"))),
+        "<table id='functions'><tr><th>{}</th><th class='num'>{}</th><th class='num'>{}</th></tr>".format(
+            *map(esc, func_header)
+        ),
     ]
     groups = _by_function(result)
     for func, checks in groups:
@@ -167,69 +346,88 @@ def render_html(result: SubmissionResult, curve_png: str | None = None) -> str:
     parts.append("</table>")
 
     accs = test_accuracies(result)
-    parts.append("<h2>Training</h2>")
+    parts.append("<h2>{}</h2>".format(esc(_("Training"))))
     if accs:
-        parts.append("<table id='accuracy'><tr><th>run</th><th class='num'>test accuracy measured by the grader</th></tr>")  # fmt: skip
+        acc_header = (_("run"), _("test accuracy measured by the grader"))
+        parts.append("<table id='accuracy'><tr><th>{}</th><th class='num'>{}</th></tr>".format(*map(esc, acc_header)))  # fmt: skip
         for cid, acc in accs.items():
             parts.append(f"<tr><td>{esc(cid)}</td><td class='num'>{acc:.4f}</td></tr>")
         parts.append("</table>")
-        parts.append(
-            f"<p class='muted'>Full points at a test accuracy of at least {config.ACCURACY_TIERS[0][0]}"
-            f" after {config.NUM_EPOCHS} epochs (lr {config.LR}, batch {config.BATCH_SIZE}).</p>"
-        )
+        rule = _("Full points at a test accuracy of at least {threshold} after {epochs} epochs (lr {lr}, batch {batch}).")  # fmt: skip
+        rule = rule.format(threshold=config.ACCURACY_TIERS[0][0], epochs=config.NUM_EPOCHS,
+                           lr=config.LR, batch=config.BATCH_SIZE)  # fmt: skip
+        parts.append(f"<p class='muted'>{esc(rule)}</p>")
     if curve_png:
-        parts.append(
-            f"<img id='curve' alt='training curve: loss, train and test accuracy per epoch' src='{curve_png}'>"
-        )
+        alt = _("training curve: loss, train and test accuracy per epoch")
+        parts.append(f"<img id='curve' alt='{esc(alt)}' src='{curve_png}'>")
+        if note := plot_note():
+            parts.append(f"<p class='muted' id='plot-note'>{esc(note)}</p>")
     if not accs and not curve_png:
-        parts.append("<p>train_ch3 did not finish a training run (see its checks below).</p>")
+        untrained = _("train_ch3 did not finish a training run (see its checks below).")
+        parts.append(f"<p>{esc(untrained)}</p>")
 
-    parts.append("<h2>Checks</h2>")
+    parts.append("<h2>{}</h2>".format(esc(_("Checks"))))
+    check_header = (_("check"), _("status"), _("points"))
     for func, checks in groups:
-        parts.append(f"<h3>{esc(func)}</h3><table class='checks'><tr><th>check</th><th>status</th><th class='num'>points</th></tr>")  # fmt: skip
+        parts.append(f"<h3>{esc(func)}</h3>")
+        parts.append("<table class='checks'><tr><th>{}</th><th>{}</th><th class='num'>{}</th></tr>".format(*map(esc, check_header)))  # fmt: skip
         for c in checks:
             parts.append(
-                f"<tr><td>{esc(c.check_id)}</td><td class='{esc(c.status)}'>{esc(c.status)}</td>"
+                f"<tr><td>{esc(c.check_id)}</td><td class='{esc(c.status)}'>{esc(status_label(c.status))}</td>"
                 f"<td class='num'>{c.score:g} / {c.max_score:g}</td></tr>"
             )
         parts.append("</table>")
         for c in checks:
             if not c.passed and c.message:
                 parts.append(
-                    f"<p><b>{esc(c.check_id)}</b> <span class='{esc(c.status)}'>{esc(c.status)}</span></p>"
-                    f"<pre>{esc(c.message)}</pre>"
+                    f"<p><b>{esc(c.check_id)}</b> <span class='{esc(c.status)}'>{esc(status_label(c.status))}</span></p>"
+                    f"<pre>{esc(check_message(c, result))}</pre>"
                 )
-    parts.append(
-        "<p class='muted'>Free-text quiz answers are graded by hand and are not included here. "
-        "Check your work before handing in: <code>python -m autograder check softmax_regression.ipynb</code>.</p>"
-    )
+    command = f"<code>python -m autograder check {esc(config.MAIN_NOTEBOOK)}</code>"
+    closing = _("Free-text quiz answers are graded by hand and are not included here. Check your work before handing in: {command}.")  # fmt: skip
+    parts.append(f"<p class='muted'>{esc(closing).format(command=command)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def hand_graded_note(result: SubmissionResult) -> str:
     """What the score leaves out: the written quiz answers, graded by hand later in nbgrader."""
+    count = len(quiz.MANUAL_QUESTIONS)
     manual = sum(q.points for q in quiz.MANUAL_QUESTIONS)
-    return (
-        f"This score counts the automatically graded points. Your {len(quiz.MANUAL_QUESTIONS)} "
-        f"written answers ({manual:g} points) are graded by hand later, so the full total is "
-        f"out of {result.max_score + manual:g}."
+    note = ngettext(
+        "This score counts the automatically graded points. Your {count} written answer "
+        "({manual} points) is graded by hand later, so the full total is out of {total}.",
+        "This score counts the automatically graded points. Your {count} written answers "
+        "({manual} points) are graded by hand later, so the full total is out of {total}.",
+        count,
     )
+    return note.format(count=count, manual=f"{manual:g}", total=f"{result.max_score + manual:g}")
 
 
 def render_markdown(result: SubmissionResult) -> str:
-    """The student's feedback as Markdown (LMS comment boxes): no images, the curve as a table."""
+    """The student's feedback as Markdown (LMS comment boxes), in the result's language: no
+    images, the curve as a table."""
+    with use(result_lang(result)):
+        return _markdown(result)
+
+
+def _markdown(result: SubmissionResult) -> str:
+    """render_markdown in the current language."""
+    when = late_line(result)
+    score = _("Score: {score} / {max_score}").format(
+        score=f"{result.score:g}", max_score=f"{result.max_score:g}"
+    )
     lines = [
-        f"# Feedback for {result.student}: {config.ASSIGNMENT}",
+        _("# Feedback for {student}: {assignment}").format(student=result.student, assignment=config.ASSIGNMENT),
         "",
-        f"**Score: {result.score:g} / {result.max_score:g}** (status: {_status_line(result)})",
+        _("**{score}** (status: {status})").format(score=score, status=_status_line(result)),
         "",
         hand_graded_note(result),
         "",
-        *([late.summary(result), ""] if late.summary(result) else []),
-        "| function | points | checks passed |",
+        *([when, ""] if when else []),
+        "| {} | {} | {} |".format(_("function"), _("points"), _("checks passed")),
         "| --- | ---: | ---: |",
-    ]
+    ]  # fmt: skip
     groups = _by_function(result)
     for func, checks in groups:
         lines.append(
@@ -239,21 +437,28 @@ def render_markdown(result: SubmissionResult) -> str:
     accs = test_accuracies(result)
     runs = curves(result)
     if accs or runs:
-        lines += ["", "## Training", ""]
+        lines += ["", "## " + _("Training"), ""]
+        threshold = config.ACCURACY_TIERS[0][0]
         for cid, acc in accs.items():
-            lines.append(f"- {cid}: test accuracy {acc:.4f} (measured by the grader; full points at >= {config.ACCURACY_TIERS[0][0]})")  # fmt: skip
+            line = _("- {check}: test accuracy {accuracy} (measured by the grader; full points at >= {threshold})")  # fmt: skip
+            lines.append(line.format(check=cid, accuracy=f"{acc:.4f}", threshold=threshold))
+        header = "| {} | {} | {} | {} |".format(_("epoch"), _("train loss"), _("train acc"), _("test acc"))  # fmt: skip
         for cid, rows in runs.items():
-            lines += ["", f"{cid} ({CURVE_CHECKS[cid]}):", "",
-                      "| epoch | train loss | train acc | test acc |", "| ---: | ---: | ---: | ---: |"]  # fmt: skip
+            caption = _("{check} ({what}):").format(check=cid, what=_(CURVE_CHECKS[cid]))
+            lines += ["", caption, "", header, "| ---: | ---: | ---: | ---: |"]
             lines += [f"| {r[0]:g} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.4f} |" for r in rows]
     failed = [c for c in result.checks if not c.passed]
-    lines += ["", "## Checks that did not pass", ""]
+    lines += ["", "## " + _("Checks that did not pass"), ""]
     if not failed:
-        lines.append("All checks passed.")
+        lines.append(_("All checks passed."))
     for c in failed:
-        lines += [f"### {c.check_id}: {c.status} ({c.score:g} / {c.max_score:g})", ""]
+        title = _("### {check}: {status} ({score} / {max_score})").format(
+            check=c.check_id, status=status_label(c.status),
+            score=f"{c.score:g}", max_score=f"{c.max_score:g}",
+        )  # fmt: skip
+        lines += [title, ""]
         if c.message:
-            lines += ["```text", c.message.replace("```", "'''"), "```", ""]
+            lines += ["```text", check_message(c, result).replace("```", "'''"), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -2,7 +2,9 @@
 
 Score histogram, pass rate of every check, measured test accuracy against the threshold, the most
 common failure messages (grouped by check id and hint line), submissions whose grading ended in
-timeout/crashed/memory/forbidden/malformed, and grading time per student.
+timeout/crashed/memory/forbidden/malformed, and grading time per student. Written in the language
+of the `report` command's --lang (default English) through the "reports" gettext catalogue; the
+failures' hint lines stay in the language of each student's edition.
 """
 
 from __future__ import annotations
@@ -16,9 +18,20 @@ from urllib.parse import quote
 from autograder import config
 from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
+from autograder.i18n import _, use, variants
 from autograder.results import late, store
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
-from autograder.results.feedback import CSS, esc, png_data_uri, pyplot, test_accuracies
+from autograder.results.feedback import (
+    describe_duration,
+    esc,
+    page_head,
+    plot_lang,
+    plot_note,
+    png_data_uri,
+    pyplot,
+    status_label,
+    test_accuracies,
+)
 
 
 def load_results(results_dir) -> list[SubmissionResult]:
@@ -34,7 +47,7 @@ def graded_checks(result: SubmissionResult):
 def failure_key(check) -> tuple[str, str]:
     """(check id, the message's hint line, else its first line with the status): a failure's group."""
     lines = check.message.splitlines()
-    hint = next((ln for ln in lines if ln.startswith("Hint:")), None)
+    hint = next((ln for ln in lines if ln.startswith(variants("Hint:"))), None)
     if hint is None:
         hint = f"[{check.status}] " + (lines[0] if lines else "")
         if len(hint) > 200:
@@ -87,6 +100,7 @@ def problem_students(results) -> list[tuple[str, str, str, list[str]]]:
 
 
 def _fig_scores(results):
+    """Histogram of the scores."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.2))
     scores = [r.score for r in results]
@@ -98,31 +112,35 @@ def _fig_scores(results):
         color="tab:blue",
         edgecolor="white",
     )
-    ax.set_xlabel(f"score (of {most:g})")
-    ax.set_ylabel("students")
-    ax.set_title("Score distribution")
+    with use(plot_lang()):
+        ax.set_xlabel(_("score (of {max_score})").format(max_score=f"{most:g}"))
+        ax.set_ylabel(_("students"))
+        ax.set_title(_("Score distribution"))
     ax.yaxis.get_major_locator().set_params(integer=True)
     return fig
 
 
 def _fig_pass_rates(rates):
+    """One bar per check: the fraction of students who passed it."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.22 * len(rates) + 1))
-    names = [cid for cid, _, _ in rates][::-1]
-    vals = [(p / n if n else 0) for _, p, n in rates][::-1]
+    names = [cid for cid, _p, _n in rates][::-1]
+    vals = [(p / n if n else 0) for _cid, p, n in rates][::-1]
     ax.barh(
         names,
         vals,
         color=["tab:green" if v >= 0.8 else "tab:orange" if v >= 0.5 else "tab:red" for v in vals],
     )
     ax.set_xlim(0, 1)
-    ax.set_xlabel("fraction of students passing")
-    ax.set_title("Pass rate per check")
+    with use(plot_lang()):
+        ax.set_xlabel(_("fraction of students passing"))
+        ax.set_title(_("Pass rate per check"))
     ax.tick_params(axis="y", labelsize=7)
     return fig
 
 
 def _fig_accuracy(results):
+    """Histogram of the measured test accuracies, with the thresholds of the points (or None)."""
     accs = {cid: [] for cid in ("train_ch3.end_to_end", "train_ch3.accuracy")}
     for r in results:
         for cid, acc in test_accuracies(r).items():
@@ -141,29 +159,36 @@ def _fig_accuracy(results):
         stacked=False,
         color=["tab:blue", "tab:purple"][: len(accs)],
     )
-    for threshold, fraction in config.ACCURACY_TIERS:
-        ax.axvline(threshold, color="black" if fraction == 1.0 else "grey", ls="--", lw=1,
-                   label=f"{threshold} ({fraction:.0%} of the points)")  # fmt: skip
-    ax.set_xlabel("test accuracy measured by the grader")
-    ax.set_ylabel("students")
-    ax.set_title("Measured test accuracy after training")
+    with use(plot_lang()):
+        for threshold, fraction in config.ACCURACY_TIERS:
+            label = _("{threshold} ({fraction} of the points)").format(
+                threshold=threshold, fraction=f"{fraction:.0%}"
+            )
+            ax.axvline(threshold, color="black" if fraction == 1.0 else "grey", ls="--", lw=1,
+                       label=label)  # fmt: skip
+        ax.set_xlabel(_("test accuracy measured by the grader"))
+        ax.set_ylabel(_("students"))
+        ax.set_title(_("Measured test accuracy after training"))
     ax.legend(fontsize=8)
     ax.yaxis.get_major_locator().set_params(integer=True)
     return fig
 
 
 def _fig_times(results):
+    """One bar per student: the seconds their grading took."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 0.25 * len(results) + 1))
     names = [r.student for r in results][::-1]
     ax.barh(names, [r.seconds for r in results][::-1], color="tab:gray")
-    ax.set_xlabel("seconds")
-    ax.set_title("Grading time per student")
+    with use(plot_lang()):
+        ax.set_xlabel(_("seconds"))
+        ax.set_title(_("Grading time per student"))
     ax.tick_params(axis="y", labelsize=7)
     return fig
 
 
 def _table(header, rows, table_id, numeric=()) -> str:
+    """An HTML table: escaped header cells, row cells as given (already HTML)."""
     out = [f"<table id='{table_id}'><tr>"]
     out += [
         f"<th{' class=num' if i in numeric else ''}>{esc(h)}</th>" for i, h in enumerate(header)
@@ -183,64 +208,78 @@ def unconfined_ok(result: SubmissionResult) -> bool:
     return not (isinstance(conf, dict) and conf.get("confined") is False)
 
 
-def build_report(results: list[SubmissionResult], title: str | None = None) -> str:
-    """The class report as one self-contained HTML page."""
-    results = sorted(results, key=lambda r: r.student)
-    title = title or f"Class report: {config.ASSIGNMENT}"
+def build_report(
+    results: list[SubmissionResult], title: str | None = None, lang: str | None = None
+) -> str:
+    """The class report as one self-contained HTML page, in `lang` (None: the current language)."""
+    with use(lang):
+        return _build(sorted(results, key=lambda r: r.student), title)
+
+
+def _build(results: list[SubmissionResult], title: str | None) -> str:
+    """build_report in the current language, for results sorted by student."""
+    title = title or _("Class report: {assignment}").format(assignment=config.ASSIGNMENT)
     scores = [r.score for r in results]
     most = max((r.max_score for r in results), default=0)
     threshold = config.ACCURACY_TIERS[0][0]
+    generated = _("Generated {time} from {count} results.").format(
+        time=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), count=len(results)
+    )
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title><style>{CSS} body{{max-width:72rem}}</style></head><body>",
+        page_head(title, " body{max-width:72rem}"),
         f"<h1>{esc(title)}</h1>",
-        f"<p class='muted'>Generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} from {len(results)} results.</p>",
+        f"<p class='muted'>{esc(generated)}</p>",
     ]
     if not results:
-        parts.append("<p>No results.</p></body></html>")
+        parts.append("<p>{}</p></body></html>".format(esc(_("No results."))))
         return "\n".join(parts)
     unconfined = [r.student for r in results if not unconfined_ok(r)]
     if unconfined:
-        parts.append(
-            f"<p class='warning' id='unconfined'><strong>Graded without kernel confinement</strong> "
-            f"(<code>--unconfined</code>): {esc(', '.join(unconfined[:20]))}"
-            f"{' and others' if len(unconfined) > 20 else ''}. Their code could read and write what "
-            "the grader's user can; regrade them on a machine with Landlock and seccomp.</p>"
+        warning = _(
+            "<strong>Graded without kernel confinement</strong> (<code>--unconfined</code>): "
+            "{students}{more}. Their code could read and write what the grader's user can; "
+            "regrade them on a machine with Landlock and seccomp."
         )
+        more = _(" and others") if len(unconfined) > 20 else ""
+        warning = warning.format(students=esc(", ".join(unconfined[:20])), more=esc(more))
+        parts.append(f"<p class='warning' id='unconfined'>{warning}</p>")
     e2e = [test_accuracies(r).get("train_ch3.end_to_end") for r in results]
     e2e = [a for a in e2e if a is not None]
     summary = [
-        ("students", f"{len(results)}"),
-        ("mean score", f"{statistics.mean(scores):.2f} / {most:g}"),
-        ("median score", f"{statistics.median(scores):g} / {most:g}"),
-        ("full marks", f"{sum(r.score == r.max_score for r in results)}"),
-        ("submissions with grading problems", f"{len(problem_students(results))}"),
-        (f"end-to-end test accuracy >= {threshold}", f"{sum(a >= threshold for a in e2e)} of {len(e2e)} trained"),
-        ("total grading time", f"{sum(r.seconds for r in results):.0f} s"),
+        (_("students"), f"{len(results)}"),
+        (_("mean score"), f"{statistics.mean(scores):.2f} / {most:g}"),
+        (_("median score"), f"{statistics.median(scores):g} / {most:g}"),
+        (_("full marks"), f"{sum(r.score == r.max_score for r in results)}"),
+        (_("submissions with grading problems"), f"{len(problem_students(results))}"),
+        (_("end-to-end test accuracy >= {threshold}").format(threshold=threshold),
+         _("{passed} of {trained} trained").format(passed=sum(a >= threshold for a in e2e), trained=len(e2e))),
+        (_("total grading time"), _("{seconds} s").format(seconds=f"{sum(r.seconds for r in results):.0f}")),
     ]  # fmt: skip
     parts.append(_table(("", ""), [(esc(k), esc(v)) for k, v in summary], "summary"))
 
-    parts.append("<h2>Scores</h2>")
-    parts.append(f"<img id='score-histogram' alt='score histogram' src='{png_data_uri(_fig_scores(results))}'>")  # fmt: skip
+    parts.append(_heading(_("Scores")))
+    parts.append(_img("score-histogram", _("score histogram"), _fig_scores(results)))
     rows = []
+    feedback_link = esc(_("feedback"))
     for r in results:
         per = function_scores(r)
-        rows.append([esc(r.student), f"{r.score:g}", f"<span class='{esc(r.status)}'>{esc(r.status)}</span>",
+        rows.append([esc(r.student), f"{r.score:g}", _status_span(r.status),
                      *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
-                     f"<a href='{esc(quote(store.folder_name(r.student)))}/feedback.html'>feedback</a>"])  # fmt: skip
-    parts.append(_table(("student", f"score (of {most:g})", "status", *FUNCTION_COLUMNS, ""), rows, "scores", numeric={1, 3, 4, 5, 6, 7}))  # fmt: skip
+                     f"<a href='{esc(quote(store.folder_name(r.student)))}/feedback.html'>{feedback_link}</a>"])  # fmt: skip
+    score_of = _("score (of {max_score})").format(max_score=f"{most:g}")
+    parts.append(_table((_("student"), score_of, _("status"), *FUNCTION_COLUMNS, ""), rows, "scores", numeric={1, 3, 4, 5, 6, 7}))  # fmt: skip
 
     rates = pass_rates(results)
-    parts.append("<h2>Pass rate of every check</h2>")
-    parts.append(f"<img id='pass-rates' alt='pass rate per check' src='{png_data_uri(_fig_pass_rates(rates))}'>")  # fmt: skip
-    parts.append(_table(("check", "passed", "pass rate"),
+    parts.append(_heading(_("Pass rate of every check")))
+    parts.append(_img("pass-rates", _("pass rate per check"), _fig_pass_rates(rates)))
+    parts.append(_table((_("check"), _("passed"), _("pass rate")),
                         [(esc(cid), f"{p} / {n}", f"{(p / n if n else 0):.0%}") for cid, p, n in rates],
                         "pass-rate-table", numeric={1, 2}))  # fmt: skip
 
-    parts.append(f"<h2>Measured test accuracy (threshold {threshold})</h2>")
+    parts.append(_heading(_("Measured test accuracy (threshold {threshold})").format(threshold=threshold)))  # fmt: skip
     fig = _fig_accuracy(results)
     if fig is not None:
-        parts.append(f"<img id='accuracy-histogram' alt='test accuracy histogram' src='{png_data_uri(fig)}'>")  # fmt: skip
+        parts.append(_img("accuracy-histogram", _("test accuracy histogram"), fig))
     acc_rows = []
     for r in results:
         accs = test_accuracies(r)
@@ -248,42 +287,45 @@ def build_report(results: list[SubmissionResult], title: str | None = None) -> s
             (f"{accs[c]:.4f}" + (" &#10003;" if accs[c] >= threshold else " &#10007;")) if c in accs else "-"
             for c in ("train_ch3.end_to_end", "train_ch3.accuracy")
         ])  # fmt: skip
-    parts.append(_table(("student", "end to end (student's functions)", "grader's model"), acc_rows, "accuracy-table", numeric={1, 2}))  # fmt: skip
+    acc_header = (_("student"), _("end to end (student's functions)"), _("grader's model"))
+    parts.append(_table(acc_header, acc_rows, "accuracy-table", numeric={1, 2}))
+    if note := plot_note():
+        parts.append(f"<p class='muted' id='plot-note'>{esc(note)}</p>")
 
     failures = common_failures(results)
-    parts.append("<h2>Most common failures</h2>")
-    parts.append(
-        "<p class='muted'>Grouped by check and hint line (or first line of the message).</p>"
-    )
-    parts.append(_table(("count", "check", "hint", "students"),
+    parts.append(_heading(_("Most common failures")))
+    grouped = _("Grouped by check and hint line (or first line of the message).")
+    parts.append(f"<p class='muted'>{esc(grouped)}</p>")
+    parts.append(_table((_("count"), _("check"), _("hint"), _("students")),
                         [(str(n), esc(cid), esc(hint), esc(", ".join(st))) for cid, hint, n, st in failures[:40]],
                         "failures", numeric={0}))  # fmt: skip
 
     problems = problem_students(results)
-    parts.append("<h2>Grading problems (timeout, crashed, memory, forbidden, malformed)</h2>")
+    parts.append(_heading(_("Grading problems (timeout, crashed, memory, forbidden, malformed)")))
     if problems:
-        parts.append(_table(("student", "status", "message", "checks affected"),
-                            [(esc(s), f"<span class='{esc(st)}'>{esc(st)}</span>", esc(msg), esc(", ".join(bad)))
+        parts.append(_table((_("student"), _("status"), _("message"), _("checks affected")),
+                            [(esc(s), _status_span(st), esc(msg), esc(", ".join(bad)))
                              for s, st, msg, bad in problems], "problems"))  # fmt: skip
     else:
-        parts.append("<p id='problems'>None.</p>")
+        parts.append("<p id='problems'>{}</p>".format(esc(_("None."))))
 
     late_rows = [
         (esc(r.student), esc(r.info["late"].get("submitted_at") or "-"),
-         esc(late.describe(r.info["late"]["late_seconds"])), f"{r.info['late'].get('penalty', 0):g}")
+         esc(describe_duration(r.info["late"]["late_seconds"])), f"{r.info['late'].get('penalty', 0):g}")
         for r in results
         if (r.info.get("late") or {}).get("late_seconds")
     ]  # fmt: skip
-    parts.append("<h2>Late submissions</h2>")
+    parts.append(_heading(_("Late submissions")))
     if late_rows:
-        parts.append(_table(("student", "submitted", "late by", "penalty (points)"), late_rows,
-                            "late", numeric={3}))  # fmt: skip
+        parts.append(_table((_("student"), _("submitted"), _("late by"), _("penalty (points)")),
+                            late_rows, "late", numeric={3}))  # fmt: skip
     else:
-        parts.append("<p id='late'>None (or no due date and timestamp.txt to compare).</p>")
+        no_late = _("None (or no due date and timestamp.txt to compare).")
+        parts.append(f"<p id='late'>{esc(no_late)}</p>")
 
-    parts.append("<h2>Grading time per student</h2>")
-    parts.append(f"<img id='grading-times' alt='grading time per student' src='{png_data_uri(_fig_times(results))}'>")  # fmt: skip
-    parts.append(_table(("student", "seconds", "device", "peak memory (MB)", "worker starts"),
+    parts.append(_heading(_("Grading time per student")))
+    parts.append(_img("grading-times", _("grading time per student"), _fig_times(results)))
+    parts.append(_table((_("student"), _("seconds"), _("device"), _("peak memory (MB)"), _("worker starts")),
                         [(esc(r.student), f"{r.seconds:.1f}", esc(r.device),
                           f"{r.info.get('peak_rss', 0) / 1024**2:.0f}" if r.info.get("peak_rss") else "-",
                           esc(r.info.get("worker_starts", "-"))) for r in results],
@@ -292,8 +334,23 @@ def build_report(results: list[SubmissionResult], title: str | None = None) -> s
     return "\n".join(parts)
 
 
-def write_report(out_dir, results) -> Path:
-    """Write DIR/report.html atomically; return its path."""
+def _heading(text: str) -> str:
+    """A section heading."""
+    return f"<h2>{esc(text)}</h2>"
+
+
+def _img(img_id: str, alt: str, fig) -> str:
+    """A figure embedded as a PNG data URI."""
+    return f"<img id='{img_id}' alt='{esc(alt)}' src='{png_data_uri(fig)}'>"
+
+
+def _status_span(name: str) -> str:
+    """A status, coloured by its class, in the current language."""
+    return f"<span class='{esc(name)}'>{esc(status_label(name))}</span>"
+
+
+def write_report(out_dir, results, lang: str | None = None) -> Path:
+    """Write DIR/report.html atomically, in `lang` (None: the current language); return its path."""
     path = Path(out_dir) / "report.html"
-    atomic_write(path, build_report(list(results)))
+    atomic_write(path, build_report(list(results), lang=lang))
     return path
