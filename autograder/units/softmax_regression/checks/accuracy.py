@@ -7,6 +7,7 @@ import math
 import torch
 
 from autograder.checks.registry import Check
+from autograder.i18n import _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.checks.common import (
     D2L_Y,
@@ -29,8 +30,9 @@ def _count(caller, cid, y_hat, y):
     value = reply["value"]
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            return None, report(cid, f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)}", "one number", f"tensor of shape {tuple(value.shape)}",
-                                "compare predicted and true labels, then sum the matches to one number")  # fmt: skip
+            return None, report(cid, f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)}", _("one number"),
+                                _("tensor of shape {shape}").format(shape=tuple(value.shape)),
+                                _("compare predicted and true labels, then sum the matches to one number"))  # fmt: skip
         value = float(value.reshape(-1)[0])
     return float(value), None
 
@@ -49,9 +51,13 @@ def accuracy_values(caller):
             return fail
         want = references.accuracy(y_hat, y)
         if got != want:
-            hint = "take the predicted class with y_hat.argmax(axis=1), compare with y, and count the matches"
+            hint = _(
+                "take the predicted class with y_hat.argmax(axis=1), compare with y, and count the matches"
+            )
             if math.isclose(got, want / len(y), rel_tol=1e-6):
-                hint = "d2l's accuracy returns the number of correct predictions, not the fraction (evaluate_accuracy divides later)"
+                hint = _(
+                    "d2l's accuracy returns the number of correct predictions, not the fraction (evaluate_accuracy divides later)"
+                )
             return report(
                 cid, f"y_hat = {fmt(y_hat)}, y = {y.tolist()}", repr(want), repr(got), hint
             )
@@ -66,8 +72,8 @@ def accuracy_labels(caller):
     if fail:
         return fail
     if got != 3.0:
-        return report(cid, f"y_hat = {y_hat.tolist()} (labels), y = {y.tolist()}", "3.0", repr(got),
-                      "only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)")  # fmt: skip
+        return report(cid, _("y_hat = {y_hat} (labels), y = {y}").format(y_hat=y_hat.tolist(), y=y.tolist()), "3.0", repr(got),
+                      _("only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)"))  # fmt: skip
     return result(cid, True)
 
 

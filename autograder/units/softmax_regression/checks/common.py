@@ -1,5 +1,8 @@
 """Helpers every check of this unit shares: message formatting, calling through a caller, judging
-forbidden operators and in-place changes, input generators and a numerical Jacobian."""
+forbidden operators and in-place changes, input generators and a numerical Jacobian.
+
+Every message is a gettext template (autograder/i18n): translated, then filled in, so a Chinese
+submission reads its checks in Chinese; code, numbers, shapes and dtypes stay as they are."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import torch
 
 from autograder import config
 from autograder.checks.outcome import CheckResult
+from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.calls import bounded
 
@@ -15,10 +19,14 @@ def fmt(x, width=6):
     """Short readable form of a tensor or number for messages."""
     if isinstance(x, torch.Tensor):
         if x.numel() > 12:
-            return f"tensor of shape {tuple(x.shape)}, dtype {str(x.dtype).replace('torch.', '')}"
+            return _("tensor of shape {shape}, dtype {dtype}").format(
+                shape=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "")
+            )
         vals = x.detach().to(torch.float64) if x.is_floating_point() else x
         body = str(vals.tolist()) if not x.is_floating_point() else _round(vals.tolist(), width)
-        return f"{body} (shape {tuple(x.shape)}, {str(x.dtype).replace('torch.', '')})"
+        return _("{values} (shape {shape}, {dtype})").format(
+            values=body, shape=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "")
+        )
     return repr(x)
 
 
@@ -47,8 +55,14 @@ def result(check_id, ok, message="", score=None, **details):
 
 
 def report(check_id, inp, expected, got, hint):
-    """A failed CheckResult with the standard four-part message."""
-    return result(check_id, False, f"Input: {inp}\nExpected: {expected}\nGot: {got}\nHint: {hint}")
+    """A failed CheckResult with the standard four-part message (its parts already translated)."""
+    lines = (
+        _("Input: {input}").format(input=inp),
+        _("Expected: {expected}").format(expected=expected),
+        _("Got: {got}").format(got=got),
+        _("Hint: {hint}").format(hint=hint),
+    )
+    return result(check_id, False, "\n".join(lines))
 
 
 def _call(caller, check_id, fn, args, **kw):
@@ -61,11 +75,13 @@ def _call(caller, check_id, fn, args, **kw):
         return reply, None
     status = reply.get("status", "error")
     error = bounded(reply.get("error"), 600)
-    msg = f"Calling {fn} raised an error: {error}"
+    msg = _("Calling {function} raised an error: {error}").format(function=fn, error=error)
     if "NotImplementedError" in error:
-        msg = f"{fn} is not implemented yet: replace `raise NotImplementedError()` with your code"
+        msg = _(
+            "{function} is not implemented yet: replace `raise NotImplementedError()` with your code"
+        ).format(function=fn)
     elif "must match the size of tensor" in error and fn in BROADCAST_HINTS:
-        msg += f"\nHint: {BROADCAST_HINTS[fn]}"
+        msg += "\n" + _("Hint: {hint}").format(hint=_(BROADCAST_HINTS[fn]))
     res = result(check_id, False, msg)
     res.status = (
         status if status in ("error", "memory", "forbidden", "missing", "failed") else "error"
@@ -74,9 +90,11 @@ def _call(caller, check_id, fn, args, **kw):
 
 
 BROADCAST_HINTS = {
-    "softmax": "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim "
-    "the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)",
-    "accuracy": "take the predicted class with y_hat.argmax(axis=1) before comparing with y",
+    "softmax": N_(
+        "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim "
+        "the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)"
+    ),
+    "accuracy": N_("take the predicted class with y_hat.argmax(axis=1) before comparing with y"),
 }
 """Hints for broadcasting errors ("The size of tensor a must match...") raised by a function."""
 
@@ -94,13 +112,12 @@ def _builtins_used(check_id, reply, fn):
     used = forbidden_ops(fn, reply)
     if not used:
         return None
-    res = result(
-        check_id,
-        False,
-        f"{fn} ran {', '.join(used)} (what torch.softmax, log_softmax, F.cross_entropy or "
-        "nll_loss compute), which it is meant to implement from scratch. "
-        "Hint: write it with torch.exp, sum and indexing as in d2l section 4.4.",
-    )
+    message = _(
+        "{function} ran {operators} (what torch.softmax, log_softmax, F.cross_entropy or "
+        "nll_loss compute), which it is meant to implement from scratch."
+    ).format(function=fn, operators=", ".join(used))
+    hint = _("write it with torch.exp, sum and indexing as in d2l section 4.4.")
+    res = result(check_id, False, message + " " + _("Hint: {hint}").format(hint=hint))
     res.status = "forbidden"
     return res
 
@@ -141,7 +158,7 @@ def _tensor_or_fail(check_id, value, inp, expected, fn):
         inp,
         expected,
         f"{type(value).__name__} {value!r}",
-        f"{fn} must return a torch.Tensor",
+        _("{function} must return a torch.Tensor").format(function=fn),
     )
 
 
@@ -168,13 +185,13 @@ def _not_in_place(caller, cid, fn, args):
     if forbidden := _builtins_used(cid, reply, fn):
         return forbidden
     if changed := changed_arguments(args, reply):
-        names = ", ".join(f"argument {i + 1}" for i in changed)
+        names = ", ".join(_("argument {number}").format(number=i + 1) for i in changed)
         return report(
             cid,
             f"{fn}({', '.join(fmt(a) for a in args)})",
-            "the inputs unchanged after the call",
-            f"{names} was modified in place",
-            "avoid in-place operations on the inputs (exp_(), /=, -=); compute new tensors",
+            _("the inputs unchanged after the call"),
+            _("{arguments} was modified in place").format(arguments=names),
+            _("avoid in-place operations on the inputs (exp_(), /=, -=); compute new tensors"),
         )
     return result(cid, True)
 
@@ -192,10 +209,10 @@ def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
     x = inputs[wrt]
     base = caller.call(fn, inputs)
     if not base.get("ok"):
-        return None, f"{fn} raised: {base.get('error')}"
+        return None, _("{function} raised: {error}").format(function=fn, error=base.get("error"))
     out = base["value"]
     if not isinstance(out, torch.Tensor):
-        return None, f"{fn} returned {type(out).__name__}"
+        return None, _("{function} returned {type}").format(function=fn, type=type(out).__name__)
     numerical = torch.zeros(out.numel(), x.numel(), dtype=torch.float64)
     flat = x.reshape(-1)
     for j in range(x.numel()):
@@ -208,7 +225,9 @@ def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
         if not (r_hi.get("ok") and r_lo.get("ok")):
             return (
                 None,
-                f"{fn} raised during finite differences: {r_hi.get('error') or r_lo.get('error')}",
+                _("{function} raised during finite differences: {error}").format(
+                    function=fn, error=r_hi.get("error") or r_lo.get("error")
+                ),
             )
         numerical[:, j] = (r_hi["value"] - r_lo["value"]).reshape(-1).to(torch.float64) / (2 * eps)
     analytical = torch.zeros_like(numerical)
@@ -217,19 +236,20 @@ def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
         v[i] = 1
         r = caller.call(fn, inputs, grad_wrt=(wrt,), cotangent=v.reshape(out.shape))
         if not r.get("ok"):
-            return None, f"backward failed: {r.get('error')}"
+            return None, _("backward failed: {error}").format(error=r.get("error"))
         g = r["grads"][0]
         if g is None:
-            return None, "no gradient flowed back to the input"
+            return None, _("no gradient flowed back to the input")
         analytical[i] = g.reshape(-1).to(torch.float64)
     excess = (numerical - analytical).abs() - config.GRADCHECK_RTOL * analytical.abs()
     return float(excess.max()), None
 
 
-NO_GRAD_HINT = (
+NO_GRAD_HINT = N_(
     "the computation was cut off from autograd: avoid .detach(), .data, .item(), .numpy() and "
     "torch.tensor(...) on intermediate results inside the function"
 )
+"""A msgid: translate it where it is used, _(NO_GRAD_HINT)."""
 
 
 def _gradient_flows(caller, cid, fn, args, wrt, shape):
@@ -238,17 +258,19 @@ def _gradient_flows(caller, cid, fn, args, wrt, shape):
     if r.get("ok") and (forbidden := _builtins_used(cid, r, fn)):
         return forbidden
     if not r.get("ok"):
-        hint = NO_GRAD_HINT
+        hint = _(NO_GRAD_HINT)
         if "Mismatch in shape" in str(r.get("error")):
-            hint = f"{fn} returned the wrong shape (see the shape check)"
-        return report(cid, fmt(args[wrt]), "a differentiable result", r.get("error"), hint)
+            hint = _("{function} returned the wrong shape (see the shape check)").format(
+                function=fn
+            )
+        return report(cid, fmt(args[wrt]), _("a differentiable result"), r.get("error"), hint)
     if r["grads"][0] is None:
         return report(
             cid,
-            f"{fn} on {fmt(args[wrt])}",
-            "gradients flowing back to the input",
-            "no gradient",
-            NO_GRAD_HINT,
+            _("{function} on {input}").format(function=fn, input=fmt(args[wrt])),
+            _("gradients flowing back to the input"),
+            _("no gradient"),
+            _(NO_GRAD_HINT),
         )
     return None
 

@@ -8,6 +8,7 @@ import torch
 
 from autograder import config
 from autograder.checks.registry import Check
+from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.checks.common import (
     D2L_Y,
@@ -32,10 +33,13 @@ from autograder.units.softmax_regression.checks.common import (
     result,
 )
 
-WRONG_CE_GRAD_HINT = (
+WRONG_CE_GRAD_HINT = N_(
     "the gradient of -log(y_hat[i, y_i]) is -1 / y_hat[i, y_i] at the true class and 0 for every "
     "other class: check the sign, and that only the true class's probability enters the loss"
 )
+
+
+COLUMNS_HINT = N_("y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]")
 
 
 def cross_entropy_shape(caller):
@@ -43,19 +47,22 @@ def cross_entropy_shape(caller):
     cid = "cross_entropy.shape"
     for n, q in SHAPES:
         args = [_probs(n, q, seed=n), _labels(n, q)]
-        inp = f"y_hat of shape ({n}, {q}), y of shape ({n},)"
+        inp = _("y_hat of shape {shape}, y of shape {labels}").format(shape=(n, q), labels=(n,))
         out, fail = _tensor_call(
-            caller, cid, "cross_entropy", args, inp, f"a tensor of shape ({n},)"
-        )
+            caller, cid, "cross_entropy", args, inp, _("a tensor of shape {shape}").format(shape=(n,))
+        )  # fmt: skip
         if fail:
             return fail
         if tuple(out.shape) != (n,):
-            hint = "return one loss per example: -log(y_hat[range(len(y_hat)), y])"
+            hint = _("return one loss per example: -log(y_hat[range(len(y_hat)), y])")
             if tuple(out.shape) == (n, n):
-                hint = "y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]"
+                hint = _(COLUMNS_HINT)
             elif out.dim() == 0:
-                hint = "return the per-example losses, not their mean or sum (d2l averages later)"
-            return report(cid, inp, f"shape ({n},)", f"shape {tuple(out.shape)}", hint)
+                hint = _(
+                    "return the per-example losses, not their mean or sum (d2l averages later)"
+                )
+            shape = _("shape {shape}")
+            return report(cid, inp, shape.format(shape=(n,)), shape.format(shape=tuple(out.shape)), hint)  # fmt: skip
     return result(cid, True)
 
 
@@ -75,19 +82,23 @@ def cross_entropy_values(caller):
         if fail:
             return fail
         if out.shape != want.shape or not close(out, want, y_hat.dtype):
-            hint = "the loss of example i is -log(y_hat[i, y[i]])"
+            hint = _("the loss of example i is -log(y_hat[i, y[i]])")
             if tuple(out.shape) == (len(y), len(y)):
-                hint = "y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]"
+                hint = _(COLUMNS_HINT)
             elif out.shape == want.shape and close(-out, want, y_hat.dtype):
-                hint = "the sign is wrong: cross-entropy is the NEGATIVE log-probability of the true class"
+                hint = _(
+                    "the sign is wrong: cross-entropy is the NEGATIVE log-probability of the true class"
+                )
             elif out.numel() == 1 and math.isclose(
                 float(out.reshape(-1)[0]), float(want.mean()), rel_tol=1e-3
             ):
-                hint = "you returned the mean; return the per-example losses (shape (n,))"
+                hint = _("you returned the mean; return the per-example losses (shape (n,))")
             elif out.shape == want.shape and close(
                 out, -torch.log(y_hat.to(torch.float64)).sum(1), y_hat.dtype
             ):
-                hint = "only the true class's probability enters the loss: index y_hat[range(n), y]"
+                hint = _(
+                    "only the true class's probability enters the loss: index y_hat[range(n), y]"
+                )
             return report(cid, inp, fmt(want.to(y_hat.dtype)), fmt(out), hint)
     return result(cid, True)
 
@@ -109,26 +120,31 @@ def cross_entropy_underflow(caller):
         if fail:
             return fail
         out = reply["value"]
-        inp = f"y_hat = {fmt(y_hat)}, y = {y.tolist()} (row 0: the true class has probability 0)"
+        inp = _("y_hat = {y_hat}, y = {y} (row 0: the true class has probability 0)").format(
+            y_hat=fmt(y_hat), y=y.tolist()
+        )
         exact = -math.log(0.3)
-        if bad := _tensor_or_fail(cid, out, inp, "a tensor of 3 losses", "cross_entropy"):
+        if bad := _tensor_or_fail(cid, out, inp, _("a tensor of 3 losses"), "cross_entropy"):
             return bad
         if out.shape != (3,):
+            shape = _("shape {shape}")
             return report(
-                cid, inp, "shape (3,)", f"shape {tuple(out.shape)}", "see the shape check"
-            )
+                cid, inp, shape.format(shape=(3,)), shape.format(shape=tuple(out.shape)), _("see the shape check")
+            )  # fmt: skip
         o = out.to(torch.float64)
         if not torch.isfinite(o).all() or o[0] < config.CE_UNDERFLOW_MIN_LOSS:
-            hint = ("log(0) = -inf: clamp the picked probabilities to a tiny positive value before the log, "
-                    "e.g. y_hat[range(n), y].clamp(min=torch.finfo(y_hat.dtype).tiny)")  # fmt: skip
+            hint = _("log(0) = -inf: clamp the picked probabilities to a tiny positive value before the log, "
+                     "e.g. y_hat[range(n), y].clamp(min=torch.finfo(y_hat.dtype).tiny)")  # fmt: skip
             if torch.isfinite(o).all() and (o < 0).any():
-                hint = "losses cannot be negative: cross-entropy is -log of a probability (check the sign)"
+                hint = _("losses cannot be negative: cross-entropy is -log of a probability (check the sign)")  # fmt: skip
             elif torch.isfinite(o).all():
-                hint = f"the clamp is too large: a true-class probability of 0 must cost at least {config.CE_UNDERFLOW_MIN_LOSS}"
+                hint = _("the clamp is too large: a true-class probability of 0 must cost at least {loss}").format(
+                    loss=config.CE_UNDERFLOW_MIN_LOSS
+                )  # fmt: skip
             return report(
                 cid,
                 inp,
-                f"finite losses, row 0 at least {config.CE_UNDERFLOW_MIN_LOSS}",
+                _("finite losses, row 0 at least {loss}").format(loss=config.CE_UNDERFLOW_MIN_LOSS),
                 fmt(out),
                 hint,
             )
@@ -136,9 +152,9 @@ def cross_entropy_underflow(caller):
             return report(
                 cid,
                 inp,
-                f"row 1 = {exact:.5f}, row 2 = 0",
+                _("row 1 = {exact}, row 2 = 0").format(exact=f"{exact:.5f}"),
                 fmt(out),
-                "only clamp values that are (near) zero; other losses must stay exact",
+                _("only clamp values that are (near) zero; other losses must stay exact"),
             )
     return result(cid, True)
 
@@ -159,17 +175,19 @@ def cross_entropy_gradient(caller):
     want = references.grad_mean_ce_wrt_probs(P, y)
     if not r.get("ok") or r["grads"][0] is None or not close(r["grads"][0], want, torch.float64):
         got = r.get("error") or fmt(r["grads"][0])
-        hint = NO_GRAD_HINT if not r.get("ok") or r["grads"][0] is None else WRONG_CE_GRAD_HINT
-        inp = f"y_hat = {fmt(P)}, y = {y.tolist()} (float64), loss = mean"
+        hint = _(NO_GRAD_HINT if not r.get("ok") or r["grads"][0] is None else WRONG_CE_GRAD_HINT)
+        inp = _("y_hat = {y_hat}, y = {y} (float64), loss = mean").format(
+            y_hat=fmt(P), y=y.tolist()
+        )
         return report(cid, inp, fmt(want), got, hint)
     err, why = gradcheck_error(caller, "cross_entropy", [P, y])
     if not _within(err):
         return report(
             cid,
             f"y_hat = {fmt(P)}",
-            "numerical and analytical Jacobians agreeing",
-            why or f"max difference {err:.3g}",
-            NO_GRAD_HINT,
+            _("numerical and analytical Jacobians agreeing"),
+            why or _("max difference {error}").format(error=f"{err:.3g}"),
+            _(NO_GRAD_HINT),
         )
     return result(cid, True, gradcheck_error=err)
 
@@ -187,14 +205,14 @@ def cross_entropy_model_gradient(caller):
     if r.get("ok") and (forbidden := _builtins_used(cid, r, "cross_entropy")):
         return forbidden
     if not r.get("ok") or r["grads"][0] is None:
-        return report(cid, inp, fmt(want), r.get("error") or "no gradient", NO_GRAD_HINT)
+        return report(cid, inp, fmt(want), r.get("error") or _("no gradient"), _(NO_GRAD_HINT))
     if not close(r["grads"][0], want, torch.float64):
         return report(
             cid,
             inp,
             f"(softmax(O) - onehot(y)) / n = {fmt(want)}",
             fmt(r["grads"][0]),
-            "check cross_entropy's values first: -log of each row's true-class probability",
+            _("check cross_entropy's values first: -log of each row's true-class probability"),
         )
     gen = _gen(12)
     X = torch.randn(6, 5, generator=gen, dtype=torch.float64)
@@ -211,14 +229,14 @@ def cross_entropy_model_gradient(caller):
     if not r.get("ok") or any(g is None for g in r["grads"]):
         return report(
             cid,
-            "a model softmax(XW + b) with X (6, 5), W (5, 3)",
-            "gradients for W and b",
-            r.get("error") or "no gradient",
-            NO_GRAD_HINT,
+            _("a model softmax(XW + b) with X (6, 5), W (5, 3)"),
+            _("gradients for W and b"),
+            r.get("error") or _("no gradient"),
+            _(NO_GRAD_HINT),
         )
     if not (close(r["grads"][0], gW, torch.float64) and close(r["grads"][1], gb, torch.float64)):
         return report(cid, "X (6, 5), W (5, 3), b (3,), float64", f"dW = {fmt(gW)}", f"dW = {fmt(r['grads'][0])}",
-                      "dL/dW = -1/m sum_i (onehot(y_i) - P(y | x_i)) x_i; check cross_entropy's values first")  # fmt: skip
+                      _("dL/dW = -1/m sum_i (onehot(y_i) - P(y | x_i)) x_i; check cross_entropy's values first"))  # fmt: skip
     return result(cid, True)
 
 

@@ -6,6 +6,7 @@ import torch
 
 from autograder import config
 from autograder.checks.registry import Check
+from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.checks.common import (
     NO_GRAD_HINT,
@@ -30,23 +31,24 @@ def softmax_shape(caller):
     """softmax maps (n, q) to (n, q), including square inputs and a single row."""
     cid = "softmax.shape"
     for n, q in SHAPES:
-        inp = f"X of shape ({n}, {q})"
+        inp = _("X of shape {shape}").format(shape=(n, q))
         out, fail = _tensor_call(
-            caller, cid, "softmax", [_logits(n, q)], inp, f"a tensor of shape ({n}, {q})"
-        )
+            caller, cid, "softmax", [_logits(n, q)], inp, _("a tensor of shape {shape}").format(shape=(n, q))
+        )  # fmt: skip
         if fail:
             return fail
         if tuple(out.shape) != (n, q):
-            hint = "keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row"
+            hint = _("keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row")  # fmt: skip
             if tuple(out.shape) in ((n,), (q,), (1, q), (n, 1)):
-                hint = "the result must have one probability per entry; " + hint
-            return report(cid, inp, f"shape ({n}, {q})", f"shape {tuple(out.shape)}", hint)
+                hint = _("the result must have one probability per entry; {hint}").format(hint=hint)
+            shape = _("shape {shape}")
+            return report(cid, inp, shape.format(shape=(n, q)), shape.format(shape=tuple(out.shape)), hint)  # fmt: skip
     return result(cid, True)
 
 
 def _softmax_values(caller, cid, cases, what):
     for X in cases:
-        want, inp = references.softmax64(X), f"{what} X = {fmt(X)}"
+        want, inp = references.softmax64(X), f"{_(what)} X = {fmt(X)}"
         out, fail = _tensor_call(caller, cid, "softmax", [X], inp, fmt(want.to(X.dtype)))
         if fail:
             return fail
@@ -54,9 +56,9 @@ def _softmax_values(caller, cid, cases, what):
             return report(
                 cid,
                 inp,
-                f"shape {tuple(X.shape)}",
-                f"shape {tuple(out.shape)}",
-                "see the shape check",
+                _("shape {shape}").format(shape=tuple(X.shape)),
+                _("shape {shape}").format(shape=tuple(out.shape)),
+                _("see the shape check"),
             )
         if not close(out, want, X.dtype):
             return report(cid, inp, fmt(want.to(X.dtype)), fmt(out), _softmax_hint(X, out))
@@ -67,7 +69,7 @@ def _softmax_hint(X, out):
     """Diagnose a wrong softmax output."""
     out64 = out.to(torch.float64)
     if not torch.isfinite(out64).all():
-        return (
+        return _(
             "the result contains NaN or inf: exp overflowed. Subtract each row's maximum before exp "
             "(softmax(X) = softmax(X - c) for any per-row constant c)"
         )
@@ -78,31 +80,33 @@ def _softmax_hint(X, out):
     if not rows_sum_to_one and torch.allclose(
         out64.sum(0), torch.ones(out64.shape[1], dtype=torch.float64), atol=1e-3
     ):
-        return "you normalised each column (dim=0); softmax normalises each row: sum over dim=1"
+        return _("you normalised each column (dim=0); softmax normalises each row: sum over dim=1")
     if close(out, references.log_softmax64(X), X.dtype):
-        return "this is log-softmax (log-probabilities); return probabilities, exp(X) / row sums"
+        return _("this is log-softmax (log-probabilities); return probabilities, exp(X) / row sums")
     e = torch.exp(X64 - X64.max())
     if close(out, e / e.sum(), X.dtype):
-        return "you divided by the sum over the whole matrix; divide each row by its own sum"
+        return _("you divided by the sum over the whole matrix; divide each row by its own sum")
     if X.dim() == 2 and X.shape[0] == X.shape[1]:
         r = torch.exp(X64 - X64.max(1, keepdim=True).values)
         if close(out, r / r.sum(1), X.dtype):
-            return (
+            return _(
                 "on this square input X_exp / X_exp.sum(1) divided column j by row j's sum: keep the "
                 "row sums as a column with X_exp.sum(1, keepdim=True)"
             )
     sums = out64.sum(1)
     if not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
-        return f"each row must sum to 1 (row sums were {_round(sums.tolist(), 4)})"
+        return _("each row must sum to 1 (row sums were {sums})").format(
+            sums=_round(sums.tolist(), 4)
+        )
     if (out64 < 0).any():
-        return "probabilities cannot be negative"
-    return "compare with exp(X_ij) / sum_k exp(X_ik) for each row i"
+        return _("probabilities cannot be negative")
+    return _("compare with exp(X_ij) / sum_k exp(X_ik) for each row i")
 
 
 def softmax_values(caller):
     """Rows are non-negative, sum to 1 and equal the reference (incl. d2l's example)."""
     cases = [_logits(2, 5, seed=1), _logits(4, 4, seed=2), _logits(3, 6, torch.float64, seed=3)]
-    return _softmax_values(caller, "softmax.values", cases, "logits")
+    return _softmax_values(caller, "softmax.values", cases, N_("logits"))
 
 
 def softmax_shift_invariance(caller):
@@ -115,16 +119,18 @@ def softmax_shift_invariance(caller):
         reply, fail = _call(caller, cid, "softmax", [inp])
         if fail:
             return fail
-        if bad := _tensor_or_fail(cid, reply["value"], fmt(inp), "a tensor", "softmax"):
+        if bad := _tensor_or_fail(cid, reply["value"], fmt(inp), _("a tensor"), "softmax"):
             return bad
         got.append(reply["value"])
     if got[0].shape != got[1].shape or not close(got[1], got[0], torch.float64):
         return report(
             cid,
-            f"X and X + c with c = {c.flatten().tolist()} added to rows 0-3",
-            "the same probabilities for both",
+            _("X and X + c with c = {c} added to rows 0-3").format(c=c.flatten().tolist()),
+            _("the same probabilities for both"),
             f"softmax(X) = {fmt(got[0])}, softmax(X + c) = {fmt(got[1])}",
-            "softmax must depend only on differences within a row; normalise each row separately",
+            _(
+                "softmax must depend only on differences within a row; normalise each row separately"
+            ),
         )
     return result(cid, True)
 
@@ -144,7 +150,7 @@ def softmax_stability(caller):
                 dtype=torch.float64,
             )
             cases.append((base * mag).to(dtype))
-    return _softmax_values(caller, "softmax.stability", cases, "large logits")
+    return _softmax_values(caller, "softmax.stability", cases, N_("large logits"))
 
 
 def softmax_dtype(caller):
@@ -156,23 +162,24 @@ def softmax_dtype(caller):
         if fail:
             return fail
         out = reply["value"]
-        if bad := _tensor_or_fail(cid, out, fmt(X), f"a {dtype} tensor", "softmax"):
+        if bad := _tensor_or_fail(cid, out, fmt(X), _("a {dtype} tensor").format(dtype=dtype), "softmax"):  # fmt: skip
             return bad
         if out.dtype != dtype:
             return report(
                 cid,
-                f"X of dtype {dtype}",
+                _("X of dtype {dtype}").format(dtype=dtype),
                 f"dtype {dtype}",
                 f"dtype {out.dtype}",
-                "do not convert: torch.exp and sums keep the dtype",
+                _("do not convert: torch.exp and sums keep the dtype"),
             )
         if reply.get("device") != reply.get("input_device"):
+            on = _("a result on {device}")
             return report(
                 cid,
-                f"X on {reply.get('input_device')}",
-                f"a result on {reply.get('input_device')}",
-                f"a result on {reply.get('device')}",
-                "do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))",
+                _("X on {device}").format(device=reply.get("input_device")),
+                on.format(device=reply.get("input_device")),
+                on.format(device=reply.get("device")),
+                _("do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))"),
             )
     return result(cid, True)
 
@@ -189,9 +196,9 @@ def softmax_gradient(caller):
         return report(
             cid,
             f"X = {fmt(X)} (float64)",
-            f"Jacobians agreeing within {config.GRADCHECK_ATOL}",
+            _("Jacobians agreeing within {atol}").format(atol=config.GRADCHECK_ATOL),
             got,
-            NO_GRAD_HINT,
+            _(NO_GRAD_HINT),
         )
     return result(cid, True, gradcheck_error=err)
 
