@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autograder import config
 from autograder.checks.registry import Check
+from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.checks.common import (
     report,
@@ -14,7 +15,9 @@ from autograder.units.softmax_regression.checks.common import (
 def _train(caller, cid, mode):
     run = caller.train(mode)
     if not run.get("ok"):
-        res = result(cid, False, f"train_ch3 did not finish: {run.get('error')}")
+        res = result(
+            cid, False, _("train_ch3 did not finish: {error}").format(error=run.get("error"))
+        )
         res.status = (
             run.get("status", "error")
             if run.get("status") in ("error", "missing", "memory", "forbidden")
@@ -30,13 +33,16 @@ def _tiers(cid, acc, what):
         if acc >= threshold:
             res = result(cid, fraction == 1.0, score=points * fraction, test_accuracy=acc)
             if fraction < 1.0:
-                res.message = (
-                    f"Input: {what}\nExpected: test accuracy >= {config.ACCURACY_TIERS[0][0]}\n"
-                    f"Got: {acc:.4f} (partial credit tier >= {threshold})\nHint: check the training loop"
-                )
+                res.message = report(
+                    cid,
+                    what,
+                    _("test accuracy >= {threshold}").format(threshold=config.ACCURACY_TIERS[0][0]),
+                    _("{accuracy} (partial credit tier >= {threshold})").format(accuracy=f"{acc:.4f}", threshold=threshold),
+                    _("check the training loop"),
+                ).message  # fmt: skip
             return res
-    res = report(cid, what, f"test accuracy >= {config.ACCURACY_TIERS[0][0]} (measured by the grader)", f"{acc:.4f}",
-                 "the parameters barely learned: does each batch compute the loss, backpropagate, and call the updater?")  # fmt: skip
+    res = report(cid, what, _("test accuracy >= {threshold} (measured by the grader)").format(threshold=config.ACCURACY_TIERS[0][0]), f"{acc:.4f}",
+                 _("the parameters barely learned: does each batch compute the loss, backpropagate, and call the updater?"))  # fmt: skip
     res.details["test_accuracy"] = acc
     return res
 
@@ -44,6 +50,14 @@ def _tiers(cid, acc, what):
 WHAT_RUN = (
     f"{config.NUM_EPOCHS} epochs, lr {config.LR}, batch {config.BATCH_SIZE}, seed {config.SEED}"
 )
+"""The end-to-end run's settings in English (what_run() says them in the current language)."""
+
+
+def what_run():
+    """WHAT_RUN in the current language."""
+    return _("{epochs} epochs, lr {lr}, batch {batch}, seed {seed}").format(
+        epochs=config.NUM_EPOCHS, lr=config.LR, batch=config.BATCH_SIZE, seed=config.SEED
+    )
 
 
 def _trajectory_gap(run, mode, steps):
@@ -62,8 +76,14 @@ def _trajectory_gap(run, mode, steps):
 
 
 def _gap_text(step, gap, bpe):
-    where = f"after updater step {step}" if step % bpe else f"after epoch {step // bpe}"
-    size = "no parameters recorded" if gap == float("inf") else f"differ by {gap:.2%} (relative)"
+    if step % bpe:
+        where = _("after updater step {step}").format(step=step)
+    else:
+        where = _("after epoch {epoch}").format(epoch=step // bpe)
+    if gap == float("inf"):
+        size = _("no parameters recorded")
+    else:
+        size = _("differ by {gap} (relative)").format(gap=f"{gap:.2%}")
     return f"{where}: {size}"
 
 
@@ -75,20 +95,22 @@ def train_ch3_updates(caller):
         return fail
     bpe, epochs = run["batches_per_epoch"], run["epochs"]
     want = epochs * bpe
-    what = f"train_ch3 with the grader's model, loss and torch.optim.SGD updater, {epochs} epochs"
+    what = _("train_ch3 with the grader's model, loss and torch.optim.SGD updater, {epochs} epochs").format(epochs=epochs)  # fmt: skip
     if run["steps"] != want:
-        return report(cid, what, f"{want} updater steps ({bpe} batches x {epochs} epochs)", f"{run['steps']} steps",
-                      "train_epoch_ch3 must call the updater once per minibatch of train_iter, for each of num_epochs epochs")  # fmt: skip
+        return report(cid, what, _("{want} updater steps ({bpe} batches x {epochs} epochs)").format(want=want, bpe=bpe, epochs=epochs),
+                      _("{steps} steps").format(steps=run["steps"]),
+                      _("train_epoch_ch3 must call the updater once per minibatch of train_iter, for each of num_epochs epochs"))  # fmt: skip
     if run["zero_grads"] is not None and run["zero_grads"] < run["steps"]:
-        return report(cid, what, "updater.zero_grad() before every step", f"{run['zero_grads']} zero_grad calls for {run['steps']} steps",
-                      "with a torch.optim optimizer call updater.zero_grad() before l.mean().backward(), or gradients accumulate")  # fmt: skip
+        return report(cid, what, _("updater.zero_grad() before every step"),
+                      _("{calls} zero_grad calls for {steps} steps").format(calls=run["zero_grads"], steps=run["steps"]),
+                      _("with a torch.optim optimizer call updater.zero_grad() before l.mean().backward(), or gradients accumulate"))  # fmt: skip
     if not run.get("loss_calls"):
-        return report(cid, what, "the loss passed to train_ch3 computed on every minibatch", "the loss was never called",
-                      "compute l = loss(net(X), y) with the loss argument, not another loss")  # fmt: skip
+        return report(cid, what, _("the loss passed to train_ch3 computed on every minibatch"), _("the loss was never called"),
+                      _("compute l = loss(net(X), y) with the loss argument, not another loss"))  # fmt: skip
     if gap := _trajectory_gap(run, "grader_model", config.TRAJECTORY_STEPS):
-        return report(cid, what, "the parameters of the grader's own SGD run", _gap_text(*gap, bpe),
-                      "each step must be: y_hat = net(X); l = loss(y_hat, y); updater.zero_grad(); "
-                      "l.mean().backward(); updater.step() (use net and loss as given)")  # fmt: skip
+        return report(cid, what, _("the parameters of the grader's own SGD run"), _gap_text(*gap, bpe),
+                      _("each step must be: y_hat = net(X); l = loss(y_hat, y); updater.zero_grad(); "
+                        "l.mean().backward(); updater.step() (use net and loss as given)"))  # fmt: skip
     return result(cid, True)
 
 
@@ -100,9 +122,10 @@ def train_ch3_test_set(caller):
         return fail
     epochs, per = run["epochs"], run["test_batches_per_epoch"]
     if run["test_passes"] != epochs or run["test_batches"] != epochs * per:
-        return report(cid, f"train_ch3 over {epochs} epochs", f"{epochs} full passes over test_iter (one evaluation per epoch)",
-                      f"{run['test_passes']} passes, {run['test_batches']} batches of test_iter",
-                      "call evaluate_accuracy(net, test_iter) after each epoch's training")  # fmt: skip
+        return report(cid, _("train_ch3 over {epochs} epochs").format(epochs=epochs),
+                      _("{epochs} full passes over test_iter (one evaluation per epoch)").format(epochs=epochs),
+                      _("{passes} passes, {batches} batches of test_iter").format(passes=run["test_passes"], batches=run["test_batches"]),
+                      _("call evaluate_accuracy(net, test_iter) after each epoch's training"))  # fmt: skip
     return result(cid, True)
 
 
@@ -113,12 +136,16 @@ def train_ch3_accuracy(caller):
     if fail:
         return fail
     bpe, epochs = run["batches_per_epoch"], run["epochs"]
-    what = f"train_ch3 with the grader's model, loss and updater, {epochs} epochs, lr {config.LR}, batch {config.BATCH_SIZE}"
+    what = _("train_ch3 with the grader's model, loss and updater, {epochs} epochs, lr {lr}, batch {batch}").format(
+        epochs=epochs, lr=config.LR, batch=config.BATCH_SIZE)  # fmt: skip
     if gap := _trajectory_gap(run, "grader_model", [bpe * (e + 1) for e in range(epochs)]):
-        res = report(cid, what, "the parameters of the grader's own SGD run at the end of every epoch",
-                     _gap_text(*gap, bpe) + f"; test accuracy measured by the grader {run['test_accuracy']:.4f}",
-                     "train each epoch over all of train_iter with the given net, loss and updater; "
-                     "do not re-initialise or change the parameters yourself")  # fmt: skip
+        measured = _("test accuracy measured by the grader {accuracy}").format(
+            accuracy=f"{run['test_accuracy']:.4f}"
+        )
+        res = report(cid, what, _("the parameters of the grader's own SGD run at the end of every epoch"),
+                     _gap_text(*gap, bpe) + "; " + measured,
+                     _("train each epoch over all of train_iter with the given net, loss and updater; "
+                       "do not re-initialise or change the parameters yourself"))  # fmt: skip
         res.details["test_accuracy"] = run["test_accuracy"]
         return res
     res = result(cid, True, test_accuracy=run["test_accuracy"])
@@ -130,21 +157,23 @@ def train_ch3_end_to_end(caller):
     """End to end with the student's softmax, cross_entropy and train_ch3: d2l's SGD run, whose
     test accuracy the grader measures on test images the student's code never received."""
     cid = "train_ch3.end_to_end"
-    what = f"your softmax, cross_entropy and train_ch3 with d2l's sgd updater, {WHAT_RUN}"
+    what = _("your softmax, cross_entropy and train_ch3 with d2l's sgd updater, {run}").format(
+        run=what_run()
+    )
     run, fail = _train(caller, cid, "end_to_end")
     if fail:
         return fail
     bpe = run["batches_per_epoch"]
     if not run["steps"]:
-        return report(cid, what, f"d2l's sgd updater called once per minibatch ({bpe} per epoch)", "0 updater steps",
-                      "train_epoch_ch3 must call updater(X.shape[0]) after l.sum().backward() on every minibatch")  # fmt: skip
+        return report(cid, what, _("d2l's sgd updater called once per minibatch ({bpe} per epoch)").format(bpe=bpe), _("0 updater steps"),
+                      _("train_epoch_ch3 must call updater(X.shape[0]) after l.sum().backward() on every minibatch"))  # fmt: skip
     if run.get("loss_calls", 0) < run["steps"]:
-        return report(cid, what, "your cross_entropy (the loss argument) computed on every minibatch",
-                      f"{run.get('loss_calls', 0)} loss calls for {run['steps']} updater steps",
-                      "train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given")  # fmt: skip
+        return report(cid, what, _("your cross_entropy (the loss argument) computed on every minibatch"),
+                      _("{calls} loss calls for {steps} updater steps").format(calls=run.get("loss_calls", 0), steps=run["steps"]),
+                      _("train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given"))  # fmt: skip
     if gap := _trajectory_gap(run, "end_to_end", [bpe]):
-        return report(cid, what, "after the first epoch, parameters close to d2l's SGD run",
-                      _gap_text(*gap, bpe), "check cross_entropy (per-example losses) and the training loop")  # fmt: skip
+        return report(cid, what, _("after the first epoch, parameters close to d2l's SGD run"),
+                      _gap_text(*gap, bpe), _("check cross_entropy (per-example losses) and the training loop"))  # fmt: skip
     res = _tiers(cid, run["test_accuracy"], what)
     res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
     return res
@@ -157,7 +186,7 @@ CHECKS = [
         public=True,
         needs=("softmax", "cross_entropy"),
         trains=True,
-        curve="your softmax, cross_entropy and train_ch3 (d2l's sgd)",
+        curve=N_("your softmax, cross_entropy and train_ch3 (d2l's sgd)"),
     ),
     Check("train_ch3.updates", train_ch3_updates, public=True, trains=True),
     Check("train_ch3.test_set", train_ch3_test_set, public=True, trains=True),
@@ -166,7 +195,7 @@ CHECKS = [
         train_ch3_accuracy,
         public=True,
         trains=True,
-        curve="your train_ch3 with the grader's model and torch.optim.SGD",
+        curve=N_("your train_ch3 with the grader's model and torch.optim.SGD"),
     ),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""
