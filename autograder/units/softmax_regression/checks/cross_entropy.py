@@ -175,7 +175,8 @@ def cross_entropy_gradient(caller):
     want = references.grad_mean_ce_wrt_probs(P, y)
     if not r.get("ok") or r["grads"][0] is None or not close(r["grads"][0], want, torch.float64):
         got = r.get("error") or fmt(r["grads"][0])
-        hint = _(NO_GRAD_HINT if not r.get("ok") or r["grads"][0] is None else WRONG_CE_GRAD_HINT)
+        no_grad = not r.get("ok") or r["grads"][0] is None
+        hint = _(NO_GRAD_HINT) if no_grad else _(WRONG_CE_GRAD_HINT)
         inp = _("y_hat = {y_hat}, y = {y} (float64), loss = mean").format(
             y_hat=fmt(P), y=y.tolist()
         )
