@@ -44,6 +44,30 @@ _softmax_venv="${SOFTMAX_VENV:-$_softmax_root/.venv}"
     echo "$want" >"$VENV/.softmax-stamp"
   fi
 ) || { echo "bootstrap: setting up $_softmax_venv failed" >&2; unset _softmax_root _softmax_venv; return 1 2>/dev/null || exit 1; }
+# A CJK font for the Chinese edition's plots and pages (#13): installed with apt-get when missing and
+# root or passwordless sudo is at hand; otherwise one line says what to install. Never fails bootstrap.
+(
+  has_cjk_font() {
+    if command -v fc-list >/dev/null 2>&1; then
+      [ -n "$(fc-list :lang=zh family 2>/dev/null | head -n 1)" ]
+    else
+      find /usr/share/fonts /usr/local/share/fonts "$HOME/.local/share/fonts" /System/Library/Fonts /Library/Fonts \
+        \( -iname '*CJK*' -o -iname 'wqy*' -o -iname 'PingFang*' -o -iname 'Hiragino*' \) -print -quit 2>/dev/null | grep -q .
+    fi
+  }
+  has_cjk_font && exit 0
+  as_root=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && as_root="sudo -n"
+  fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$as_root" ]; }; then
+    echo "bootstrap: installing fonts-noto-cjk (Chinese plot labels and pages)" >&2
+    { $as_root apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 ||
+      { $as_root apt-get update -qq >/dev/null 2>&1 && $as_root apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1; }; } &&
+      has_cjk_font && exit 0
+  fi
+  echo "bootstrap: no Chinese (CJK) font: Chinese feedback plots fall back to English labels; install one, e.g. sudo apt-get install fonts-noto-cjk (Debian/Ubuntu), dnf install google-noto-sans-cjk-fonts (Fedora), brew install --cask font-noto-sans-cjk-sc (macOS)" >&2
+) || true
 export PATH="$_softmax_venv/bin:$PATH"
 export VIRTUAL_ENV="$_softmax_venv"
 VENV="$_softmax_venv"
