@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder import config
+from autograder import config, i18n
 from autograder.checks.outcome import CheckResult
 from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
@@ -54,12 +54,45 @@ def result(check_id, ok, message="", score=None, **details):
     return CheckResult(check_id, float(score or 0.0), float(points), "failed", message, details)
 
 
+WORKER_ERRORS = (
+    N_("computing the gradient: {error}"),
+    N_("{what} has type {kind}; expected a torch.Tensor"),
+    N_(
+        "{what} is a {kind}, a subclass of torch.Tensor; return a plain torch.Tensor (subclasses "
+        "can change how comparisons behave, so they are not graded)"
+    ),
+    N_("the return value"),
+    N_("the gradient"),
+    N_("argument {number}"),
+    N_("ran out of memory (MemoryError)"),
+    N_("the grading sandbox refused this ({error})"),
+    N_("SystemExit: graded functions must return, not call sys.exit()"),
+    N_("KeyboardInterrupt raised inside the function"),
+    N_("no function named {function} was defined"),
+)
+"""What calls.py (in the worker or the kernel) says about a call, in English: worker_error says it
+in the current language. Fields named error and what are themselves such texts."""
+
+
+def worker_error(text):
+    """`text` (a call's error as calls.py words it) in the current language; other text unchanged
+    (a student's exception, e.g. "RuntimeError: ...", stays as Python wrote it)."""
+    if not isinstance(text, str):
+        return text
+    for template in WORKER_ERRORS:
+        found = i18n.parse(template, text)
+        if found is not None:
+            found = {k: worker_error(v) if k in ("error", "what") else v for k, v in found.items()}
+            return _(template).format(**found)
+    return text
+
+
 def report(check_id, inp, expected, got, hint):
     """A failed CheckResult with the standard four-part message (its parts already translated)."""
     lines = (
         _("Input: {input}").format(input=inp),
         _("Expected: {expected}").format(expected=expected),
-        _("Got: {got}").format(got=got),
+        _("Got: {got}").format(got=worker_error(got)),
         _("Hint: {hint}").format(hint=hint),
     )
     return result(check_id, False, "\n".join(lines))
@@ -74,7 +107,7 @@ def _call(caller, check_id, fn, args, **kw):
             return None, forbidden
         return reply, None
     status = reply.get("status", "error")
-    error = bounded(reply.get("error"), 600)
+    error = worker_error(bounded(reply.get("error"), 600))
     msg = _("Calling {function} raised an error: {error}").format(function=fn, error=error)
     if "NotImplementedError" in error:
         msg = _(
@@ -209,7 +242,9 @@ def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
     x = inputs[wrt]
     base = caller.call(fn, inputs)
     if not base.get("ok"):
-        return None, _("{function} raised: {error}").format(function=fn, error=base.get("error"))
+        return None, _("{function} raised: {error}").format(
+            function=fn, error=worker_error(base.get("error"))
+        )
     out = base["value"]
     if not isinstance(out, torch.Tensor):
         return None, _("{function} returned {type}").format(function=fn, type=type(out).__name__)
@@ -226,7 +261,7 @@ def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
             return (
                 None,
                 _("{function} raised during finite differences: {error}").format(
-                    function=fn, error=r_hi.get("error") or r_lo.get("error")
+                    function=fn, error=worker_error(r_hi.get("error") or r_lo.get("error"))
                 ),
             )
         numerical[:, j] = (r_hi["value"] - r_lo["value"]).reshape(-1).to(torch.float64) / (2 * eps)
@@ -236,7 +271,7 @@ def gradcheck_error(caller, fn, inputs, wrt=0, eps=None):
         v[i] = 1
         r = caller.call(fn, inputs, grad_wrt=(wrt,), cotangent=v.reshape(out.shape))
         if not r.get("ok"):
-            return None, _("backward failed: {error}").format(error=r.get("error"))
+            return None, _("backward failed: {error}").format(error=worker_error(r.get("error")))
         g = r["grads"][0]
         if g is None:
             return None, _("no gradient flowed back to the input")
