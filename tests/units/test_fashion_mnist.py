@@ -185,16 +185,65 @@ def test_hidden_split_is_disjoint_and_never_reaches_worker_arrays():
 
 
 def test_worker_arrays_zero_the_test_tensors_they_were_cut_from(monkeypatch):
-    import types
-
     import torch
 
     from autograder.units.softmax_regression import data
 
     X_test, y_test = torch.rand(10, 1, 28, 28) + 0.5, torch.arange(10)
-    fake = types.SimpleNamespace(load_arrays=lambda device: (torch.ones(4, 1, 28, 28), torch.zeros(4, dtype=torch.int64), X_test, y_test))  # fmt: skip
-    monkeypatch.setattr(data, "helper_module", lambda: fake)
+    fake = lambda: (torch.ones(4, 1, 28, 28), torch.zeros(4, dtype=torch.int64), X_test, y_test)  # noqa: E731
+    monkeypatch.setattr(data, "load_arrays_cpu", fake)
     monkeypatch.setattr(data, "_worker_arrays", None)
     X_vis = data.worker_arrays()[2]
     assert X_vis.shape[0] == 5 and bool((X_vis > 0).all())
     assert not X_test.any() and not y_test.any()
+
+
+# -- the grader's own reader (autograder/units/softmax_regression/data.py) ----------------------
+def test_the_grader_reads_the_same_arrays_as_torchvision(official_root, flat_arrays):
+    """data.read_official (no torchvision) gives exactly the tensors of the release helper,
+    which reads the same files through torchvision's FashionMNIST: same dtype, shape, bytes."""
+    from autograder.units.softmax_regression import data
+
+    ours = data.read_official(data.official_files(official_root))
+    for got, want in zip(ours, flat_arrays, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert torch.equal(got, want)
+
+
+def test_the_grader_reads_torchvisions_extracted_files(official_root, flat_arrays, tmp_path):
+    """A torchvision root whose raw/ holds the extracted files (no .gz) is read from those."""
+    import gzip
+
+    from autograder.units.softmax_regression import data
+
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.MD5:
+        (raw / name[:-3]).write_bytes(gzip.decompress((official_root / name).read_bytes()))
+    paths = data.official_files(tmp_path)
+    assert [p.name for p in paths] == [name[:-3] for name in data.MD5]
+    for got, want in zip(data.read_official(paths), flat_arrays, strict=True):
+        assert torch.equal(got, want)
+
+
+def test_the_grader_falls_back_when_the_files_are_absent(official_root, tmp_path):
+    from autograder.units.softmax_regression import data
+
+    (tmp_path / "train-images-idx3-ubyte.gz").symlink_to(
+        official_root / "train-images-idx3-ubyte.gz"
+    )
+    assert data.official_files(tmp_path) is None  # then the helper (torchvision) is used
+
+
+def test_the_grader_names_a_wrong_file_and_what_is_wrong(official_root, tmp_path):
+    """A .gz that is not the official one (md5) or an extracted file with a wrong header."""
+    from autograder.units.softmax_regression import data
+
+    bad = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    bad.write_bytes((official_root / "t10k-images-idx3-ubyte.gz").read_bytes())
+    with pytest.raises(data.DataFileError, match=r"t10k-labels-idx1-ubyte\.gz: not the official"):
+        data.read_idx(bad, "t10k-labels-idx1-ubyte.gz")
+    short = tmp_path / "t10k-labels-idx1-ubyte"
+    short.write_bytes((2049).to_bytes(4, "big") + (9999).to_bytes(4, "big") + bytes(9999))
+    with pytest.raises(data.DataFileError, match=r"t10k-labels-idx1-ubyte: not an idx file"):
+        data.read_idx(short, "t10k-labels-idx1-ubyte.gz")

@@ -1,15 +1,45 @@
-"""Fashion-MNIST for the grader: the release's helper module, loaded once per process, on a device."""
+"""Fashion-MNIST for the grader: the official idx files read directly, once per process, on a device.
+
+The grader and the fork server read the four official files themselves (``read_official``) instead
+of through torchvision, whose import alone costs seconds (it pulls in ``torch._dynamo``): the same
+bytes, converted exactly as the release's ``fashion_mnist.load_arrays`` converts torchvision's
+tensors (``tests/units/test_fashion_mnist.py`` proves the arrays equal). Students' notebooks keep
+d2l's torchvision pipeline. When the files are not on disk, the release helper (torchvision,
+which may download them) is the fallback.
+"""
 
 from __future__ import annotations
 
 import functools
+import gzip
+import hashlib
 import importlib.util
 import sys
 import threading
+from pathlib import Path
 
 import torch
 
 from autograder import config
+
+MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+"""The official archives and their md5 sums (torchvision.datasets.FashionMNIST.resources)."""
+
+SHAPES = {
+    "train-images-idx3-ubyte.gz": (60000, 28, 28),
+    "train-labels-idx1-ubyte.gz": (60000,),
+    "t10k-images-idx3-ubyte.gz": (10000, 28, 28),
+    "t10k-labels-idx1-ubyte.gz": (10000,),
+}
+
+
+class DataFileError(ValueError):
+    """An official file that is present but is not what it must be (names the file)."""
 
 
 @functools.cache
@@ -38,7 +68,91 @@ def arrays_cpu():
 
 @functools.cache
 def _read_arrays():
-    return helper_module().load_arrays(device="cpu")
+    return load_arrays_cpu()
+
+
+def load_arrays_cpu():
+    """(X_train, y_train, X_test, y_test) on the CPU: X (n, 1, 28, 28) float32 in [0, 1], y (n,)
+    int64; read from the official files when present, else through the release helper."""
+    found = official_files()
+    if found is None:
+        return helper_module().load_arrays(device="cpu")
+    return read_official(found)
+
+
+def official_files(root=None) -> list[Path] | None:
+    """The four files (in MD5's order) where torchvision would read them, or None if absent.
+
+    `root` (default: the helper's data_root: FASHION_MNIST_ROOT or the default cache) holds the
+    four .gz files, or torchvision's FashionMNIST/raw/ with the extracted files or the .gz ones.
+    """
+    root = Path(root) if root is not None else helper_module().data_root()
+    raw = root / "FashionMNIST" / "raw"
+    chosen = []
+    for name in MD5:
+        candidates = (raw / name[:-3], raw / name, root / name)
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            return None
+        chosen.append(path)
+    return chosen
+
+
+def read_official(paths) -> tuple[torch.Tensor, ...]:
+    """(X_train, y_train, X_test, y_test) from the four idx files `paths` (MD5's order), converted
+    as the release helper converts torchvision's uint8 tensors. Raises DataFileError.
+
+    The uint8 buffers are zeroed once converted: no second copy of the test images is left behind.
+    """
+    raw = [read_idx(p, name) for p, name in zip(paths, MD5)]
+    X_train, y_train, X_test, y_test = raw
+    out = (
+        X_train.unsqueeze(1).to(torch.float32).div_(255.0),
+        y_train.to(torch.int64),
+        X_test.unsqueeze(1).to(torch.float32).div_(255.0),
+        y_test.to(torch.int64),
+    )
+    for t in raw:
+        t.zero_()
+    return out
+
+
+def read_idx(path, name) -> torch.Tensor:
+    """The uint8 tensor of the idx file `path` (official file `name`), shaped SHAPES[name].
+
+    A .gz file must have the official md5 sum; the header must give the official shape.
+    Raises DataFileError naming the file and what is wrong.
+    """
+    path, shape = Path(path), SHAPES[name]
+    header = 4 + 4 * len(shape)
+    buf = bytearray(header + torch.Size(shape).numel())  # one mutable buffer: it can be zeroed
+    if path.suffix == ".gz":
+        with open(path, "rb") as fh:
+            md5 = hashlib.file_digest(fh, "md5").hexdigest()
+        if md5 != MD5[name]:
+            raise DataFileError(
+                f"{path}: not the official {name} (md5 {md5}, expected {MD5[name]}); replace it "
+                "with the official file"
+            )
+        opener = gzip.open
+    else:
+        opener = open
+    try:
+        with opener(path, "rb") as fh:
+            size, extra = fh.readinto(buf), fh.read(1)
+    except (OSError, EOFError) as err:
+        raise DataFileError(
+            f"{path}: cannot be read ({err}); replace it with the official {name}"
+        ) from err
+    magic = int.from_bytes(buf[:4], "big")
+    dims = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(shape)))
+    if magic != 0x800 + len(shape) or dims != shape or size != len(buf) or extra:
+        raise DataFileError(
+            f"{path}: not an idx file of unsigned bytes shaped {shape} (magic {magic:#x}, "
+            f"dimensions {dims}, {size}{'+' if extra else ''} bytes); replace it with the "
+            f"official {name}"
+        )
+    return torch.frombuffer(buf, dtype=torch.uint8, offset=header).reshape(shape)
 
 
 @functools.cache
@@ -74,7 +188,7 @@ def worker_arrays():
     global _worker_arrays
     with _read_lock:
         if _worker_arrays is None:
-            X_train, y_train, X_test, y_test = helper_module().load_arrays(device="cpu")
+            X_train, y_train, X_test, y_test = load_arrays_cpu()
             visible, _ = split_indices(len(y_test))
             X_vis, y_vis = X_test.index_select(0, visible), y_test.index_select(0, visible)
             X_test.zero_()
