@@ -3,6 +3,8 @@ except softmax/cross_entropy as the grader's model when only train_ch3 is judged
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 
@@ -114,13 +116,15 @@ def _sgd_run(mode):
 
 
 _runs: dict = {}
+_runs_lock = threading.Lock()  # forkserver.start() computes them in a background thread
 
 
 def sgd_run(mode):
     """The grader's own SGD run of `mode`, computed once per process (same batches as a worker)."""
-    if mode not in _runs:
-        _runs[mode] = _sgd_run(mode)
-    return _runs[mode]
+    with _runs_lock:
+        if mode not in _runs:
+            _runs[mode] = _sgd_run(mode)
+        return _runs[mode]
 
 
 def relative_difference(got, want):
