@@ -11,6 +11,12 @@ hidden input and no answer key; tests/course/test_release.py checks that.
     python scripts/make_selfcheck.py --check  # exit 1 when the file is stale
 
 Then ``python scripts/make_zh_edition.py`` and ``bash scripts/release.sh`` copy it to both editions.
+
+Its messages are the grader's gettext templates; the file embeds the zh_CN translations of those it
+uses (from autograder/i18n's compiled catalogue) and speaks the language of the notebooks beside
+it (their metadata ``softmax_course.edition``, else its folder's name), so the Chinese edition's
+copy speaks Chinese; ``check(lang="en")`` or SOFTMAX_LANG overrides it. Its own lines are the
+N_() texts of SELF_CHECK_TEXTS below (extracted into the "autograder" catalogue).
 """
 
 from __future__ import annotations
@@ -27,13 +33,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import config, selfcheck  # noqa: E402
+from autograder import config, i18n, selfcheck  # noqa: E402
 from autograder.checks import outcome  # noqa: E402
+from autograder.i18n import N_  # noqa: E402
 from autograder.units.softmax_regression import calls, checks  # noqa: E402
 
 TARGET = ROOT / "source" / config.ASSIGNMENT / "softmax_selfcheck.py"
-EXTERNAL = {"config", "references", "bounded", "CheckResult", "torch", "math"}
+EXTERNAL = {"config", "references", "bounded", "CheckResult", "torch", "math", "_", "N_", "i18n"}
 """Names the copied code may use that are not copied from the checks package (provided by the header)."""
+
+SELF_CHECK_TEXTS = (
+    N_("Self-check: the grader's public checks (no training; hidden inputs are not here)"),
+    N_(
+        "{passed}/{total} public checks passed ({seconds} s). The grader also checks values, "
+        "stability, gradients and training: this is not your grade."
+    ),
+    N_("no function named {function} was defined (run the cell that defines it)"),
+    N_("the check itself failed ({error})"),
+)
+"""The self-check's own lines (FOOTER writes them with _(): keep the two in step)."""
 
 HEADER = '''"""Self-check for softmax_regression.ipynb: the grader's public checks, run in your notebook.
 
@@ -54,10 +72,15 @@ and autograder/units/softmax_regression/calls.py. Do not edit: regenerate.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+import string
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -79,6 +102,55 @@ class references:
 
 STUDENT_TEXT_CHARS = {chars!r}
 
+ZH_CN = {zh_cn!r}
+"""The Chinese translations of the messages below (from the grader's catalogue)."""
+
+LANG = ["en"]
+"""The language messages are written in: set by check()."""
+
+
+def _(message):
+    """`message` in the current language."""
+    return ZH_CN.get(message, message) if LANG[0] == "zh_CN" else message
+
+
+def N_(message):
+    """`message` marked for translation where it is used."""
+    return message
+
+
+def _language(lang=None):
+    """`lang`, else SOFTMAX_LANG, else the edition of the notebooks beside this file, else English."""
+    lang = lang or os.environ.get("SOFTMAX_LANG") or ""
+    here = Path(__file__).resolve().parent
+    for name in ("softmax_regression.ipynb", "quiz.ipynb"):
+        if lang:
+            break
+        try:
+            meta = json.loads((here / name).read_text(encoding="utf-8")).get("metadata") or {{}}
+            lang = (meta.get("softmax_course") or {{}}).get("edition") or ""
+        except (OSError, ValueError, AttributeError):
+            continue
+    if not lang and here.name.endswith("_zh"):
+        lang = "zh_CN"
+    return "zh_CN" if str(lang).lower().replace("-", "_").startswith("zh") else "en"
+
+
+class i18n:
+    """What the copied checks use of the grader's autograder.i18n."""
+
+    @staticmethod
+    def parse(template, text):
+        """The fields of `text` read back through `template`, in English or Chinese (else None)."""
+        for variant in dict.fromkeys((template, ZH_CN.get(template, template))):
+            regex = ""
+            for literal, name, _spec, _conv in string.Formatter().parse(variant):
+                regex += re.escape(literal) + (f"(?P<{{name}}>.*?)" if name is not None else "")
+            match = re.fullmatch(regex, text, re.S)
+            if match:
+                return match.groupdict()
+        return None
+
 '''
 
 FOOTER = '''
@@ -97,8 +169,8 @@ class _Caller:
     def call(self, fn, args, device=None):
         function = self.namespace.get(fn)
         if not callable(function):
-            return {{"ok": False, "status": "missing",
-                    "error": f"no function named {{fn}} was defined (run the cell that defines it)"}}
+            error = _("no function named {{function}} was defined (run the cell that defines it)")
+            return {{"ok": False, "status": "missing", "error": error.format(function=fn)}}
         sent = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
         try:
             out = function(*sent)
@@ -114,26 +186,31 @@ class _Caller:
         return reply
 
 
-def check(namespace=None, stream=None):
-    """Run the public checks on the functions defined in the notebook; print the report."""
+def check(namespace=None, stream=None, lang=None):
+    """Run the public checks on the functions defined in the notebook; print the report.
+
+    In `lang` ("en" or "zh_CN"), by default the language of the notebooks beside this file."""
     namespace = sys._getframe(1).f_globals if namespace is None else namespace
+    LANG[0] = _language(lang)
     start = time.monotonic()
     caller, results = _Caller(namespace), []
     for cid, function in CHECKS:
         try:
             res = function(caller)
         except Exception as err:  # noqa: BLE001 - one broken check does not stop the others
-            res = CheckResult(cid, 0.0, float(config.POINTS[cid]), "error",
-                              f"the check itself failed ({{type(err).__name__}}: {{err}})")
+            failed = _("the check itself failed ({{error}})").format(error=f"{{type(err).__name__}}: {{err}}")
+            res = CheckResult(cid, 0.0, float(config.POINTS[cid]), "error", failed)
         results.append(res)
-    lines = ["Self-check: the grader's public checks (no training; hidden inputs are not here)", ""]
+    lines = [_("Self-check: the grader's public checks (no training; hidden inputs are not here)"), ""]
     for res in results:
         mark = "PASS" if res.passed else res.status.upper()
         lines.append(f"{{mark:9}} {{res.check_id:28}} {{res.score:g}}/{{res.max_score:g}}")
         lines += ["          " + ln for ln in (res.message.splitlines() if not res.passed else [])]
     passed = sum(r.passed for r in results)
-    lines += ["", f"{{passed}}/{{len(results)}} public checks passed ({{time.monotonic() - start:.1f}} s). "
-              "The grader also checks values, stability, gradients and training: this is not your grade."]
+    summary = _("{{passed}}/{{total}} public checks passed ({{seconds}} s). The grader also checks values, "
+                "stability, gradients and training: this is not your grade.")
+    seconds = f"{{time.monotonic() - start:.1f}}"
+    lines += ["", summary.format(passed=passed, total=len(results), seconds=seconds)]
     print("\\n".join(lines), file=stream or sys.stdout)
 '''
 
@@ -227,6 +304,38 @@ def public_checks() -> list[tuple[str, str]]:
             if cid in selfcheck.PUBLIC and cid not in selfcheck.TRAINING]  # fmt: skip
 
 
+def msgids(text: str) -> list[str]:
+    """The messages `text` translates: the literal first argument of every _() and N_() call."""
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("_", "N_")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            out.append(node.args[0].value)
+    return out
+
+
+def zh_cn(text: str) -> dict[str, str]:
+    """msgid -> its zh_CN translation, for every message of `text` (sorted); SystemExit when one
+    has none (run scripts/i18n.sh and translate it first)."""
+    catalogue = i18n.translations("zh_CN")
+    table, missing = {}, []
+    for msgid in sorted(set(msgids(text))):
+        table[msgid] = catalogue.gettext(msgid)
+        if table[msgid] == msgid:
+            missing.append(msgid)
+    if missing:
+        raise SystemExit(
+            f"make_selfcheck: no zh_CN translation of {missing}; run bash scripts/i18n.sh"
+        )
+    return table
+
+
 def build() -> str:
     """The text of softmax_selfcheck.py."""
     public = public_checks()
@@ -235,7 +344,11 @@ def build() -> str:
     forbidden = {k: v for k, v in config.FORBIDDEN_OPS.items() if k in owners}
     parts = [
         HEADER.format(
-            count=len(public), points=points, forbidden=forbidden, chars=calls.STUDENT_TEXT_CHARS
+            count=len(public),
+            points=points,
+            forbidden=forbidden,
+            chars=calls.STUDENT_TEXT_CHARS,
+            zh_cn={},
         ),  # fmt: skip
         inspect.getsource(calls.bounded),
         "",
@@ -245,6 +358,7 @@ def build() -> str:
     body = "\n\n".join(p.strip("\n") for p in parts)
     table = "[\n" + "".join(f"    ({cid!r}, {fn}),\n" for cid, fn in public) + "]"
     text = body + "\n" + FOOTER.format(checks=table)
+    text = text.replace("ZH_CN = {}", f"ZH_CN = {zh_cn(text)!r}", 1)
     if "math." not in text:
         text = text.replace("import math\n", "", 1)
     return ruff_format(text)

@@ -17,9 +17,14 @@ and autograder/units/softmax_regression/calls.py. Do not edit: regenerate.
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import string
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -59,6 +64,107 @@ class references:
 
 
 STUDENT_TEXT_CHARS = 300
+
+ZH_CN = {
+    "Calling {function} raised an error: {error}": "调用 {function} 时出错：{error}",
+    "Expected: {expected}": "期望：{expected}",
+    "Got: {got}": "实际：{got}",
+    "Hint: {hint}": "提示：{hint}",
+    "Input: {input}": "输入：{input}",
+    "KeyboardInterrupt raised inside the function": "函数内部抛出了 KeyboardInterrupt",
+    "Self-check: the grader's public checks (no training; hidden inputs are not here)": "自查：评分程序的公开检查（不训练；这里没有隐藏输入）",
+    "SystemExit: graded functions must return, not call sys.exit()": "SystemExit：被评分的函数必须用 return 返回，不能调用 sys.exit()",
+    "X of dtype {dtype}": "dtype 为 {dtype} 的 X",
+    "X of shape {shape}": "形状为 {shape} 的 X",
+    "X on {device}": "位于 {device} 的 X",
+    "a result on {device}": "位于 {device} 的结果",
+    "a tensor of shape {shape}": "形状为 {shape} 的张量",
+    "a {dtype} tensor": "dtype 为 {dtype} 的张量",
+    "argument {number}": "第 {number} 个参数",
+    "avoid in-place operations on the inputs (exp_(), /=, -=); compute new tensors": "不要对输入做原地操作（exp_()、/=、-=）；请计算出新的张量",
+    "compare predicted and true labels, then sum the matches to one number": "比较预测标签和真实标签，再把相等的个数加总成一个数",
+    "computing the gradient: {error}": "计算梯度时出错：{error}",
+    "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)": "除以保持为一列的行和 X_exp.sum(1, keepdim=True)：没有 keepdim 时，形状为 (n,) 的和会沿列广播，除非 n == q 否则会报错（而 n == q 时结果是错的）",
+    "do not convert: torch.exp and sums keep the dtype": "不要转换类型：torch.exp 和求和都会保持 dtype",
+    "do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))": "不要在设备之间移动张量（.cpu()、.numpy()、torch.tensor(...)）",
+    "keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row": "用 X_exp.sum(1, keepdim=True) 把行和保持为一列，这样除法会按行广播",
+    "no function named {function} was defined": "没有定义名为 {function} 的函数",
+    "no function named {function} was defined (run the cell that defines it)": "没有定义名为 {function} 的函数（请运行定义它的单元格）",
+    "one number": "一个数",
+    "only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)": "只有当 y_hat 多于一列时才取 argmax（len(y_hat.shape) > 1 and y_hat.shape[1] > 1）",
+    "ran out of memory (MemoryError)": "内存不足（MemoryError）",
+    "return one loss per example: -log(y_hat[range(len(y_hat)), y])": "每个样本返回一个损失：-log(y_hat[range(len(y_hat)), y])",
+    "return the per-example losses, not their mean or sum (d2l averages later)": "返回每个样本的损失，而不是它们的均值或总和（d2l 之后才求平均）",
+    "shape {shape}": "形状 {shape}",
+    "take the predicted class with y_hat.argmax(axis=1) before comparing with y": "先用 y_hat.argmax(axis=1) 取出预测类别，再与 y 比较",
+    "tensor of shape {shape}": "形状为 {shape} 的张量",
+    "tensor of shape {shape}, dtype {dtype}": "形状为 {shape}、dtype 为 {dtype} 的张量",
+    "the check itself failed ({error})": "检查本身出错了（{error}）",
+    "the gradient": "梯度",
+    "the grading sandbox refused this ({error})": "评分沙箱拒绝了这一操作（{error}）",
+    "the inputs unchanged after the call": "调用之后输入保持不变",
+    "the result must have one probability per entry; {hint}": "结果中每个元素都要有一个概率；{hint}",
+    "the return value": "返回值",
+    "write it with torch.exp, sum and indexing as in d2l section 4.4.": "像 d2l 第 4.4 节那样，用 torch.exp、sum 和索引来实现。",
+    "y_hat = {y_hat} (labels), y = {y}": "y_hat = {y_hat}（已是标签），y = {y}",
+    "y_hat of shape {shape}, y of shape {labels}": "形状为 {shape} 的 y_hat，形状为 {labels} 的 y",
+    "y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]": "y_hat[:, y] 取出的是整列；请用 y_hat[range(n), y] 在每行取一个元素",
+    "{arguments} was modified in place": "{arguments}被原地修改了",
+    "{function} is not implemented yet: replace `raise NotImplementedError()` with your code": "{function} 还没有实现：请把 `raise NotImplementedError()` 换成你的代码",
+    "{function} must return a torch.Tensor": "{function} 必须返回 torch.Tensor",
+    "{function} ran {operators} (what torch.softmax, log_softmax, F.cross_entropy or nll_loss compute), which it is meant to implement from scratch.": "{function} 调用了 {operators}（即 torch.softmax、log_softmax、F.cross_entropy 或 nll_loss 所做的计算），而这正是它应当从零开始实现的。",
+    "{passed}/{total} public checks passed ({seconds} s). The grader also checks values, stability, gradients and training: this is not your grade.": "通过 {passed}/{total} 项公开检查（{seconds} 秒）。评分程序还会检查数值、数值稳定性、梯度和训练：这不是你的成绩。",
+    "{values} (shape {shape}, {dtype})": "{values}（形状 {shape}，{dtype}）",
+    "{what} has type {kind}; expected a torch.Tensor": "{what}的类型是 {kind}；应为 torch.Tensor",
+    "{what} is a {kind}, a subclass of torch.Tensor; return a plain torch.Tensor (subclasses can change how comparisons behave, so they are not graded)": "{what}是 {kind}，即 torch.Tensor 的子类；请返回普通的 torch.Tensor（子类可能改变比较的行为，所以不予评分）",
+}
+"""The Chinese translations of the messages below (from the grader's catalogue)."""
+
+LANG = ["en"]
+"""The language messages are written in: set by check()."""
+
+
+def _(message):
+    """`message` in the current language."""
+    return ZH_CN.get(message, message) if LANG[0] == "zh_CN" else message
+
+
+def N_(message):
+    """`message` marked for translation where it is used."""
+    return message
+
+
+def _language(lang=None):
+    """`lang`, else SOFTMAX_LANG, else the edition of the notebooks beside this file, else English."""
+    lang = lang or os.environ.get("SOFTMAX_LANG") or ""
+    here = Path(__file__).resolve().parent
+    for name in ("softmax_regression.ipynb", "quiz.ipynb"):
+        if lang:
+            break
+        try:
+            meta = json.loads((here / name).read_text(encoding="utf-8")).get("metadata") or {}
+            lang = (meta.get("softmax_course") or {}).get("edition") or ""
+        except (OSError, ValueError, AttributeError):
+            continue
+    if not lang and here.name.endswith("_zh"):
+        lang = "zh_CN"
+    return "zh_CN" if str(lang).lower().replace("-", "_").startswith("zh") else "en"
+
+
+class i18n:
+    """What the copied checks use of the grader's autograder.i18n."""
+
+    @staticmethod
+    def parse(template, text):
+        """The fields of `text` read back through `template`, in English or Chinese (else None)."""
+        for variant in dict.fromkeys((template, ZH_CN.get(template, template))):
+            regex = ""
+            for literal, name, _spec, _conv in string.Formatter().parse(variant):
+                regex += re.escape(literal) + (f"(?P<{name}>.*?)" if name is not None else "")
+            match = re.fullmatch(regex, text, re.S)
+            if match:
+                return match.groupdict()
+        return None
 
 
 def bounded(text, limit=STUDENT_TEXT_CHARS):
@@ -107,10 +213,14 @@ def fmt(x, width=6):
     """Short readable form of a tensor or number for messages."""
     if isinstance(x, torch.Tensor):
         if x.numel() > 12:
-            return f"tensor of shape {tuple(x.shape)}, dtype {str(x.dtype).replace('torch.', '')}"
+            return _("tensor of shape {shape}, dtype {dtype}").format(
+                shape=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "")
+            )
         vals = x.detach().to(torch.float64) if x.is_floating_point() else x
         body = str(vals.tolist()) if not x.is_floating_point() else _round(vals.tolist(), width)
-        return f"{body} (shape {tuple(x.shape)}, {str(x.dtype).replace('torch.', '')})"
+        return _("{values} (shape {shape}, {dtype})").format(
+            values=body, shape=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "")
+        )
     return repr(x)
 
 
@@ -128,9 +238,46 @@ def result(check_id, ok, message="", score=None, **details):
     return CheckResult(check_id, float(score or 0.0), float(points), "failed", message, details)
 
 
+WORKER_ERRORS = (
+    N_("computing the gradient: {error}"),
+    N_("{what} has type {kind}; expected a torch.Tensor"),
+    N_(
+        "{what} is a {kind}, a subclass of torch.Tensor; return a plain torch.Tensor (subclasses "
+        "can change how comparisons behave, so they are not graded)"
+    ),
+    N_("the return value"),
+    N_("the gradient"),
+    N_("argument {number}"),
+    N_("ran out of memory (MemoryError)"),
+    N_("the grading sandbox refused this ({error})"),
+    N_("SystemExit: graded functions must return, not call sys.exit()"),
+    N_("KeyboardInterrupt raised inside the function"),
+    N_("no function named {function} was defined"),
+)
+
+
+def worker_error(text):
+    """`text` (a call's error as calls.py words it) in the current language; other text unchanged
+    (a student's exception, e.g. "RuntimeError: ...", stays as Python wrote it)."""
+    if not isinstance(text, str):
+        return text
+    for template in WORKER_ERRORS:
+        found = i18n.parse(template, text)
+        if found is not None:
+            found = {k: worker_error(v) if k in ("error", "what") else v for k, v in found.items()}
+            return _(template).format(**found)
+    return text
+
+
 def report(check_id, inp, expected, got, hint):
-    """A failed CheckResult with the standard four-part message."""
-    return result(check_id, False, f"Input: {inp}\nExpected: {expected}\nGot: {got}\nHint: {hint}")
+    """A failed CheckResult with the standard four-part message (its parts already translated)."""
+    lines = (
+        _("Input: {input}").format(input=inp),
+        _("Expected: {expected}").format(expected=expected),
+        _("Got: {got}").format(got=worker_error(got)),
+        _("Hint: {hint}").format(hint=hint),
+    )
+    return result(check_id, False, "\n".join(lines))
 
 
 def _call(caller, check_id, fn, args, **kw):
@@ -142,12 +289,14 @@ def _call(caller, check_id, fn, args, **kw):
             return None, forbidden
         return reply, None
     status = reply.get("status", "error")
-    error = bounded(reply.get("error"), 600)
-    msg = f"Calling {fn} raised an error: {error}"
+    error = worker_error(bounded(reply.get("error"), 600))
+    msg = _("Calling {function} raised an error: {error}").format(function=fn, error=error)
     if "NotImplementedError" in error:
-        msg = f"{fn} is not implemented yet: replace `raise NotImplementedError()` with your code"
+        msg = _(
+            "{function} is not implemented yet: replace `raise NotImplementedError()` with your code"
+        ).format(function=fn)
     elif "must match the size of tensor" in error and fn in BROADCAST_HINTS:
-        msg += f"\nHint: {BROADCAST_HINTS[fn]}"
+        msg += "\n" + _("Hint: {hint}").format(hint=_(BROADCAST_HINTS[fn]))
     res = result(check_id, False, msg)
     res.status = (
         status if status in ("error", "memory", "forbidden", "missing", "failed") else "error"
@@ -156,9 +305,11 @@ def _call(caller, check_id, fn, args, **kw):
 
 
 BROADCAST_HINTS = {
-    "softmax": "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim "
-    "the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)",
-    "accuracy": "take the predicted class with y_hat.argmax(axis=1) before comparing with y",
+    "softmax": N_(
+        "divide by the row sums kept as a column, X_exp.sum(1, keepdim=True): without keepdim "
+        "the (n,) sums broadcast along the columns, which fails unless n == q (and is wrong when n == q)"
+    ),
+    "accuracy": N_("take the predicted class with y_hat.argmax(axis=1) before comparing with y"),
 }
 
 
@@ -175,13 +326,12 @@ def _builtins_used(check_id, reply, fn):
     used = forbidden_ops(fn, reply)
     if not used:
         return None
-    res = result(
-        check_id,
-        False,
-        f"{fn} ran {', '.join(used)} (what torch.softmax, log_softmax, F.cross_entropy or "
-        "nll_loss compute), which it is meant to implement from scratch. "
-        "Hint: write it with torch.exp, sum and indexing as in d2l section 4.4.",
-    )
+    message = _(
+        "{function} ran {operators} (what torch.softmax, log_softmax, F.cross_entropy or "
+        "nll_loss compute), which it is meant to implement from scratch."
+    ).format(function=fn, operators=", ".join(used))
+    hint = _("write it with torch.exp, sum and indexing as in d2l section 4.4.")
+    res = result(check_id, False, message + " " + _("Hint: {hint}").format(hint=hint))
     res.status = "forbidden"
     return res
 
@@ -222,7 +372,7 @@ def _tensor_or_fail(check_id, value, inp, expected, fn):
         inp,
         expected,
         f"{type(value).__name__} {value!r}",
-        f"{fn} must return a torch.Tensor",
+        _("{function} must return a torch.Tensor").format(function=fn),
     )
 
 
@@ -249,13 +399,13 @@ def _not_in_place(caller, cid, fn, args):
     if forbidden := _builtins_used(cid, reply, fn):
         return forbidden
     if changed := changed_arguments(args, reply):
-        names = ", ".join(f"argument {i + 1}" for i in changed)
+        names = ", ".join(_("argument {number}").format(number=i + 1) for i in changed)
         return report(
             cid,
             f"{fn}({', '.join(fmt(a) for a in args)})",
-            "the inputs unchanged after the call",
-            f"{names} was modified in place",
-            "avoid in-place operations on the inputs (exp_(), /=, -=); compute new tensors",
+            _("the inputs unchanged after the call"),
+            _("{arguments} was modified in place").format(arguments=names),
+            _("avoid in-place operations on the inputs (exp_(), /=, -=); compute new tensors"),
         )
     return result(cid, True)
 
@@ -268,17 +418,18 @@ def softmax_shape(caller):
     """softmax maps (n, q) to (n, q), including square inputs and a single row."""
     cid = "softmax.shape"
     for n, q in SHAPES:
-        inp = f"X of shape ({n}, {q})"
+        inp = _("X of shape {shape}").format(shape=(n, q))
         out, fail = _tensor_call(
-            caller, cid, "softmax", [_logits(n, q)], inp, f"a tensor of shape ({n}, {q})"
-        )
+            caller, cid, "softmax", [_logits(n, q)], inp, _("a tensor of shape {shape}").format(shape=(n, q))
+        )  # fmt: skip
         if fail:
             return fail
         if tuple(out.shape) != (n, q):
-            hint = "keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row"
+            hint = _("keep the row sums as a column with X_exp.sum(1, keepdim=True) so the division broadcasts per row")  # fmt: skip
             if tuple(out.shape) in ((n,), (q,), (1, q), (n, 1)):
-                hint = "the result must have one probability per entry; " + hint
-            return report(cid, inp, f"shape ({n}, {q})", f"shape {tuple(out.shape)}", hint)
+                hint = _("the result must have one probability per entry; {hint}").format(hint=hint)
+            shape = _("shape {shape}")
+            return report(cid, inp, shape.format(shape=(n, q)), shape.format(shape=tuple(out.shape)), hint)  # fmt: skip
     return result(cid, True)
 
 
@@ -296,25 +447,29 @@ def softmax_dtype(caller):
         if fail:
             return fail
         out = reply["value"]
-        if bad := _tensor_or_fail(cid, out, fmt(X), f"a {dtype} tensor", "softmax"):
+        if bad := _tensor_or_fail(cid, out, fmt(X), _("a {dtype} tensor").format(dtype=dtype), "softmax"):  # fmt: skip
             return bad
         if out.dtype != dtype:
             return report(
                 cid,
-                f"X of dtype {dtype}",
+                _("X of dtype {dtype}").format(dtype=dtype),
                 f"dtype {dtype}",
                 f"dtype {out.dtype}",
-                "do not convert: torch.exp and sums keep the dtype",
+                _("do not convert: torch.exp and sums keep the dtype"),
             )
         if reply.get("device") != reply.get("input_device"):
+            on = _("a result on {device}")
             return report(
                 cid,
-                f"X on {reply.get('input_device')}",
-                f"a result on {reply.get('input_device')}",
-                f"a result on {reply.get('device')}",
-                "do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))",
+                _("X on {device}").format(device=reply.get("input_device")),
+                on.format(device=reply.get("input_device")),
+                on.format(device=reply.get("device")),
+                _("do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))"),
             )
     return result(cid, True)
+
+
+COLUMNS_HINT = N_("y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]")
 
 
 def cross_entropy_shape(caller):
@@ -322,19 +477,22 @@ def cross_entropy_shape(caller):
     cid = "cross_entropy.shape"
     for n, q in SHAPES:
         args = [_probs(n, q, seed=n), _labels(n, q)]
-        inp = f"y_hat of shape ({n}, {q}), y of shape ({n},)"
+        inp = _("y_hat of shape {shape}, y of shape {labels}").format(shape=(n, q), labels=(n,))
         out, fail = _tensor_call(
-            caller, cid, "cross_entropy", args, inp, f"a tensor of shape ({n},)"
-        )
+            caller, cid, "cross_entropy", args, inp, _("a tensor of shape {shape}").format(shape=(n,))
+        )  # fmt: skip
         if fail:
             return fail
         if tuple(out.shape) != (n,):
-            hint = "return one loss per example: -log(y_hat[range(len(y_hat)), y])"
+            hint = _("return one loss per example: -log(y_hat[range(len(y_hat)), y])")
             if tuple(out.shape) == (n, n):
-                hint = "y_hat[:, y] picks whole columns; pick one entry per row with y_hat[range(n), y]"
+                hint = _(COLUMNS_HINT)
             elif out.dim() == 0:
-                hint = "return the per-example losses, not their mean or sum (d2l averages later)"
-            return report(cid, inp, f"shape ({n},)", f"shape {tuple(out.shape)}", hint)
+                hint = _(
+                    "return the per-example losses, not their mean or sum (d2l averages later)"
+                )
+            shape = _("shape {shape}")
+            return report(cid, inp, shape.format(shape=(n,)), shape.format(shape=tuple(out.shape)), hint)  # fmt: skip
     return result(cid, True)
 
 
@@ -353,8 +511,9 @@ def _count(caller, cid, y_hat, y):
     value = reply["value"]
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            return None, report(cid, f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)}", "one number", f"tensor of shape {tuple(value.shape)}",
-                                "compare predicted and true labels, then sum the matches to one number")  # fmt: skip
+            return None, report(cid, f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)}", _("one number"),
+                                _("tensor of shape {shape}").format(shape=tuple(value.shape)),
+                                _("compare predicted and true labels, then sum the matches to one number"))  # fmt: skip
         value = float(value.reshape(-1)[0])
     return float(value), None
 
@@ -367,8 +526,8 @@ def accuracy_labels(caller):
     if fail:
         return fail
     if got != 3.0:
-        return report(cid, f"y_hat = {y_hat.tolist()} (labels), y = {y.tolist()}", "3.0", repr(got),
-                      "only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)")  # fmt: skip
+        return report(cid, _("y_hat = {y_hat} (labels), y = {y}").format(y_hat=y_hat.tolist(), y=y.tolist()), "3.0", repr(got),
+                      _("only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)"))  # fmt: skip
     return result(cid, True)
 
 
@@ -400,11 +559,8 @@ class _Caller:
     def call(self, fn, args, device=None):
         function = self.namespace.get(fn)
         if not callable(function):
-            return {
-                "ok": False,
-                "status": "missing",
-                "error": f"no function named {fn} was defined (run the cell that defines it)",
-            }
+            error = _("no function named {function} was defined (run the cell that defines it)")
+            return {"ok": False, "status": "missing", "error": error.format(function=fn)}
         sent = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
         try:
             out = function(*sent)
@@ -426,32 +582,36 @@ class _Caller:
         return reply
 
 
-def check(namespace=None, stream=None):
-    """Run the public checks on the functions defined in the notebook; print the report."""
+def check(namespace=None, stream=None, lang=None):
+    """Run the public checks on the functions defined in the notebook; print the report.
+
+    In `lang` ("en" or "zh_CN"), by default the language of the notebooks beside this file."""
     namespace = sys._getframe(1).f_globals if namespace is None else namespace
+    LANG[0] = _language(lang)
     start = time.monotonic()
     caller, results = _Caller(namespace), []
     for cid, function in CHECKS:
         try:
             res = function(caller)
         except Exception as err:  # noqa: BLE001 - one broken check does not stop the others
-            res = CheckResult(
-                cid,
-                0.0,
-                float(config.POINTS[cid]),
-                "error",
-                f"the check itself failed ({type(err).__name__}: {err})",
+            failed = _("the check itself failed ({error})").format(
+                error=f"{type(err).__name__}: {err}"
             )
+            res = CheckResult(cid, 0.0, float(config.POINTS[cid]), "error", failed)
         results.append(res)
-    lines = ["Self-check: the grader's public checks (no training; hidden inputs are not here)", ""]
+    lines = [
+        _("Self-check: the grader's public checks (no training; hidden inputs are not here)"),
+        "",
+    ]
     for res in results:
         mark = "PASS" if res.passed else res.status.upper()
         lines.append(f"{mark:9} {res.check_id:28} {res.score:g}/{res.max_score:g}")
         lines += ["          " + ln for ln in (res.message.splitlines() if not res.passed else [])]
     passed = sum(r.passed for r in results)
-    lines += [
-        "",
-        f"{passed}/{len(results)} public checks passed ({time.monotonic() - start:.1f} s). "
-        "The grader also checks values, stability, gradients and training: this is not your grade.",
-    ]
+    summary = _(
+        "{passed}/{total} public checks passed ({seconds} s). The grader also checks values, "
+        "stability, gradients and training: this is not your grade."
+    )
+    seconds = f"{time.monotonic() - start:.1f}"
+    lines += ["", summary.format(passed=passed, total=len(results), seconds=seconds)]
     print("\n".join(lines), file=stream or sys.stdout)
