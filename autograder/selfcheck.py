@@ -112,7 +112,7 @@ def quiz_format(source) -> list[CheckResult]:
             value = ns[q.variable]
         else:
             try:
-                value, _ = quiz.find_answer(nb, q)
+                value, _where = quiz.find_answer(nb, q)
             except quiz.AnswerNotFound as err:
                 out.append(CheckResult(cid, 0.0, 0.0, "missing", str(err)))
                 continue
