@@ -25,6 +25,10 @@ EDITIONS = {"softmax_regression": "en", "softmax_regression_zh": "zh_CN"}
 release/, submitted/<student>/) with the same solution cells, grade_ids, points and code; the
 Chinese one is generated from the English one by scripts/make_zh_edition.py."""
 
+UNITS = {"softmax_regression": "softmax_regression", "softmax_regression_zh": "softmax_regression"}
+"""nbgrader assignment -> the unit (package under autograder/units/) that grades it: both editions
+are one unit, with one set of checks and points."""
+
 
 def release_dir(assignment: str = ASSIGNMENT) -> Path:
     """The release folder of an edition's assignment (read-only cells and helpers come from here)."""

@@ -71,11 +71,11 @@ def pytest_configure(config):
 
 def check_ids():
     """Every graded item: the function checks, then the quiz questions."""
-    from autograder.units.softmax_regression import quiz
-    from autograder.units.softmax_regression.checks import REGISTRY
+    from autograder import units
 
-    items = [(cid, float(config.POINTS[cid])) for cid, _ in REGISTRY.pairs]
-    items += [(q.check_id, float(config.QUIZ.points_per_question)) for q in quiz.QUESTIONS]
+    unit = units.get()
+    items = [(cid, float(config.POINTS[cid])) for cid, _ in unit.registry.pairs]
+    items += [(q.check_id, float(config.QUIZ.points_per_question)) for q in unit.quiz.QUESTIONS]
     return items
 
 

@@ -83,7 +83,9 @@ def grade(path: Path, device: str = "auto", stream=None) -> tuple[int, dict[str,
             print(f"note: {note}", file=stream)
         if folder is None:
             print(f"{path}: no notebook found (expected {config.MAIN_NOTEBOOK})", file=stream)
-            from autograder.units.softmax_regression.quiz import QUESTIONS
+            from autograder.units import get as unit_of
+
+            QUESTIONS = unit_of().quiz.QUESTIONS
 
             points = {**config.POINTS, **{q.check_id: config.QUIZ.points_per_question
                                           for q in QUESTIONS}}  # fmt: skip

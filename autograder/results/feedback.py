@@ -30,13 +30,8 @@ quiz = unit_of().quiz
 REGISTRY = unit_of().registry
 
 CURVE_CHECKS = REGISTRY.curves
-"""Training runs whose curves are drawn: check id -> what was trained."""
-CURVE_CAPTIONS = (
-    N_("your softmax, cross_entropy and train_ch3 (d2l's sgd)"),
-    N_("your train_ch3 with the grader's model and torch.optim.SGD"),
-)
-"""The captions of CURVE_CHECKS, marked here so that the "reports" catalogue translates them
-(tests/results/test_feedback.py checks that they are the registry's)."""
+"""Training runs whose curves are drawn: check id -> what was trained (an N_() msgid of the
+"autograder" catalogue)."""
 
 HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
 """Language key (autograder.i18n.LANGUAGES) -> the <html lang> attribute of a page in it."""
