@@ -18,7 +18,7 @@ from urllib.parse import quote
 from autograder import config
 from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
-from autograder.i18n import _, use, variants
+from autograder.i18n import _, parse, use
 from autograder.results import late, store
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
 from autograder.results.feedback import (
@@ -33,6 +33,9 @@ from autograder.results.feedback import (
     test_accuracies,
 )
 
+HINT_LINE = "Hint: {hint}"
+"""The checks' hint line (a message of the "autograder" catalogue), recognised in every language."""
+
 
 def load_results(results_dir) -> list[SubmissionResult]:
     """Every <student>/results.json under `results_dir` (unreadable ones skipped), by student."""
@@ -45,11 +48,12 @@ def graded_checks(result: SubmissionResult):
 
 
 def failure_key(check) -> tuple[str, str]:
-    """(check id, the message's hint line, else its first line with the status): a failure's group."""
+    """(check id, the message's hint line in any language, else its first line with the status in
+    the current language): a failure's group."""
     lines = check.message.splitlines()
-    hint = next((ln for ln in lines if ln.startswith(variants("Hint:"))), None)
+    hint = next((ln for ln in lines if parse(HINT_LINE, ln) is not None), None)
     if hint is None:
-        hint = f"[{check.status}] " + (lines[0] if lines else "")
+        hint = f"[{status_label(check.status)}] " + (lines[0] if lines else "")
         if len(hint) > 200:
             hint = hint[:197] + "..."
     return check.check_id, hint

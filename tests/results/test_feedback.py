@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import io
 import json
 import re
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder import config
+from autograder.i18n import _, use
 from autograder.results import feedback
 from autograder.results.exports import read_result
 from autograder.units.softmax_regression import quiz
@@ -37,11 +40,15 @@ def test_grade_writes_feedback_for_every_student(graded, examples):
         html_text = (graded / s / "feedback.html").read_text()
         md = (graded / s / "feedback.md").read_text()
         res = read_result(graded / s / "results.json")
-        assert f"Score: {res.score:g} / {res.max_score:g}" in html_text
-        assert f"**Score: {res.score:g} / {res.max_score:g}**" in md
+        with use(feedback.result_lang(res)):  # each student's edition (#13)
+            score = _("Score: {score} / {max_score}").format(score=f"{res.score:g}", max_score=f"{res.max_score:g}")  # fmt: skip
+        assert score in html_text and f"**{score}**" in md
+        assert f"<html lang='{feedback.HTML_LANG[feedback.result_lang(res)]}'" in html_text
         for secret in SECRETS:
             assert secret not in html_text and secret not in md, (s, secret)
     assert (graded / "report.html").is_file()
+    chinese = {s for s in students if feedback.result_lang(read_result(graded / s / "results.json")) == "zh_CN"}  # fmt: skip
+    assert chinese >= {"刘洋", "王芳"}  # the Chinese-edition students of the example class
 
 
 @pytest.mark.slow
@@ -144,3 +151,149 @@ def test_feedback_shows_lateness_and_grader_failures(tmp_path):
         "amy", [CheckResult("softmax.shape", 0.0, 1.0, "grader_error", "x")], "grader_error"
     )
     assert "the grader failed, not your code" in feedback.render_markdown(failed)
+
+
+# --- Chinese edition (#13) ---------------------------------------------------------------------
+
+RESULTS_ZH = Path(__file__).parents[1] / "files" / "feedback" / "results_zh"
+"""Chinese-edition students of the example class (刘洋, 王芳) as the grader wrote their results."""
+WORD = r"(?<![A-Za-z0-9_.])[A-Za-z](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
+"""An English word or code identifier (not the letters inside a number or timestamp)."""
+CODE_WORDS = {
+    *feedback.FUNCTION_COLUMNS,
+    "quiz",
+    "d2l",
+    "sgd",
+    "torch.optim.SGD",
+    config.ASSIGNMENT,
+}
+"""Code identifiers a Chinese page may name (functions, the assignment, d2l's updater)."""
+
+
+def zh_results():
+    """The stored Chinese-edition results."""
+    results = [read_result(p) for p in sorted(RESULTS_ZH.glob("*/results.json"))]
+    assert {r.student for r in results} == {"刘洋", "王芳"}
+    return results
+
+
+def english_words(text: str, result) -> set[str]:
+    """English words a reader sees in a page or Markdown text (alt texts included; styles, code
+    and the stored check messages left out) that are not code identifiers or the result's data."""
+    text = text + " " + " ".join(re.findall(r"alt='([^']*)'", text))
+    text = re.sub(r"<(style|pre|code)\b.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r"```text\n.*?```", " ", text, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    data = [result.student, result.message, *(f"{c.check_id} {c.function}" for c in result.checks)]
+    data += [c.message for c in result.checks]
+    return set(re.findall(WORD, text)) - set(re.findall(WORD, " ".join(data))) - CODE_WORDS
+
+
+def test_chinese_feedback_has_no_english_text():
+    """A Chinese-edition result's pages are in Chinese: lang='zh-CN', no English word of the
+    feedback's own (broken variants tried: a heading without _(), the page's lang left 'en')."""
+    for res in zh_results():
+        assert feedback.result_lang(res) == "zh_CN"
+        page, md = feedback.render_html(res, curve_png=""), feedback.render_markdown(res)
+        assert page.startswith("<!DOCTYPE html><html lang='zh-CN'>")
+        assert english_words(page, res) == set(), res.student
+        assert english_words(md, res) == set(), res.student
+        assert "得分" in page and "各函数得分" in page and f"# 作业反馈：{res.student}" in md
+        # the stored messages are shown as they are, not translated again
+        for c in res.checks:
+            if not c.passed and c.message:
+                assert feedback.esc(c.message) in page and c.message in md
+
+
+def test_english_feedback_stays_english():
+    res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
+    page, md = feedback.render_html(res, curve_png=""), feedback.render_markdown(res)
+    assert page.startswith("<!DOCTYPE html><html lang='en'>")
+    assert not re.search(r"[\u3000-\u9fff\uff00-\uffef]", page + md)
+    assert "<h2>Points per function</h2>" in page and "## Checks that did not pass" in md
+
+
+def test_result_language_follows_info_then_edition_then_english():
+    from autograder.checks.outcome import SubmissionResult
+
+    def lang(**info):
+        return feedback.result_lang(SubmissionResult("x", [], info=info))
+
+    assert lang(lang="zh_CN") == lang(lang="zh-CN") == "zh_CN"
+    assert lang(lang="en", edition="zh_CN") == "en"
+    assert lang(edition="zh_CN") == lang(assignment="softmax_regression_zh") == "zh_CN"
+    assert lang() == lang(lang="klingon") == lang(assignment="other") == "en"
+
+
+def test_late_line_in_both_languages():
+    """English: exactly late.summary and the penalty check's stored message; Chinese: said again."""
+    import datetime as dt
+
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+    from autograder.results import late
+
+    due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    res = SubmissionResult("王芳", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")
+    late.apply(res, due + dt.timedelta(days=1, hours=3), due, late.LatePolicy(per_day=0.5))
+    penalty = next(c for c in res.checks if c.check_id == late.PENALTY_CHECK)
+    assert feedback.late_line(res) == late.summary(res)
+    assert feedback.check_message(penalty, res) == penalty.message
+    res.info["lang"] = "zh_CN"
+    md = feedback.render_markdown(res)
+    assert "提交时间：2026-12-02T03:00:00+00:00，比截止时间 2026-12-01T00:00:00+00:00 晚了 1 天 3 小时；迟交扣分：-1 分" in md  # fmt: skip
+    assert "每迟交一天（不足一天按一天计）扣除总分的 50%" in md
+    assert english_words(md, res) == set()
+
+
+def test_curve_captions_are_translated():
+    with use("zh_CN"):
+        for caption in feedback.CURVE_CHECKS.values():
+            assert _(caption) != caption and re.search(r"[\u4e00-\u9fff]", _(caption)), caption
+
+
+def _glyph_warnings(fig) -> list[str]:
+    """matplotlib's "Glyph ... missing from font(s)" warnings while drawing `fig` (then closed)."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_chinese_plot_labels_have_glyphs():
+    """The training curve of a Chinese result has Chinese labels, drawn with a CJK font."""
+    assert feedback.cjk_font(), "no CJK font: run bash scripts/bootstrap.sh (apt-get install fonts-noto-cjk)"  # fmt: skip
+    res = next(r for r in zh_results() if feedback.curves(r))
+    with use("zh_CN"):
+        fig = feedback.curve_figure(res)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("迭代周期", "精度")
+    assert "训练精度" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert _glyph_warnings(fig) == []
+
+
+def test_glyph_warnings_are_seen():
+    """The check above can fail: Chinese text in a font without CJK glyphs warns (broken variant)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_xlabel("迭代周期", fontfamily="DejaVu Sans")
+    assert _glyph_warnings(fig)
+
+
+def test_no_cjk_font_means_english_plot_labels_and_a_note(monkeypatch):
+    """Without a CJK font the plot keeps English labels (no empty boxes) and the page says why."""
+    monkeypatch.setattr(feedback, "cjk_font", lambda: None)
+    res = next(r for r in zh_results() if feedback.curves(r))
+    with use("zh_CN"):
+        fig = feedback.curve_figure(res)
+        assert feedback.plot_note() and "fonts-noto-cjk" in feedback.plot_note()
+    assert fig.axes[0].get_xlabel() == "epoch"
+    assert _glyph_warnings(fig) == []
+    page = feedback.render_html(res)
+    assert "id='plot-note'" in page and "没有安装中文字体" in page
+    assert "id='plot-note'" not in feedback.render_html(read_result(RESULTS / "alice_full" / "results.json"))  # fmt: skip

@@ -8,6 +8,8 @@ the rendering tests skip only when no chromium binary can be found at all.
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -19,10 +21,11 @@ import pytest
 
 from autograder import config
 from autograder.results import report
-from autograder.results.exports import read_result
+from autograder.results.exports import FUNCTION_COLUMNS, read_result
 
 RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
 
 
 @pytest.fixture(scope="module")
@@ -129,25 +132,28 @@ def test_cli_report_writes_report_and_feedback(tmp_path):
     assert empty.returncode == 2 and "no <student>/results.json" in empty.stderr
 
 
+def load_screenshots():
+    """scripts/screenshots.py as a module: the Chromium helpers (render, glyph_report) live there."""
+    spec = importlib.util.spec_from_file_location("screenshots", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+screenshots = load_screenshots()
+
+
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        if path := shutil.which(name):
-            return path
+    """The Chromium binary, or a skip when the machine has none."""
+    if path := screenshots.chromium():
+        return path
     pytest.skip("no chromium binary found (scripts/test.sh installs it with apt when run as root)")
 
 
-def render(html_file: Path, png: Path, size="1280,2400"):
-    """Screenshot and DOM of a page in headless Chromium."""
-    args = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            "--disable-dev-shm-usage", f"--window-size={size}"]  # fmt: skip
-    url = html_file.resolve().as_uri()
-    shot = subprocess.run(
-        [*args, f"--screenshot={png}", url], capture_output=True, text=True, timeout=120
-    )
-    assert png.is_file() and png.stat().st_size > 0, shot.stderr[-2000:]
-    dom = subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    return dom.stdout
+def render(html_file: Path, png: Path, size="1280,2400", env=None):
+    """Screenshot and DOM of a page in headless Chromium (scripts/screenshots.py)."""
+    chromium()
+    return screenshots.render(html_file, png, size, env=env)
 
 
 def _not_blank(png: Path):
@@ -202,3 +208,71 @@ def test_report_lists_late_work_grader_failures_and_links_any_name():
     problems = page.split("id='problems'")[1].split("</table>")[0]
     assert "ben" in problems and "grader_error" in problems
     assert "late.penalty" not in {cid for cid, _, _ in report.pass_rates([tardy])}
+
+
+# --- Chinese edition (#13) ---------------------------------------------------------------------
+
+RESULTS_ZH = Path(__file__).parents[1] / "files" / "feedback" / "results_zh"
+WORD = r"(?<![A-Za-z0-9_.])[A-Za-z](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
+CODE_WORDS = {*FUNCTION_COLUMNS, "MB", "timestamp.txt", config.ASSIGNMENT}
+"""What a Chinese report may show in Latin letters besides the results' data: function columns,
+a unit, a file name."""
+
+
+@pytest.fixture(scope="module")
+def mixed_class(results):
+    """The stored English-edition class and the Chinese-edition students (刘洋, 王芳)."""
+    return results + report.load_results(RESULTS_ZH)
+
+
+def report_english_words(page: str, results) -> set[str]:
+    """English words of a report's own text (alt texts included), not the results' data (student
+    names, check ids, stored messages and hints, devices)."""
+    page = page + " " + " ".join(re.findall(r"alt='([^']*)'", page))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|code)\b.*?</\1>", " ", page, flags=re.S)))  # fmt: skip
+    data = [f"{r.student} {r.message} {r.device} {r.status}" for r in results]
+    data += [f"{c.check_id} {c.message}" for r in results for c in r.checks]
+    return set(re.findall(WORD, text)) - set(re.findall(WORD, " ".join(data))) - CODE_WORDS
+
+
+def test_report_in_chinese(mixed_class):
+    """lang='zh-CN', Chinese headings, no English text of the report's own (broken variants
+    tried: a table header without _(), the language not passed through)."""
+    page = report.build_report(mixed_class, lang="zh_CN")
+    assert page.startswith("<!DOCTYPE html><html lang='zh-CN'>")
+    for text in (
+        "班级报告：softmax_regression",
+        "各项检查的通过率",
+        "最常见的错误",
+        "每名学生的评分用时",
+    ):
+        assert text in page, text
+    assert report_english_words(page, mixed_class) == set()
+    # a Chinese student's hint line is grouped like an English one (the hint, not the first line)
+    zh_hints = [
+        hint for _, hint, _, students in report.common_failures(mixed_class) if "刘洋" in students
+    ]
+    assert zh_hints and all(hint.startswith("提示：") or hint.startswith("[") for hint in zh_hints)
+    assert any(hint.startswith("提示：") for hint in zh_hints)
+
+
+def test_report_in_english_by_default(mixed_class):
+    page = report.build_report(mixed_class)
+    assert page.startswith("<!DOCTYPE html><html lang='en'>")
+    assert "<h2>Pass rate of every check</h2>" in page and "班级报告" not in page
+
+
+def test_cli_report_lang(tmp_path):
+    """report --lang zh_CN: the class report in Chinese, each student's feedback in their edition's language."""
+    out = tmp_path / "results"
+    shutil.copytree(RESULTS_ZH, out)
+    shutil.copytree(RESULTS / "carol_blank", out / "carol_blank")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "report", str(out), "--lang", "zh_CN"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "<html lang='zh-CN'>" in (out / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-CN'>" in (out / "王芳" / "feedback.html").read_text(encoding="utf-8")
+    assert "<html lang='en'>" in (out / "carol_blank" / "feedback.html").read_text(encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "autograder", "report", str(out), "--lang", "xx"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "--lang" in bad.stderr and "unknown language" in bad.stderr
