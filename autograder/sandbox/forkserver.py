@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 
 PRELOAD = ["autograder.sandbox.preload"]
 """Modules the fork server imports before it forks anyone (never imported by the grader itself)."""
@@ -53,21 +54,59 @@ def ensure_running() -> None:
             os.environ.update(saved)
 
 
-def start() -> None:
-    """Launch the fork server and read the data in this process too, both in the background.
+def start(extra_preload=()) -> None:
+    """Launch the fork server and, in this process, read the data and run the grader's own SGD
+    runs, all in the background; returns at once, and only the first call does anything.
 
-    Call it first thing: the fork server's imports (torch, torchvision, matplotlib) and data, this
-    process's own ``import torch`` and its copy of the test set (the grader measures accuracy
-    itself) then load side by side on two cores instead of one after another. Returns at once.
+    Call it first thing once there is something to grade: the fork server's imports (torch,
+    matplotlib) and data, this process's own ``import torch``, its copy of the data set (the grader
+    measures accuracy itself) and its reference SGD runs then load side by side on two cores
+    instead of one after another. `extra_preload`: modules the fork server imports as well, e.g.
+    ``("torchvision",)`` when a submission to grade imports it (never needed by the grader).
     """
+    global _started
+    with _lock:
+        if _started is not None:
+            return
+        _started = time.monotonic()
+    ctx = context()
+    if ctx.get_start_method() == "forkserver" and extra_preload:
+        ctx.set_forkserver_preload([*PRELOAD, *extra_preload])
     ensure_running()
-    threading.Thread(target=_read_data, name="softmax-data", daemon=True).start()
+    # Not a daemon: torch code still running in a daemon thread when the interpreter exits (a
+    # blank submission never asks for the reference runs) aborts the process (std::terminate).
+    threading.Thread(target=_read_data, name="softmax-data", daemon=False).start()
+    threading.Thread(target=_wait_ready, name="softmax-forkserver-ready", daemon=True).start()
+
+
+_started = None
+_ready = None
+
+
+def ready_after() -> float | None:
+    """Seconds from start() until the fork server could fork a worker (None: not yet, or never
+    started by start()). Progress estimates leave this one-off wait out of the time per student."""
+    return None if _ready is None or _started is None else _ready - _started
+
+
+def _wait_ready() -> None:
+    """Fork a child that exits at once: the fork server answers only once its preload is done."""
+    global _ready
+    try:
+        child = context().Process(target=os.getpid, daemon=True)
+        child.start()
+        _ready = time.monotonic()
+        child.join(30)
+    except Exception:  # noqa: BLE001 - only a progress estimate depends on it
+        pass
 
 
 def _read_data() -> None:
-    from autograder.units.softmax_regression import data
+    from autograder.units.softmax_regression import data, references
 
     try:
         data.arrays_cpu()
+        for mode in ("grader_model", "end_to_end"):  # what the train_ch3 checks compare with
+            references.sgd_run(mode)
     except Exception:  # noqa: BLE001 - the check that needs the data reports a missing data set
         pass

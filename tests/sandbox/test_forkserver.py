@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,16 +11,18 @@ from conftest import ROOT
 
 from autograder.sandbox import forkserver
 
-HEAVY = ("autograder.sandbox.preload", "matplotlib.pyplot", "torchvision")
+HEAVY = ("autograder.sandbox.preload", "matplotlib.pyplot")
+NEVER = ("torchvision",)
+"""Not imported by the fork server (nor the grader) unless a submission to grade imports it."""
 
 
 def loaded_heavy_modules(conn):
-    """Run in a forked worker: which of HEAVY the fork server had already imported."""
-    conn.send([m for m in HEAVY if m in sys.modules])
+    """Run in a forked worker: which of HEAVY and NEVER the fork server had already imported."""
+    conn.send([m for m in HEAVY + NEVER if m in sys.modules])
     conn.close()
 
 
-def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data():
+def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data_not_torchvision():
     ctx = forkserver.context()
     if ctx.get_start_method() != "forkserver":  # pragma: no cover - Linux always has one
         return
@@ -45,6 +48,7 @@ caller = runner.WorkerCaller(ext)
 caller._start()
 caller.close()
 print(",".join(m for m in {heavy!r} if m in sys.modules) or "-")
+print("torchvision" in sys.modules)
 """
 
 
@@ -56,7 +60,7 @@ def test_the_grader_process_never_runs_the_preload(examples):
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "-"
+    assert proc.stdout.split() == ["-", "False"]
 
 
 STARTER = """
@@ -98,3 +102,41 @@ def test_reading_the_data_from_two_threads_reads_it_once():
     for t in threads:
         t.join(300)
     assert len(got) == 3 and all(g is got[0] for g in got), time.monotonic() - start
+
+
+EXTRA = """
+import sys, time
+
+
+def probe(conn):
+    conn.send([m for m in ("tabnanny", "pyclbr") if m in sys.modules])
+
+
+if __name__ == "__main__":
+    from autograder.sandbox import forkserver
+
+    forkserver.start(extra_preload=("tabnanny",))
+    forkserver.start(extra_preload=("pyclbr",))  # only the first call starts anything
+    ctx = forkserver.context()
+    parent, child = ctx.Pipe()
+    ctx.Process(target=probe, args=(child,)).start()
+    print(parent.recv(), "tabnanny" in sys.modules)
+    for _ in range(600):
+        if forkserver.ready_after() is not None:
+            break
+        time.sleep(0.1)
+    print(forkserver.ready_after() > 0)
+"""
+
+
+def test_start_preloads_what_the_submissions_import_and_measures_when_it_is_ready(tmp_path):
+    """start(extra_preload=...) adds modules to the fork server's preload (torchvision, when a
+    submission imports it), not to the grader; ready_after() times the fork server's start."""
+    script = tmp_path / "start_extra.py"
+    script.write_text(EXTRA)
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ["['tabnanny'] False", "True"], proc.stdout
