@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from test_checks import EXPECTED, IMPLS, TRAINING, run
 
-from autograder import config
+from autograder import config, i18n
 from autograder.grading import grader
 from autograder.submissions.notebook import nbgrader_meta, read_notebook
 from autograder.submissions.submission import find_submissions
@@ -191,3 +193,62 @@ def test_grader_side_failures_are_not_the_students(status, message, want):
     assert res.status == want
     if want == "grader_error":
         assert "not your code" in res.message
+
+
+# -- the submission's language (#13) ---------------------------------------------------------
+def test_not_implemented_hint_and_grader_failures_in_chinese():
+    with i18n.use("zh_CN"):
+        blank = grader.CheckResult("softmax.values", 0.0, 2.0, "failed",
+                                   "输入：X\n期望：x\n实际：NotImplementedError\n提示：每一行的和必须为 1")  # fmt: skip
+        out = grader.not_implemented_hint(blank)
+        broken = grader.CheckResult("softmax.shape", 0.0, 1.0, "crashed",
+                                    "评分工作进程无法启动：RuntimeError: Found no NVIDIA driver")  # fmt: skip
+        failed = grader.grader_failure(broken)
+    assert out.message.endswith("提示：尚未实现：softmax 抛出了 NotImplementedError；请把 "
+                                "`raise NotImplementedError()` 换成你的代码")  # fmt: skip
+    assert "每一行的和" not in out.message
+    assert failed.status == "grader_error" and "不是你的代码" in failed.message
+
+
+def zh_notebook(tmp_path, source: str, name="张三"):
+    """The Chinese release notebook with `source` in the softmax cell, in the zh assignment folder."""
+    zh = "softmax_regression_zh"
+    nb = copy.deepcopy(read_notebook(config.release_dir(zh) / config.MAIN_NOTEBOOK))
+    for cell in nb["cells"]:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in SOLUTION_IDS:
+            cell["source"] = source if gid == "softmax" else "pass"
+    path = tmp_path / name / zh / config.MAIN_NOTEBOOK
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_a_chinese_edition_submission_is_graded_in_chinese(
+    tmp_path, function_checks_only, monkeypatch
+):
+    """Its edition (folder and notebook metadata) decides the language; --lang (the override) wins."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "i18n"))
+    from test_i18n import english_words
+
+    monkeypatch.delenv(i18n.OVERRIDE_ENV, raising=False)
+    path = zh_notebook(tmp_path, corpus_source("broken", "softmax_naive.py"))
+    (sub,) = find_submissions(path.parent)
+    res = grader.grade_submission(sub)
+    assert res.info["lang"] == "zh_CN"
+    stability = next(c for c in res.checks if c.check_id == "softmax.stability")
+    assert (
+        not stability.passed and "提示：" in stability.message and "exp 上溢" in stability.message
+    )
+    quiz = next(c for c in res.checks if c.check_id == "quiz.q1")
+    assert quiz.status == "missing" and "没有找到" in quiz.message
+    failed = [c for c in res.checks if not c.passed and not c.check_id.startswith("quiz.")]
+    assert failed and all(english_words(c.message) == [] for c in failed), failed
+    with i18n.overriding("en"):
+        again = grader.grade_submission(sub)
+    assert again.info["lang"] == "en"
+    assert [c.score for c in again.checks] == [c.score for c in res.checks]
+    assert "Hint: the result contains NaN or inf" in next(
+        c.message for c in again.checks if c.check_id == "softmax.stability"
+    )
