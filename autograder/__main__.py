@@ -1,11 +1,16 @@
 """Command line: grade a class, write feedback and the class report, self-check a notebook.
 
-python -m autograder grade PATH... --out DIR      grade, then rebuild DIR's grades.csv, report.html
-python -m autograder report DIR                   (re)write feedback and the report from results
-python -m autograder check NOTEBOOK [--train]     a student's local self-check
-python -m autograder gradebook-export DIR         copy scores into nbgrader's gradebook
-python -m autograder gradescope build|run         Gradescope's autograder.zip / run_autograder
-python -m autograder classroom NOTEBOOK_DIR       GitHub Classroom: grade, report per function
+commands (each has its own --help with examples):
+  python -m autograder grade PATH... --out DIR      grade, then rebuild DIR's grades.csv, report.html
+  python -m autograder merge --out DIR FOLDER...    combine the folders of sharded grade runs
+  python -m autograder report DIR                   (re)write feedback and the report from results
+  python -m autograder check NOTEBOOK [--train]     a student's local self-check
+  python -m autograder gradebook-export DIR         copy scores into nbgrader's gradebook
+  python -m autograder gradescope build|run         Gradescope's autograder.zip / run_autograder
+  python -m autograder classroom NOTEBOOK_DIR       GitHub Classroom: grade, report per function
+
+example, the bundled example class:
+  python -m autograder grade examples/submitted --out grading-output/example-class
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from autograder.grading import shards
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade submissions into a results folder and print a table")
     g.add_argument(
@@ -138,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradescope.add_parser(sub)
     classroom.add_parser(sub)
+    describe_commands(sub)
     for name in ("grade", "check", "gradescope", "classroom"):  # the students' messages (#13)
         sub.choices[name].add_argument(
             "--lang",
@@ -146,6 +156,78 @@ def build_parser() -> argparse.ArgumentParser:
             "notebook's edition)",
         )
     return parser
+
+
+COMMAND_HELP = {
+    "grade": (
+        "Grade submissions, each in its own sandboxed worker, into a results folder: one\n"
+        "<student>/results.json each, then grades.csv, feedback and report.html for every result\n"
+        "in the folder. A rerun regrades only students whose files or grading policy changed.\n\n"
+        "exit status: 0 when grading completed, whatever the scores; 2 for a bad path or two\n"
+        "submissions for one student; 3 when this machine cannot grade (nothing was graded).",
+        "examples:\n"
+        "  python -m autograder grade examples/submitted --out grading-output/example-class\n"
+        "  python -m autograder grade submitted --out grades --workers 4 --device cuda\n"
+        "  python -m autograder grade submitted/dave --out grades     # one late student\n"
+        "  python -m autograder grade submitted --shard 2/4 --out grades-2",
+    ),
+    "merge": (
+        "Combine the results folders of sharded grade runs (grade --shard I/N) into one\n"
+        "results folder and grades.csv, refusing a missing shard or conflicting results.",
+        "example:\n  python -m autograder merge --out grades grades-1 grades-2 grades-3 grades-4",
+    ),
+    "report": (
+        "Write the class report DIR/report.html and every student's feedback.html and\n"
+        "feedback.md from the results already in DIR (nothing is graded).",
+        "example:\n  python -m autograder report grading-output/example-class",
+    ),
+    "check": (
+        "A student's self-check: the grader's checks run locally on one notebook. Checks with\n"
+        "public inputs show full messages, the others pass/fail and a hint; quiz answers are\n"
+        "checked for format only. Exit status 1 while a check fails. The result is not the grade.",
+        "examples:\n"
+        "  python -m autograder check examples/submitted/alice_full/softmax_regression/softmax_regression.ipynb\n"
+        "  python -m autograder check my/softmax_regression.ipynb --train      # adds training",
+    ),
+    "gradebook-export": (
+        "Write the scores of a results folder into nbgrader's gradebook as auto scores, so that\n"
+        "nbgrader export holds everything. The assignment must be in the gradebook\n"
+        "(bash scripts/release.sh --gradebook). The written answers are graded in formgrader,\n"
+        "which lists the submissions under autograded/: nbgrader autograde --no-execute puts\n"
+        "them there without running student code; run it before this export.",
+        "example:\n"
+        "  bash scripts/release.sh --gradebook\n"
+        "  nbgrader autograde softmax_regression --no-execute\n"
+        "  python -m autograder gradebook-export grades\n"
+        "  nbgrader formgrader        # grade the written answers, then: nbgrader export",
+    ),
+    "gradescope": (
+        "Gradescope: build the autograder.zip to upload, or (inside Gradescope) grade\n"
+        "/autograder/submission into /autograder/results/results.json.",
+        "examples:\n"
+        "  python -m autograder gradescope build --out autograder.zip\n"
+        "  python -m autograder gradescope run --root /autograder",
+    ),
+    "classroom": (
+        "GitHub Classroom: grade the notebooks of a student's repository checkout and write\n"
+        "one result per graded function for the autograding reporter.",
+        'example:\n  python -m autograder classroom "$GITHUB_WORKSPACE" --device cuda',
+    ),
+}
+"""Per-command help: (what the command does, examples), printed as written by --help."""
+
+
+def describe_commands(sub) -> None:
+    """Give every subcommand (and theirs) its paragraphs and examples, laid out as written."""
+    for name, command in sub.choices.items():
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        if name in COMMAND_HELP:
+            command.description, command.epilog = COMMAND_HELP[name]
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for nested in action.choices.values():
+                    nested.formatter_class = argparse.RawDescriptionHelpFormatter
+                    nested.epilog = nested.epilog or command.epilog
 
 
 def write_outputs(out, results, bom=None) -> str:
