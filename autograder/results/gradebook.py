@@ -1,9 +1,14 @@
 """Merge the isolated grader's scores into nbgrader's gradebook, so instructors keep one source of grades.
 
-    nbgrader generate_assignment softmax_regression     # once: records the graded cells in gradebook.db
+    bash scripts/release.sh --gradebook                  # once: records the graded cells in gradebook.db
     python -m autograder grade submitted --out grades
+    nbgrader autograde softmax_regression --no-execute   # submissions -> autograded/ (no code runs)
     python -m autograder gradebook-export grades         # our scores -> gradebook.db (auto scores)
     nbgrader formgrader / nbgrader export                # hand-grade m1-m3, export one grades.csv
+
+formgrader lists only the submissions under autograded/; `nbgrader autograde --no-execute` puts
+them there without running student code, but gives every test cell full points (no outputs, no
+errors), so it comes first and this export, which overwrites those auto scores, after it.
 
 Every check is an nbgrader test cell with the grade_id ``test_<check id with _ for .>`` (quiz
 questions: ``test_q1``...), so each score goes to the matching grade of the student's submission
@@ -14,6 +19,7 @@ in the formgrader are left alone (nbgrader counts a manual score over the auto s
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from autograder import config
 from autograder.checks.outcome import SubmissionResult
@@ -31,11 +37,13 @@ def default_db_url() -> str:
 
 
 def export_to_gradebook(
-    results: list[SubmissionResult], db_url=None, assignment=config.ASSIGNMENT
+    results: list[SubmissionResult], db_url=None, assignment=config.ASSIGNMENT, course=None
 ) -> str:
     """Write the scores of `results` into nbgrader's gradebook; return a one-paragraph summary.
 
-    Raises LookupError when the assignment is not in the gradebook (run generate_assignment first).
+    Raises LookupError when the assignment is not in the gradebook (naming the command that
+    records it). The summary names the students formgrader cannot show yet: those without an
+    autograded notebook under `course` (default: the course root).
     """
     import warnings
 
@@ -48,8 +56,9 @@ def export_to_gradebook(
             gb.find_assignment(assignment)
         except MissingEntry:
             raise LookupError(
-                f"assignment {assignment!r} is not in the gradebook {db_url}; run "
-                f"`nbgrader generate_assignment {assignment}` first (it records the graded cells)"
+                f"assignment {assignment!r} is not in the gradebook {db_url}; record it with "
+                "`bash scripts/release.sh --gradebook` (from the course root; plain `nbgrader "
+                "generate_assignment` skips an assignment whose release/ folder exists)"
             ) from None
         for res in results:
             gb.update_or_create_student(res.student)
@@ -75,8 +84,25 @@ def export_to_gradebook(
     )
     if unmatched:
         summary += f"\nNo grade cell in the gradebook for: {', '.join(sorted(unmatched))}."
-    summary += "\nNext: nbgrader formgrader for the free-text answers, then `nbgrader export`."
+    summary += not_autograded(results, assignment, course)
+    summary += "\nNext: nbgrader formgrader for the written answers, then `nbgrader export`."
     return summary
+
+
+def not_autograded(results: list[SubmissionResult], assignment: str, course=None) -> str:
+    """A line naming the students whose written answers formgrader cannot show, or ''."""
+    autograded = Path(course or config.COURSE_ROOT) / "autograded"
+    missing = sorted(
+        r.student for r in results if not (autograded / r.student / assignment).is_dir()
+    )
+    if not missing:
+        return ""
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return (
+        f"\nformgrader lists only submissions under {autograded}, where {shown} have none: run "
+        f"`nbgrader autograde {assignment} --no-execute` (copies them, runs no code), then this "
+        "export again (autograde --no-execute gives every test cell full points)."
+    )
 
 
 def due_date(db_url=None, assignment=config.ASSIGNMENT):
@@ -87,8 +113,6 @@ def due_date(db_url=None, assignment=config.ASSIGNMENT):
     """
     db_url = db_url or default_db_url()
     if db_url.startswith("sqlite:///"):
-        from pathlib import Path
-
         if not Path(db_url[len("sqlite:///") :]).is_file():
             return None
     try:

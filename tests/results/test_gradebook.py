@@ -48,7 +48,7 @@ def test_export_into_gradebook_then_nbgrader_export(root, tmp_path):
     # before generate_assignment the gradebook does not know the assignment: a clear error
     proc = subprocess.run([sys.executable, "-m", "autograder", "gradebook-export", str(RESULTS), "--db", db],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == 2 and "generate_assignment" in proc.stderr
+    assert proc.returncode == 2 and "bash scripts/release.sh --gradebook" in proc.stderr
 
     subprocess.run([*nbg, "generate_assignment", config.ASSIGNMENT, "--force", *env_db],
                    cwd=course, check=True, capture_output=True, timeout=600)  # fmt: skip
@@ -71,6 +71,40 @@ def test_export_into_gradebook_then_nbgrader_export(root, tmp_path):
         assert float(rows[r.student]["raw_score"]) == pytest.approx(r.score)
     manual = sum(q.points for q in quiz.MANUAL_QUESTIONS)
     assert float(rows["alice_full"]["max_score"]) == pytest.approx(results[0].max_score + manual)
+
+
+def test_missing_assignment_names_the_command_that_records_it(tmp_path):
+    from nbgrader.api import Gradebook
+
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment("other")
+    with pytest.raises(LookupError) as err:
+        gradebook.export_to_gradebook(load_results(RESULTS), db_url=db)
+    # not `nbgrader generate_assignment`: it skips an assignment whose release/ exists (a circle)
+    assert "record it with `bash scripts/release.sh --gradebook`" in str(err.value)
+    assert str(err.value).index("release.sh") < str(err.value).index("generate_assignment")
+
+
+def test_summary_names_students_formgrader_cannot_show(tmp_path):
+    from nbgrader.api import Gradebook
+
+    results = load_results(RESULTS)
+    assert len(results) >= 2
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment(config.ASSIGNMENT)
+    shown = results[0].student
+    (tmp_path / "autograded" / shown / config.ASSIGNMENT).mkdir(parents=True)
+    summary = gradebook.export_to_gradebook(results, db_url=db, course=tmp_path)
+    hint = next(ln for ln in summary.splitlines() if ln.startswith("formgrader lists only"))
+    assert f"nbgrader autograde {config.ASSIGNMENT} --no-execute" in hint
+    assert shown not in hint.split(" have none")[0].split("where ")[1]
+    assert all(r.student in hint for r in results[1:6])
+    for r in results[1:]:
+        (tmp_path / "autograded" / r.student / config.ASSIGNMENT).mkdir(parents=True)
+    summary = gradebook.export_to_gradebook(results, db_url=db, course=tmp_path)
+    assert "formgrader lists only" not in summary
 
 
 def test_due_date_from_the_gradebook(tmp_path):
