@@ -76,3 +76,22 @@ def test_a_blank_function_is_told_to_replace_the_raise(tmp_path):
         run_checks("accuracy", ns)
     text = str(err.value)
     assert text.count("accuracy is not implemented yet: replace `raise NotImplementedError()`") == 3
+
+
+def test_a_chinese_notebooks_kernel_gets_chinese_messages(tmp_path, monkeypatch, root):
+    """nbgrader runs a notebook in its folder: the edition of the notebook there decides."""
+    from autograder import i18n
+
+    monkeypatch.delenv(i18n.OVERRIDE_ENV, raising=False)
+    ns = namespace_from(
+        tmp_path, "def softmax(X):\n    e = torch.exp(X)\n    return e / e.sum(1, keepdim=True)\n"
+    )
+    monkeypatch.chdir(root / "release" / "softmax_regression_zh")
+    with pytest.raises(AssertionError) as err:
+        run_checks("softmax.stability", ns)
+    assert "[softmax.stability] failed" in str(err.value) and "提示：结果中有 NaN 或 inf" in str(
+        err.value
+    )
+    with pytest.raises(AssertionError) as err:
+        run_checks("softmax.stability", ns, lang="en")
+    assert "Subtract each row's maximum" in str(err.value)

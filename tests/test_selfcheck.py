@@ -192,3 +192,73 @@ def test_quiz_format_uses_the_graders_normaliser():
     res = {r.check_id: r.status for r in selfcheck.quiz_format(ns)}
     assert res == {"quiz.q1": "passed", "quiz.q2": "passed", "quiz.q7": "passed",
                    "quiz.q10": "malformed"}  # fmt: skip
+
+
+# -- the edition's language (#13) ------------------------------------------------------------
+ZH_STUDENT = "刘洋/softmax_regression_zh/softmax_regression.ipynb"
+
+
+def test_a_chinese_notebook_is_self_checked_in_chinese(examples, monkeypatch):
+    monkeypatch.delenv("SOFTMAX_LANG", raising=False)
+    res, quiz_res, text = run(examples / ZH_STUDENT)
+    assert "的自查" in text and "测验答案" in text and "这不是你的成绩" in text
+    stability = next(r for r in res if r.check_id == "softmax.stability")
+    assert not stability.passed and stability.message.startswith("提示：结果中有 NaN 或 inf")
+    assert "（隐藏输入：不显示输入和期望值）" in stability.message  # redacted in Chinese too
+    assert "Hint" not in text and "Self-check" not in text
+    _, _, english = run(examples / ZH_STUDENT, lang="en")
+    assert "Hint: the result contains NaN or inf" in english
+
+
+def test_cli_lang_overrides_the_edition(examples, monkeypatch):
+    monkeypatch.delenv("SOFTMAX_LANG", raising=False)
+    cmd = [sys.executable, "-m", "autograder", "check", str(examples / ZH_STUDENT)]
+    zh = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    en = subprocess.run([*cmd, "--lang", "en"], capture_output=True, text=True, timeout=300)
+    assert "提示：" in zh.stdout and "Hint:" not in zh.stdout
+    assert "Hint: " in en.stdout and "提示" not in en.stdout
+    bad = subprocess.run([*cmd, "--lang", "fr"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown language 'fr'" in bad.stderr
+
+
+def released_selfcheck(root, edition, monkeypatch):
+    """The released softmax_selfcheck.py of an edition, imported from its folder."""
+    import importlib.util
+
+    path = root / "release" / edition / "softmax_selfcheck.py"
+    spec = importlib.util.spec_from_file_location(f"selfcheck_{edition}", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "edition, words", [("softmax_regression", "Hint: avoid in-place"), ("softmax_regression_zh", "提示：不要对输入做原地操作")]
+)  # fmt: skip
+def test_the_released_selfcheck_speaks_its_editions_language(root, monkeypatch, edition, words):
+    monkeypatch.delenv("SOFTMAX_LANG", raising=False)
+    module = released_selfcheck(root, edition, monkeypatch)
+    ns = {}
+    exec((root / "tests" / "files" / "impls" / "base.py").read_text(), ns)  # noqa: S102
+    exec("def softmax(X):\n    X.exp_()\n    return X / X.sum(1, keepdim=True)\n", ns)  # noqa: S102
+    out = io.StringIO()
+    module.check(ns, stream=out)
+    assert words in out.getvalue(), out.getvalue()
+    other = io.StringIO()
+    module.check(ns, stream=other, lang="en" if edition.endswith("_zh") else "zh_CN")
+    assert words not in other.getvalue()
+
+
+def test_the_selfcheck_generator_refuses_an_untranslated_message(monkeypatch):
+    """make_selfcheck embeds the translations: a message the catalogue lacks stops it."""
+    import gettext
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "scripts"))
+    import make_selfcheck
+
+    from autograder import i18n
+
+    monkeypatch.setattr(i18n, "translations", lambda lang: gettext.NullTranslations())
+    with pytest.raises(SystemExit, match="no zh_CN translation"):
+        make_selfcheck.zh_cn('_("Hint: {hint}")')

@@ -288,3 +288,19 @@ def test_visible_format_check_agrees_with_validate(q):
             assert quiz.validate(q.qid, value) is None, (q.qid, value)
         elif quiz.validate(q.qid, value) is None:
             assert quiz.normalise(q.qid, value) != value or isinstance(value, str), (q.qid, value)
+
+
+def test_quiz_messages_follow_the_language(tmp_path, monkeypatch):
+    from autograder import i18n
+
+    monkeypatch.delenv(i18n.OVERRIDE_ENV, raising=False)
+    with pytest.raises(AssertionError, match=r"^q1 答错了（平移不变性"):
+        quiz.check_answer("q1", wrong_value(quiz.question("q1")), lang="zh_CN")
+    with pytest.raises(AssertionError, match=r"^格式错误：q1_answer 必须是带引号的一个小写字母"):
+        quiz.check_answer("q1", 3, lang="zh_CN")
+    monkeypatch.chdir(config.release_dir("softmax_regression_zh"))  # a Chinese quiz's kernel
+    with pytest.raises(AssertionError, match="答错了"):
+        quiz.check_answer("q1", wrong_value(quiz.question("q1")))
+    with i18n.use("zh_CN"):
+        graded = quiz.grade_quiz(tmp_path / config.QUIZ_NOTEBOOK)
+    assert graded[0].message.startswith(f"没有提交 {config.QUIZ_NOTEBOOK}")
