@@ -11,6 +11,7 @@ from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.checks.common import (
     report,
     result,
+    worker_error,
 )
 
 
@@ -21,9 +22,8 @@ def _train(caller, cid, mode):
         res.status = "error"
         return None, res
     if not run.get("ok"):
-        res = result(
-            cid, False, _("train_ch3 did not finish: {error}").format(error=run.get("error"))
-        )
+        error = worker_error(run.get("error"))
+        res = result(cid, False, _("train_ch3 did not finish: {error}").format(error=error))
         res.status = (
             run.get("status", "error")
             if run.get("status") in ("error", "missing", "memory", "forbidden")
