@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 
 from autograder import config
@@ -67,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="regrade every submission, also those whose files and grading policy are unchanged",
+    )
+    g.add_argument(
+        "--replace",
+        action="store_true",
+        help="--out holds another class (its class.json names other submission folders): move "
+        "those results to OUT/.dropped/ and grade this class into it. Without it, grading "
+        "another class into a results folder stops: one results folder holds one class",
     )
     g.add_argument(
         "--only",
@@ -313,6 +319,10 @@ def cmd_grade(args) -> int:
     from pathlib import Path
 
     from autograder import sandbox
+    from autograder.grading import batch
+    from autograder.grading.collect import OtherClass, StudentClash
+    from autograder.results import late
+    from autograder.results.exports import table
     from autograder.sandbox import forkserver
 
     sandbox.allow_unconfined(args.unconfined)
@@ -321,31 +331,31 @@ def cmd_grade(args) -> int:
     except sandbox.ConfinementUnavailable as err:
         print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
         return 3
-    if args.device.startswith("cuda") or os.environ.get("FASHION_MNIST_ROOT"):
-        from autograder.grading.batch import GraderUnavailable, check_data, resolve_device
-
-        try:  # refused before the fork server starts: nothing runs on a machine that cannot grade
-            check_data()
-            if args.device.startswith("cuda"):
-                resolve_device(args.device)
-        except GraderUnavailable as err:
-            print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
-            return 3
-    if all(Path(p).exists() for p in args.paths):  # a mistyped path is reported without waiting
-        forkserver.start()  # before the imports below: its start-up overlaps this process's own
-    from autograder.grading.batch import GraderUnavailable, grade_all
-    from autograder.grading.collect import StudentClash
-    from autograder.results import late
-    from autograder.results.exports import table
-
     limits = config.LIMITS
     if args.timeout:
         limits = dataclasses.replace(limits, submission_seconds=args.timeout)
     policy = late.LATE_POLICY
     if args.late_penalty is not None:
         policy = dataclasses.replace(policy, per_day=args.late_penalty)
+    try:  # what to grade, in a second: no torch, no fork server, no data set (batch.plan)
+        planned = batch.plan(args.paths, args.out, shard=args.shard, force=args.force,
+                             only=args.only, due=args.due, late_policy=policy,
+                             replace=getattr(args, "replace", False))  # fmt: skip
+    except (FileNotFoundError, StudentClash, OtherClass, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if planned.todo:
+        try:  # refused before the fork server starts: nothing runs on a machine that cannot grade
+            batch.check_data()
+            if args.device.startswith("cuda"):
+                batch.resolve_device(args.device)
+        except batch.GraderUnavailable as err:
+            print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
+            return 3
+        imported = batch.collect.imported_modules(planned.todo)
+        forkserver.start(extra_preload=sorted(imported & {"torchvision"}))  # before torch below
     try:
-        results = grade_all(
+        results = batch.grade_all(
             args.paths,
             args.out,
             workers=args.workers,
@@ -358,14 +368,18 @@ def cmd_grade(args) -> int:
             late_policy=policy,
             missing=args.missing,
             bom=args.csv_bom,
+            planned=planned,
         )
-    except (FileNotFoundError, StudentClash, ValueError) as err:
+    except (FileNotFoundError, StudentClash, OtherClass, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except GraderUnavailable as err:
+    except batch.GraderUnavailable as err:
         print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
         return 3
-    print(table(results.class_results))
+    if results.class_results:
+        print(table(results.class_results))
+    else:
+        print(f"No results in {args.out} yet: nothing was graded into it.")
     print(f"\nThis run: {len(results) - len(results.reused)} graded, {len(results.reused)} "
           f"reused; the class ({args.out}): {len(results.class_results)} students")  # fmt: skip
     failed = [r.student for r in results if r.grader_failed]
@@ -381,7 +395,14 @@ def cmd_grade(args) -> int:
         print(f"warning: no submission any more for {', '.join(results.gone)}: their results were "
               f"{verb}", file=sys.stderr)  # fmt: skip
     print(f"Results: {args.out}/<student>/results.json, {args.out}/grades.csv")
-    if not args.no_report:
+    graded = len(results) - len(results.reused)
+    unchanged = not (graded or planned.changed or results.dropped or planned.moved)
+    if args.no_report or not results.class_results:
+        pass
+    elif unchanged and batch.outputs_current(args.out):  # a no-op rerun: no torch, no rewrite
+        print(f"Feedback and class report are current: {args.out}/<student>/feedback.html, "
+              f"{Path(args.out) / 'report.html'}")  # fmt: skip
+    else:
         try:
             print(write_outputs(args.out, results, bom=args.csv_bom))
         except Exception as err:  # noqa: BLE001 - the grades are written; say what failed

@@ -10,6 +10,10 @@ rebuilds grades.csv from every result in the folder, so regrading one student (`
 late one keeps the others. A result is reused when the student's files and the grading policy are
 unchanged, unless ``force`` or ``only`` asks for a regrade, or the grader failed on it
 (status grader_error). Lateness (autograder/results/late.py) is recomputed for every result.
+One results folder holds one class (``collect.claim``: DIR/class.json).
+
+``plan`` finds all of this without torch, the fork server or the data set, so a rerun with nothing
+to regrade costs a second; the grader (and torch) is imported only when something is graded.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ from pathlib import Path
 
 from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
-from autograder.grading import shards
-from autograder.grading.collect import collect_class
-from autograder.grading.grader import grade_submission
+from autograder.grading import collect, shards
 from autograder.results import exports, late, store
 from autograder.submissions.submission import Submission
 
@@ -132,21 +134,162 @@ def select_only(subs: list[Submission], only) -> list[Submission]:
     return [sub for sub in subs if sub.student in set(wanted)]
 
 
+def __getattr__(name):
+    """grade_submission is imported on first use: planning a run never imports torch."""
+    if name == "grade_submission":
+        from autograder.grading.grader import grade_submission
+
+        globals()["grade_submission"] = grade_submission
+        return grade_submission
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _grade_submission():
+    """The grading function (tests may replace batch.grade_submission)."""
+    return sys.modules[__name__].grade_submission
+
+
 class Progress:
-    """A one-line progress display on stderr: count, last student, ETA."""
+    """Progress on stderr: what the run found at once, then one line per graded student with an
+    ETA learned from the students finished so far.
 
-    def __init__(self, total, stream=sys.stderr):
-        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
+    The time per student is the mean over finished students of (finish - start), where a
+    student's start is when its worker could begin: not before the fork server was ready
+    (`ready_at()`, a time.monotonic value or None), so the one-off start-up is not counted per
+    student. ETA = (unfinished x time per student - the running students' time so far) / the
+    workers they share; none is given before the first student finishes.
+    """
 
-    def update(self, result, reused=False):
-        self.done += 1
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        tag = " (unchanged, reused)" if reused else ""
-        self.stream.write(
-            f"[{self.done}/{self.total}] {result.student}: {result.score:g}/{result.max_score:g} {result.status}{tag}  ETA {eta:.0f}s\n"
-        )
+    def __init__(self, total, workers=1, stream=sys.stderr, clock=time.monotonic, ready_at=None):
+        self.total, self.workers, self.stream, self.clock = total, max(1, workers), stream, clock
+        self.ready_at = ready_at or (lambda: None)
+        self.start = clock()
+        self.started: dict[str, float] = {}
+        self.durations: list[float] = []
+        self.done = 0
+
+    def say(self, line):
+        self.stream.write(line + "\n")
         self.stream.flush()
+
+    def begin(self, student):
+        """`student`'s grading starts now (called from the worker thread)."""
+        self.started[student] = self.clock()
+
+    def _effective_start(self, student):
+        ready = self.ready_at()
+        began = self.started.get(student, self.start)
+        return max(began, ready) if ready is not None else began
+
+    def eta(self) -> float | None:
+        """Seconds left, or None before any student has finished."""
+        if not self.durations:
+            return None
+        per = sum(self.durations) / len(self.durations)
+        left = self.total - self.done
+        if left <= 0:
+            return 0.0
+        now = self.clock()
+        running = [min(per, max(0.0, now - self._effective_start(s))) for s in self.started]
+        return max(0.0, (left * per - sum(running)) / min(self.workers, left))
+
+    def update(self, result):
+        """`result` is finished: print its line with the ETA."""
+        now = self.clock()
+        began = self._effective_start(result.student)
+        self.started.pop(result.student, None)
+        self.durations.append(max(0.0, now - began))
+        self.done += 1
+        eta = self.eta()
+        tail = "done" if self.done == self.total else f"ETA {eta:.0f} s"
+        self.say(
+            f"[{self.done}/{self.total}] {result.student}: {result.score:g}/{result.max_score:g} "
+            f"{result.status}  ({now - began:.1f} s; {tail})"
+        )
+
+
+class Plan:
+    """What a run will do, found without grading anything (no torch, no fork server, no data)."""
+
+    subs: list[Submission]
+    """The submissions of this run (after --shard and --only)."""
+    found: int
+    """Submissions found in the paths (before --shard and --only)."""
+    todo: list[Submission]
+    """Those to grade now."""
+    reused: list[SubmissionResult]
+    """Earlier results kept (files and policy unchanged); their lateness recomputed."""
+    changed: list[str]
+    """Students among the reused whose result changed (lateness), rewritten."""
+    whole_class: bool
+    """The paths include the whole class folder(s) the results folder records."""
+    shard: shards.Shard | None
+    moved: list[str]
+    """Students of another class moved to DIR/.dropped/ by replace=True."""
+
+    def summary(self, paths, out_dir) -> str:
+        """One sentence: what was found, what is graded, what is current."""
+        where = ", ".join(str(p) for p in paths)
+        found = f"{self.found} student{'s' if self.found != 1 else ''} in {where}"
+        if self.shard is not None:
+            found += f"; shard {self.shard} holds {len(self.subs)} of them"
+        if self.shard is not None and not self.subs:
+            return (
+                f"Found {found}: shard {self.shard} got no student (the split goes by a hash of "
+                f"the student id), so there is nothing to grade; {Path(out_dir) / shards.MANIFEST} "
+                "records the empty shard for merge."
+            )
+        current = len(self.reused)
+        moved = (
+            f" The results of the other class ({len(self.moved)} students) were moved to "
+            f"{Path(out_dir) / store.DROPPED}/ (--replace)."
+            if self.moved
+            else ""
+        )
+        return (
+            f"Found {found}: {len(self.todo)} to grade, {current} current (results in {out_dir} "
+            f"reused: files and grading policy unchanged).{moved}"
+        )
+
+
+def plan(
+    paths, out_dir, shard=None, force=False, only=(), due=None, late_policy=late.LATE_POLICY,
+    replace=False,
+):  # fmt: skip
+    """Find the submissions, claim `out_dir` for their class, and split them into those to grade
+    and those whose results are current (lateness recomputed and rewritten). Imports no torch.
+
+    Raises StudentClash, OtherClass or FileNotFoundError before anything is graded.
+    """
+    subs, whole_class, roots = collect.collect_with_roots(paths)
+    result = Plan()
+    result.found = len(subs)
+    if shard is not None:
+        shard = shards.parse_shard(shard) if isinstance(shard, str) else shard
+        subs = shards.select(subs, shard)
+    if only:
+        subs = select_only(subs, only)
+        force = True
+    out_dir = Path(out_dir)
+    every_folder, result.moved = collect.claim(out_dir, roots, replace=replace)
+    due_at = late.due_date(due, _gradebook_due() if due is None else None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exports.sweep_partial_writes(out_dir)  # a run killed mid-write leaves its temporary behind
+    if shard is not None:
+        shards.write_manifest(out_dir, shard, [sub.student for sub in subs])
+    result.subs, result.shard, result.whole_class = subs, shard, whole_class and every_folder
+    result.todo, result.reused, result.changed = [], [], []
+    for sub in subs:
+        old = None if force else previous(out_dir, sub)
+        if old is None:
+            result.todo.append(sub)
+            continue
+        if _apply_lateness(old, sub, due_at, late_policy):
+            store.write(out_dir, old)
+            result.changed.append(old.student)
+        result.reused.append(old)
+    result.due_at, result.late_policy = due_at, late_policy
+    return result
 
 
 class ClassRun(list):
@@ -165,6 +308,7 @@ class ClassRun(list):
 def grade_all(
     paths, out_dir, workers=None, device="auto", limits=config.LIMITS, progress=True, shard=None,
     force=False, only=(), due=None, late_policy=late.LATE_POLICY, missing="keep", bom=None,
+    replace=False, planned=None,
 ):  # fmt: skip
     """Grade every submission in `paths` into `out_dir`; return this run's results (a ClassRun).
 
@@ -173,67 +317,39 @@ def grade_all(
     (student ids) grades those students only, always afresh. `due` (text) and `late_policy`: see
     late.py. `missing`: "keep" or "drop" the results of students whose submission disappeared from
     the class root given in `paths`. `bom`: grades.csv with a UTF-8 BOM (None: as it was).
-    Raises GraderUnavailable (device, data), StudentClash or FileNotFoundError before grading.
+    `replace`: `out_dir` may hold another class; its results move to `out_dir`/.dropped/.
+    `planned`: the Plan of these arguments when the caller made it already (``plan``).
+    Raises GraderUnavailable (device, data), StudentClash, OtherClass or FileNotFoundError before
+    grading. With nothing to grade it imports no torch and starts no worker.
     """
     if missing not in ("keep", "drop"):
         raise ValueError(f"missing={missing!r}: keep or drop")
-    device = resolve_device(device)
     check_data()
     check_confinement()
-    subs, whole_class = collect_class(paths)
-    if shard is not None:
-        shard = shards.parse_shard(shard) if isinstance(shard, str) else shard
-        subs = shards.select(subs, shard)
-    if only:
-        subs = select_only(subs, only)
-        force = True
-    due_at = late.due_date(due, _gradebook_due() if due is None else None)
-    workers = workers or default_workers(device)
+    if planned is None:
+        planned = plan(paths, out_dir, shard=shard, force=force, only=only, due=due,
+                       late_policy=late_policy, replace=replace)  # fmt: skip
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    exports.sweep_partial_writes(out_dir)  # a run killed mid-write leaves its temporary behind
-    if shard is not None:
-        shards.write_manifest(out_dir, shard, [sub.student for sub in subs])
-    bar = Progress(len(subs)) if progress else None
-    results, todo = ClassRun(), []
-    results.reused = []
-    for sub in subs:
-        old = None if force else previous(out_dir, sub)
-        if old is not None:
-            if _apply_lateness(old, sub, due_at, late_policy):
-                store.write(out_dir, old)
-            results.append(old)
-            results.reused.append(old.student)
-            if bar:
-                bar.update(old, reused=True)
-        else:
-            todo.append(sub)
-    # One torch thread per worker, also when fewer submissions than cores are left: the model is
-    # tiny (784 x 10, batch 256), and on a 2-core machine a 2-thread worker graded a submission in
-    # 46-59 s against 7 s single-threaded (OpenMP synchronisation per small op); see
-    # docs/benchmarks.md. Parallelism comes from grading submissions side by side.
-    threads = 1
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(grade_submission, sub, device, threads, limits): sub for sub in todo}
-        for fut in as_completed(futures):
-            sub = futures[fut]
-            try:
-                res = fut.result()
-            except Exception as err:  # noqa: BLE001 - the grader's failure, not the student's
-                res = grader_failed_result(sub, err, device)
-            _apply_lateness(res, sub, due_at, late_policy)
-            store.write(out_dir, res)
-            results.append(res)
-            if bar:
-                bar.update(res)
+    results = ClassRun(planned.reused)
+    results.reused = [r.student for r in planned.reused]
+    results.plan = planned
+    if planned.todo:
+        device = resolve_device(device)
+        workers = workers or default_workers(device)
+        bar = Progress(len(planned.todo), workers, ready_at=_forkserver_ready) if progress else None
+        if bar:
+            bar.say(planned.summary(paths, out_dir))
+        results += _grade(planned.todo, out_dir, device, workers, limits, planned, bar)
+    elif progress:
+        sys.stderr.write(planned.summary(paths, out_dir) + "\n")
     results.sort(key=lambda r: r.student)
     results.gone, results.dropped = [], []
-    if whole_class and not only:
-        graded = {sub.student for sub in subs}
+    if planned.whole_class and not only:
+        graded = {sub.student for sub in planned.subs}
         results.gone = sorted(
             student
             for student in store.read(out_dir)
-            if student not in graded and (shard is None or shard.holds(student))
+            if student not in graded and (planned.shard is None or planned.shard.holds(student))
         )
         if missing == "drop":
             for student in results.gone:
@@ -241,6 +357,60 @@ def grade_all(
             results.dropped = list(results.gone)
     results.class_results = store.rebuild(out_dir, bom=bom, report=False)
     return results
+
+
+def _grade(todo, out_dir, device, workers, limits, planned, bar):
+    """Grade `todo` in parallel, writing each result as it finishes; return the results."""
+    grade = _grade_submission()
+    # One torch thread per worker, also when fewer submissions than cores are left: the model is
+    # tiny (784 x 10, batch 256), and on a 2-core machine a 2-thread worker graded a submission in
+    # 46-59 s against 7 s single-threaded (OpenMP synchronisation per small op); see
+    # docs/benchmarks.md. Parallelism comes from grading submissions side by side.
+    threads = 1
+
+    def run(sub):
+        if bar:
+            bar.begin(sub.student)
+        return grade(sub, device, threads, limits)
+
+    done = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(run, sub): sub for sub in todo}
+        for fut in as_completed(futures):
+            sub = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as err:  # noqa: BLE001 - the grader's failure, not the student's
+                res = grader_failed_result(sub, err, device)
+            _apply_lateness(res, sub, planned.due_at, planned.late_policy)
+            store.write(out_dir, res)
+            done.append(res)
+            if bar:
+                bar.update(res)
+    return done
+
+
+def _forkserver_ready():
+    """When the fork server could first fork (time.monotonic), if forkserver.start() ran."""
+    from autograder.sandbox import forkserver
+
+    return forkserver.ready_at()
+
+
+def outputs_current(out_dir) -> bool:
+    """Whether DIR/report.html and every student's feedback.html are newer than every result."""
+    out_dir = Path(out_dir)
+    report = out_dir / "report.html"
+    if not report.is_file():
+        return False
+    newest = 0
+    for result in out_dir.glob("*/results.json"):
+        stamp = result.stat().st_mtime_ns
+        feedback = result.parent / "feedback.html"
+        if not feedback.is_file() or feedback.stat().st_mtime_ns < stamp:
+            return False
+        newest = max(newest, stamp)
+    return report.stat().st_mtime_ns >= newest
 
 
 def _apply_lateness(result, sub: Submission, due_at, policy) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
@@ -181,12 +182,17 @@ def merge(folders, out_dir, allow_incomplete=False) -> list[SubmissionResult]:
             "merge refused: conflicting results for the same student (regrade one of them or "
             "remove the stale folder):\n  " + "\n  ".join(conflicts)
         )
+    from autograder.grading import collect
+
+    records = [collect.recorded_class(f) for f in sources]  # an unreadable one stops the merge
     out_dir.mkdir(parents=True, exist_ok=True)
     with store.locked(out_dir):
         for student, (_, folder) in sorted(chosen.items()):
             target = store.result_dir(out_dir, student)
             if folder.resolve() != out_dir.resolve():
                 shutil.copytree(store.result_dir(folder, student), target, dirs_exist_ok=True)
+        if any(r is not None for r in records):  # the class folders of every shard (collect.py)
+            collect.record_class(out_dir, sorted({f for r in records if r for f in r}))
     return store.rebuild(out_dir, report=False)
 
 
@@ -228,13 +234,17 @@ def add_merge_parser(subparsers) -> argparse.ArgumentParser:
 
 def cmd_merge(args) -> int:
     """``merge``: 0 when merged, 2 when refused (the reason on stderr)."""
+    from autograder.grading.collect import OtherClass
+
     try:
         results = merge(args.folders, args.out, allow_incomplete=args.allow_incomplete)
-    except ShardError as err:
+    except (ShardError, OtherClass) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"merged {len(results)} students from {len(args.folders)} folders into {args.out}")
     print(f"Results: {args.out}/<student>/results.json, {args.out}/grades.csv")
+    print("Feedback and the class report are not written by merge; write them with:")
+    print(f"  python -m autograder report {shlex.quote(str(args.out))}")
     return 0
 
 

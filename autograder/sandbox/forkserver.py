@@ -83,6 +83,11 @@ _started = None
 _ready = None
 
 
+def ready_at() -> float | None:
+    """When (time.monotonic) the fork server could first fork a worker, if start() launched it."""
+    return _ready
+
+
 def ready_after() -> float | None:
     """Seconds from start() until the fork server could fork a worker (None: not yet, or never
     started by start()). Progress estimates leave this one-off wait out of the time per student."""

@@ -69,7 +69,7 @@ def test_rerun_reuses_finished_results(graded_class, examples):
         [sys.executable, "-m", "autograder", "grade", str(examples / "alice_full"), "--out", str(out)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert proc.returncode == 0 and "unchanged, reused" in proc.stderr
+    assert proc.returncode == 0 and "0 to grade, 1 current" in proc.stderr
     assert (out / "alice_full" / "results.json").stat().st_mtime_ns == before
 
 
@@ -124,7 +124,7 @@ def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
     before = {s: _mtime(out, s) for s in ("张三", "李四", "a b")}
     proc = _grade(subs / "李四", "--out", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "(unchanged, reused)" in proc.stderr
+    assert "0 to grade, 1 current" in proc.stderr
     assert _students(out) == sorted(["张三", "李四", "a b"])  # the old code kept 李四 alone
     assert "张三" in (out / "report.html").read_text(encoding="utf-8")
     assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM choice stays
@@ -140,7 +140,7 @@ def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
 
     # --force regrades everyone.
     proc = _grade(subs, "--out", out, "--force")
-    assert proc.returncode == 0 and "(unchanged, reused)" not in proc.stderr
+    assert proc.returncode == 0 and "3 to grade, 0 current" in proc.stderr
     assert all(_mtime(out, s) != before[s] for s in ("李四", "a b"))
 
 
@@ -205,7 +205,7 @@ def test_lateness_from_timestamp_txt_and_due_date_without_regrading(tmp_path):
     assert data["extra_data"]["info"]["late"]["late_seconds"] == 21540
     # A new due date is applied to the reused result, without grading again.
     proc = _grade(subs, "--out", out, "--due", "2026-12-03T00:00:00Z")
-    assert proc.returncode == 0 and proc.stderr.count("(unchanged, reused)") == 2
+    assert proc.returncode == 0 and "0 to grade, 2 current" in proc.stderr
     assert rows(out)["amy"]["late_hours"] == "0"
 
 
@@ -292,3 +292,107 @@ def test_a_missing_data_folder_is_refused_before_grading(tmp_path, monkeypatch):
     monkeypatch.setenv("FASHION_MNIST_ROOT", str(tmp_path / "no-data"))
     with pytest.raises(batch.GraderUnavailable, match="no such folder"):
         batch.check_data()
+
+
+# -- start-up, progress and the out folder (issues #14, #15) --------------------------------------
+def _stub(monkeypatch, graded=None):
+    """Replace the grading of one submission with an instant "ok" result."""
+
+    def fine(sub, *args, **kwargs):
+        if graded is not None:
+            graded.append(sub.student)
+        return SubmissionResult(sub.student, [], "ok", info={"fingerprint": sub.fingerprint()})
+
+    monkeypatch.setattr(batch, "grade_submission", fine)
+
+
+NO_OP = """
+import sys
+from multiprocessing import forkserver
+from autograder.__main__ import main
+rc = main(["grade", sys.argv[1], "--out", sys.argv[2], "--device", "cpu"])
+heavy = ["torch", "torchvision", "autograder.units.softmax_regression.data"]
+print([m for m in heavy if m in sys.modules], forkserver._forkserver._forkserver_pid)
+sys.exit(rc)
+"""
+
+
+def test_a_rerun_with_nothing_to_grade_imports_no_torch_and_starts_no_fork_server(
+    tmp_path, monkeypatch
+):
+    """Every result current and the report newer than them: the rerun only rebuilds grades.csv."""
+    from autograder.__main__ import write_outputs
+
+    subs = _class(tmp_path, ["amy", "ben"])
+    out = tmp_path / "out"
+    _stub(monkeypatch)
+    write_outputs(out, batch.grade_all([subs], out, device="cpu", progress=False))
+    proc = subprocess.run([sys.executable, "-c", NO_OP, str(subs), str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Found 2 students" in proc.stderr and "0 to grade, 2 current" in proc.stderr
+    assert "Feedback and class report are current" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "[] None"  # no torch, no data, no fork server
+    assert _students(out) == ["amy", "ben"]
+
+
+def test_progress_eta_learns_from_the_finished_students():
+    """The ETA leaves out the fork server's start-up and uses the finished students' times."""
+    now = [0.0]
+    stream = io.StringIO()
+    bar = batch.Progress(4, workers=2, stream=stream, clock=lambda: now[0], ready_at=lambda: 8.0)
+    for name in ("a", "b"):
+        bar.begin(name)  # both start at 0 s; the fork server is ready at 8 s
+    now[0] = 14.0
+    bar.update(SubmissionResult("a", [], "ok"))
+    bar.begin("c")
+    now[0] = 14.5
+    bar.update(SubmissionResult("b", [], "ok"))
+    bar.begin("d")
+    lines = stream.getvalue().splitlines()
+    # 6 s per student (14 - 8), then 6.25 s; 2 and 2 students left on 2 workers: ~6 s, not the
+    # 14 s x 3 left / 1 done = 42 s of an ETA that counts the start-up for every student.
+    assert lines[0] == "[1/4] a: 0/0 ok  (6.0 s; ETA 6 s)"
+    assert lines[1] == "[2/4] b: 0/0 ok  (6.5 s; ETA 6 s)"
+    now[0] = 20.5
+    bar.update(SubmissionResult("c", [], "ok"))
+    now[0] = 21.0
+    bar.update(SubmissionResult("d", [], "ok"))
+    assert stream.getvalue().splitlines()[-1] == "[4/4] d: 0/0 ok  (6.5 s; done)"
+
+
+def test_a_results_folder_holds_one_class(tmp_path, monkeypatch):
+    """Grading another class folder into a results folder stops (naming both) unless --replace."""
+    graded = []
+    _stub(monkeypatch, graded)
+    first = _class(tmp_path / "a", ["amy", "ben"])
+    other = _class(tmp_path / "b", ["cat"])
+    out = tmp_path / "out"
+    batch.grade_all([first], out, device="cpu", progress=False)
+    assert json.loads((out / "class.json").read_text()) == {"submissions": [str(first.resolve())]}
+    batch.grade_all([first / "amy"], out, device="cpu", progress=False, force=True)  # same class
+    with pytest.raises(collect.OtherClass) as err:
+        batch.grade_all([other], out, device="cpu", progress=False)
+    assert str(first.resolve()) in str(err.value) and str(other.resolve()) in str(err.value)
+    assert "--out" in str(err.value) and "--replace" in str(err.value)
+    assert _students(out) == ["amy", "ben"] and graded == ["amy", "ben", "amy"]
+    proc = _grade(other, "--out", out)  # the command line: exit 2 before anything is graded
+    assert proc.returncode == 2 and "holds the results of another class" in proc.stderr
+    run = batch.grade_all([other], out, device="cpu", progress=False, replace=True)
+    assert [r.student for r in run.class_results] == ["cat"] and run.plan.moved == ["amy", "ben"]
+    assert (out / ".dropped" / "amy" / "results.json").is_file()
+    assert json.loads((out / "class.json").read_text()) == {"submissions": [str(other.resolve())]}
+
+
+def test_torchvision_is_preloaded_only_for_submissions_that_import_it(tmp_path):
+    subs = _class(tmp_path, ["amy", "ben"])
+    notebook = subs / "ben" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    nb = json.loads(notebook.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": ["from torchvision import transforms\n"]})  # fmt: skip
+    notebook.write_text(json.dumps(nb))
+    found = collect.collect([subs])
+    assert "torchvision" not in collect.imported_modules(
+        found[:1]
+    )  # the release mentions it in text
+    assert "torchvision" in collect.imported_modules(found)

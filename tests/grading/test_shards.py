@@ -181,6 +181,7 @@ def test_command_line(tmp_path, examples):
     proc = subprocess.run([*run, "merge", "--out", str(tmp_path / "m"), str(a)],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0 and "merged 1 students" in proc.stdout
+    assert f"python -m autograder report {tmp_path / 'm'}" in proc.stdout  # how to get the report
 
 
 def test_argparse_helpers():
@@ -218,6 +219,29 @@ def test_grade_all_grades_only_its_shard(tmp_path, examples, monkeypatch):
     assert sorted(graded) == everyone
     merged = shards.merge(outs, tmp_path / "all")
     assert [r.student for r in merged] == everyone
+    # The merged folder records the class folder of its shards (one class per results folder).
+    assert json.loads((tmp_path / "all" / "class.json").read_text()) == {
+        "submissions": [str(examples.resolve())]
+    }
+
+
+def test_an_empty_shard_says_so_in_a_sentence(tmp_path, examples):
+    """A shard that gets no student: a sentence, no empty table, shard.json for merge; no torch."""
+    students = sorted(p.name for p in examples.iterdir() if p.is_dir())
+    count = 4 * len(students)
+    empty = next(i for i in range(1, count + 1) if not split(students, count)[i])
+    out = tmp_path / "shard"
+    code = (
+        "import sys; from autograder.__main__ import main; "
+        f"rc = main(['grade', {str(examples)!r}, '--out', {str(out)!r}, '--shard', "
+        f"'{empty}/{count}', '--device', 'cpu']); print('torch' in sys.modules); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"shard {empty}/{count} got no student" in proc.stderr
+    assert "score" not in proc.stdout and f"No results in {out} yet" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "False"  # nothing to grade: torch was never imported
+    assert json.loads((out / "shard.json").read_text())["students"] == []
 
 
 def test_merge_keeps_unicode_students_in_their_own_folders(tmp_path):
