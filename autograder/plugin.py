@@ -1,12 +1,18 @@
-"""pytest plugin: ``pytest autograder --submission PATH`` makes one test per student and check.
+"""pytest plugin: ``python -m pytest --submission PATH`` makes one test per student and check.
 
-Each test's id names the student and the check, its points come from the ``points`` marker, and a
-failure shows the student-facing message. A submission is graded once per process (in its own
-sandboxed worker) and every check of it reads that result; with pytest-xdist the checks of one
-student are kept on one xdist worker (``--dist loadgroup``).
+Registered through the ``pytest11`` entry point (pyproject.toml), so installing the package is
+enough; without ``--submission`` it does nothing. With it, the run collects only the grading items
+this module makes (never files from the students' folders: pytest would import a student's
+``conftest.py`` or ``test_*.py`` into the grader's process). Each item's id names the student and
+the check, its points come from the ``points`` marker, and a failure shows the student-facing
+message. A submission is graded once per process (in its own sandboxed worker) and every check of
+it reads that result; with pytest-xdist the checks of one student are kept on one xdist worker
+(``--dist loadgroup``). Its state lives in ``config.stash``.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +55,9 @@ def pytest_configure(config):
     config.stash[submissions_key] = []
     config.pluginmanager.register(_Scores(config), "autograder-scores")
     if config.getoption("submission", default=None):
+        # Collect this module only (its collector makes the grading items), whatever paths were
+        # given ("pytest autograder --submission ..." still works) or testpaths name.
+        config.args[:] = [str(Path(__file__).resolve())]
         from autograder import sandbox
         from autograder.grading.collect import collect
 
@@ -79,19 +88,60 @@ def check_ids():
     return items
 
 
-def pytest_generate_tests(metafunc):
-    if "grading_case" not in metafunc.fixturenames:
-        return
-    params = []
-    for sub in metafunc.config.stash[submissions_key]:
-        for cid, points in check_ids():
-            marks = [
-                pytest.mark.points(points),
-                pytest.mark.student(sub.student),
-                pytest.mark.xdist_group(sub.student),
-            ]
-            params.append(pytest.param((sub, cid, points), id=f"{sub.student}-{cid}", marks=marks))
-    metafunc.parametrize("grading_case", params)
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    """This module, when collected in a grading run, is the collector of every grading item."""
+    if parent.config.stash.get(submissions_key, None) and Path(module_path) == Path(__file__):
+        return Submissions.from_parent(parent, path=Path(module_path))
+    return None
+
+
+class Submissions(pytest.File):
+    """The grading items of every submission: one per (student, check), in grading order."""
+
+    def collect(self):
+        for sub in self.config.stash[submissions_key]:
+            for cid, points in check_ids():
+                item = GradingCheck.from_parent(
+                    self, name=f"{sub.student}-{cid}", sub=sub, check_id=cid, points=points
+                )
+                item.add_marker(pytest.mark.points(points))
+                item.add_marker(pytest.mark.student(sub.student))
+                item.add_marker(pytest.mark.xdist_group(sub.student))
+                yield item
+
+
+class CheckFailed(Exception):
+    """A check that did not pass: its message is the student-facing one, with no traceback."""
+
+
+class GradingCheck(pytest.Item):
+    """One check of one student: passes with full points, else fails with the check's message."""
+
+    def __init__(self, *, sub, check_id: str, points: float, **kwargs):
+        super().__init__(**kwargs)
+        self.sub, self.check_id, self.points = sub, check_id, points
+
+    def runtest(self):
+        result = graded(self.config, self.sub)
+        check = next((c for c in result.checks if c.check_id == self.check_id), None)
+        if check is None:
+            raise CheckFailed(f"{self.check_id} was not graded for {self.sub.student}")
+        self.user_properties += [("student", self.sub.student), ("check", self.check_id),
+                                 ("score", check.score), ("max_score", check.max_score),
+                                 ("status", check.status)]  # fmt: skip
+        if not check.passed:
+            raise CheckFailed(
+                f"[{check.status}] {check.score:g}/{check.max_score:g} points\n{check.message}"
+            )
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.sub.student}: {self.check_id}"
 
 
 def graded(config, sub):

@@ -1,4 +1,5 @@
-"""``pytest autograder --submission PATH``: one test per student and check, points, junitxml, xdist."""
+"""``python -m pytest --submission PATH`` (the pytest11 plugin): one test per student and check,
+points, junitxml, xdist; nothing from a student's folder is collected."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
     xml = tmp_path / "report.xml"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "autograder", "-p", "no:cacheprovider", "-n", "2",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
          "--submission", str(examples / "alice_full"), "--submission", str(examples / "bob_naive_softmax"),
          f"--junitxml={xml}", "-q"],
         cwd=root, capture_output=True, text=True, timeout=900,
@@ -40,7 +41,7 @@ def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
 
 def test_points_marker_is_registered(root):
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "autograder", "--markers"],
+        [sys.executable, "-m", "pytest", "--markers"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -51,7 +52,7 @@ def test_points_marker_is_registered(root):
 
 def test_a_mistyped_submission_is_a_usage_error(tmp_path, root):
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "autograder", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "--submission", str(tmp_path / "submittted")],
         cwd=root, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -59,3 +60,38 @@ def test_a_mistyped_submission_is_a_usage_error(tmp_path, root):
     assert proc.returncode == 4, out  # pytest's usage-error exit code
     assert "INTERNALERROR" not in out and "Traceback" not in out
     assert "submittted" in out and "no such file or folder" in out
+
+
+def test_nothing_in_a_students_folder_is_collected_or_imported(tmp_path, root, examples):
+    """A student's conftest.py and test_*.py would run in the grader's process if pytest walked
+    their folder: the plugin collects only its own grading items, so neither runs."""
+    import shutil
+
+    sub = tmp_path / "mallory"
+    shutil.copytree(examples / "carol_blank", sub)
+    canary = tmp_path / "canary"
+    evil = f"open({str(canary)!r}, 'a').write('ran\\n')\n"
+    for folder in (sub, sub / config.ASSIGNMENT):
+        (folder / "conftest.py").write_text(evil)
+        (folder / "test_evil.py").write_text(evil + "def test_x():\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--submission", str(sub), "-q",
+         "--collect-only"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert not canary.exists(), out
+    assert "test_evil" not in out
+    n_items = len(quiz.QUESTIONS) + len(config.POINTS)
+    assert f"{n_items} tests collected" in out, out
+
+
+def test_without_submission_the_plugin_is_inert(tmp_path):
+    """Installed for every pytest run in the environment, it adds nothing to other projects' runs."""
+    (tmp_path / "test_other.py").write_text("def test_one():\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
