@@ -149,10 +149,12 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # A family of its own after the generic one: matplotlib falls back glyph by glyph across
+    # font.family (Latin from DejaVu Sans, CJK from this font), not within font.sans-serif.
     font = cjk_font()
-    families = list(matplotlib.rcParams["font.sans-serif"])
+    families = list(matplotlib.rcParams["font.family"])
     if font and font not in families:
-        matplotlib.rcParams["font.sans-serif"] = families[:1] + [font] + families[1:]
+        matplotlib.rcParams["font.family"] = families + [font]
     # student names in another script without a font for it; Chinese labels never get here (plot_lang)
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
     return plt
