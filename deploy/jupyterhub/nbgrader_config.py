@@ -2,7 +2,10 @@
 
 Install as the hub's global config, e.g. /etc/jupyter/nbgrader_config.py (or each student's
 ~/.jupyter/nbgrader_config.py). The instructor's side is the course root's nbgrader_config.py;
-both name the same course and exchange. Environment variables override the paths per hub.
+both name the same course and exchange, so students run `nbgrader fetch_assignment
+softmax_regression` and `nbgrader submit softmax_regression` without --course (README, "JupyterHub
+with nbgrader's exchange"). The exchange root must exist, writable by everyone and sticky:
+`sudo install -d -m 1777 /srv/nbgrader/exchange`. Environment variables override the paths per hub.
 """
 
 import os
