@@ -321,7 +321,6 @@ def cmd_grade(args) -> int:
     from autograder import sandbox
     from autograder.grading import batch
     from autograder.grading.collect import OtherClass, StudentClash
-    from autograder.results import late
     from autograder.results.exports import table
     from autograder.sandbox import forkserver
 
@@ -334,7 +333,7 @@ def cmd_grade(args) -> int:
     limits = config.LIMITS
     if args.timeout:
         limits = dataclasses.replace(limits, submission_seconds=args.timeout)
-    policy = late.LATE_POLICY
+    policy = config.LATE_POLICY
     if args.late_penalty is not None:
         policy = dataclasses.replace(policy, per_day=args.late_penalty)
     try:  # what to grade, in a second: no torch, no fork server, no data set (batch.plan)

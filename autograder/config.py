@@ -192,6 +192,33 @@ class Quiz:
 QUIZ = Quiz()
 
 
+# --------------------------------------------------------------------------------------------
+# Late submissions (autograder/results/late.py applies them; `grade --due/--late-penalty` override).
+# --------------------------------------------------------------------------------------------
+DUE_DATE: str | None = os.environ.get("SOFTMAX_DUE_DATE") or None
+"""The assignment's due date (ISO 8601; no time zone means UTC) when `grade --due` gives none; when
+this is None too, nbgrader's gradebook's due date is used if gradebook.db exists. SOFTMAX_DUE_DATE
+overrides it."""
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """Points deducted for lateness: `per_day` of the maximum score per started day late (after
+    `grace_minutes`), at most `max_fraction` of it, never below 0 points in all."""
+
+    per_day: float = 0.0
+    max_fraction: float = 1.0
+    grace_minutes: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_day > 0
+
+
+LATE_POLICY = LatePolicy()
+"""Off by default (per_day 0): lateness is recorded and shown, nothing is deducted."""
+
+
 def max_points() -> float:
     """Total points of the function checks (the quiz adds QUIZ.points_per_question each)."""
     return float(sum(POINTS.values()))

@@ -253,7 +253,7 @@ class Plan:
 
 
 def plan(
-    paths, out_dir, shard=None, force=False, only=(), due=None, late_policy=late.LATE_POLICY,
+    paths, out_dir, shard=None, force=False, only=(), due=None, late_policy=config.LATE_POLICY,
     replace=False,
 ):  # fmt: skip
     """Find the submissions, claim `out_dir` for their class, and split them into those to grade
@@ -307,7 +307,7 @@ class ClassRun(list):
 
 def grade_all(
     paths, out_dir, workers=None, device="auto", limits=config.LIMITS, progress=True, shard=None,
-    force=False, only=(), due=None, late_policy=late.LATE_POLICY, missing="keep", bom=None,
+    force=False, only=(), due=None, late_policy=config.LATE_POLICY, missing="keep", bom=None,
     replace=False, planned=None,
 ):  # fmt: skip
     """Grade every submission in `paths` into `out_dir`; return this run's results (a ClassRun).

@@ -1,10 +1,10 @@
 """Late submissions: nbgrader's timestamp.txt against a due date, and a late-penalty policy (off by default).
 
 The due date comes from ``grade --due`` (ISO 8601; a date without a time zone is UTC, like
-nbgrader's), else ``DUE_DATE`` below, else nbgrader's gradebook (``nbgrader db assignment add
+nbgrader's), else ``config.DUE_DATE``, else nbgrader's gradebook (``nbgrader db assignment add
 softmax_regression --duedate=...``) when ``gradebook.db`` exists. Lateness is recorded in every
 result (``info["late"]``), in grades.csv and in the feedback. With a penalty policy (``--late-penalty``
-or ``LATE_POLICY``), a late result gets one extra check ``late.penalty`` with negative points, so
+or ``config.LATE_POLICY``), a late result gets one extra check ``late.penalty`` with negative points, so
 the total, results.json and every export agree. Lateness is recomputed on every run, also for
 results reused unchanged, so changing the due date or the policy needs no regrading.
 """
@@ -13,37 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
+from autograder.config import LatePolicy
 
 TIMESTAMP_FILE = "timestamp.txt"
 """Written by ``nbgrader collect``/``submit`` into the student's assignment folder."""
 
-DUE_DATE: str | None = None
-"""The assignment's due date (ISO 8601) when neither --due nor the gradebook gives one. A grading
-constant that belongs in config.py (owned by the lead engineer); kept here for now."""
-
 PENALTY_CHECK = "late.penalty"
-
-
-@dataclass(frozen=True)
-class LatePolicy:
-    """Points deducted for lateness: `per_day` of the maximum score per started day late (after
-    `grace_minutes`), at most `max_fraction` of it, never below 0 points in all."""
-
-    per_day: float = 0.0
-    max_fraction: float = 1.0
-    grace_minutes: float = 0.0
-
-    @property
-    def enabled(self) -> bool:
-        return self.per_day > 0
-
-
-LATE_POLICY = LatePolicy()
-"""Off by default (per_day 0). A grading constant for config.py; kept here for now."""
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -76,8 +55,8 @@ def read_timestamp(folder) -> tuple[dt.datetime | None, str | None]:
 
 
 def due_date(cli: str | None = None, gradebook_due=None) -> dt.datetime | None:
-    """The due date to apply: --due, else DUE_DATE, else the gradebook's (a datetime or None)."""
-    for value in (cli, DUE_DATE):
+    """The due date to apply: --due, else config.DUE_DATE, else the gradebook's (a datetime or None)."""
+    for value in (cli, config.DUE_DATE):
         if value:
             return parse_time(value)
     if gradebook_due is not None:
@@ -98,11 +77,13 @@ def penalty(
     return round(min(max(score, 0.0), fraction * max_score), 6)
 
 
-def apply(result: SubmissionResult, submitted_at, due, policy: LatePolicy = LATE_POLICY) -> bool:
+def apply(result: SubmissionResult, submitted_at, due, policy: LatePolicy | None = None) -> bool:
     """Record lateness in `result` (info["late"], and a late.penalty check under a policy).
 
-    Replaces what an earlier run recorded; returns whether anything changed.
+    Replaces what an earlier run recorded; returns whether anything changed. `policy` defaults
+    to config.LATE_POLICY.
     """
+    policy = config.LATE_POLICY if policy is None else policy
     before = (
         result.info.get("late"),
         [c.to_dict() for c in result.checks if c.check_id == PENALTY_CHECK],

@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.results import exports, late
 
@@ -45,15 +46,15 @@ def test_due_date_precedence(monkeypatch):
     gradebook = dt.datetime(2026, 12, 3, 12, 0)  # nbgrader stores naive UTC
     assert late.due_date("2026-12-01 23:59", gradebook) == DUE
     assert late.due_date(None, gradebook) == dt.datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr(late, "DUE_DATE", "2026-12-02T00:00Z")
+    monkeypatch.setattr(config, "DUE_DATE", "2026-12-02T00:00Z")
     assert late.due_date(None, gradebook) == dt.datetime(2026, 12, 2, tzinfo=UTC)
-    monkeypatch.setattr(late, "DUE_DATE", None)
+    monkeypatch.setattr(config, "DUE_DATE", None)
     assert late.due_date(None, None) is None
 
 
 def test_lateness_is_recorded_without_a_penalty_by_default():
     res = result()
-    assert not late.LATE_POLICY.enabled
+    assert not config.LATE_POLICY.enabled
     late.apply(res, DUE + dt.timedelta(hours=2, minutes=30), DUE)
     assert res.info["late"]["late_seconds"] == 9000 and res.info["late"]["penalty"] == 0
     assert res.score == 30 and all(c.check_id != late.PENALTY_CHECK for c in res.checks)
