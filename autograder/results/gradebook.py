@@ -109,7 +109,7 @@ def due_date(db_url=None, assignment=config.ASSIGNMENT):
     """The assignment's due date in nbgrader's gradebook (naive UTC, as nbgrader stores it), or None.
 
     Only read when the gradebook exists (a sqlite file, or NBGRADER_DB_URL); any problem reading it
-    gives None (the due date then comes from --due or late.DUE_DATE only).
+    gives None (the due date then comes from --due or config.DUE_DATE only).
     """
     db_url = db_url or default_db_url()
     if db_url.startswith("sqlite:///"):
