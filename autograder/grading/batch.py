@@ -333,15 +333,14 @@ def grade_all(
     results = ClassRun(planned.reused)
     results.reused = [r.student for r in planned.reused]
     results.plan = planned
+    if progress:  # at once: resolving the device below imports torch (seconds)
+        sys.stderr.write(planned.summary(paths, out_dir) + "\n")
+        sys.stderr.flush()
     if planned.todo:
         device = resolve_device(device)
         workers = workers or default_workers(device)
         bar = Progress(len(planned.todo), workers, ready_at=_forkserver_ready) if progress else None
-        if bar:
-            bar.say(planned.summary(paths, out_dir))
         results += _grade(planned.todo, out_dir, device, workers, limits, planned, bar)
-    elif progress:
-        sys.stderr.write(planned.summary(paths, out_dir) + "\n")
     results.sort(key=lambda r: r.student)
     results.gone, results.dropped = [], []
     if planned.whole_class and not only:
