@@ -326,9 +326,8 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
         f"<p class='muted' id='by-hand'>{esc(hand_graded_note(result))}</p>",
         f"<p>{status_para}</p>",
         *([f"<p id='lateness'>{esc(when)}</p>"] if when else []),
-        "<h2>{}</h2>".format(esc(_("Points per function"))),
-        "<table id='functions'><tr><th>{}</th><th class='num'>{}</th><th class='num'>{}</th></tr>".format(
-            *map(esc, func_header)
+        "<h2>{}</h2><table id='functions'><tr><th>{}</th><th class='num'>{}</th><th class='num'>{}</th></tr>".format(
+            esc(_("Points per function")), *map(esc, func_header)
         ),
     ]
     groups = _by_function(result)
@@ -366,8 +365,7 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
     parts.append("<h2>{}</h2>".format(esc(_("Checks"))))
     check_header = (_("check"), _("status"), _("points"))
     for func, checks in groups:
-        parts.append(f"<h3>{esc(func)}</h3>")
-        parts.append("<table class='checks'><tr><th>{}</th><th>{}</th><th class='num'>{}</th></tr>".format(*map(esc, check_header)))  # fmt: skip
+        parts.append(f"<h3>{esc(func)}</h3>" + "<table class='checks'><tr><th>{}</th><th>{}</th><th class='num'>{}</th></tr>".format(*map(esc, check_header)))  # fmt: skip
         for c in checks:
             parts.append(
                 f"<tr><td>{esc(c.check_id)}</td><td class='{esc(c.status)}'>{esc(status_label(c.status))}</td>"
