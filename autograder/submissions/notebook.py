@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import config
+from autograder.i18n import _
 
 MAX_NOTEBOOK_BYTES = 100 * 1024**2
 """Notebooks larger than this are reported as malformed (clear the outputs and resubmit)."""
@@ -263,7 +264,7 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
             continue
         if nbgrader_meta(cell).get("grade") and not nbgrader_meta(cell).get("solution"):
             continue  # test cells: the grader runs its own checks
-        nodes, _ = definitions(cell["source"], computed=False)
+        nodes, _error = definitions(cell["source"], computed=False)
         release_nodes += nodes
         for n in nodes:
             protected.update(defined_names(n))
@@ -285,16 +286,24 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
             continue  # read-only cells come from the release copy
         if gid:
             seen_ids[gid] = seen_ids.get(gid, 0) + 1
-        where = f"cell grade_id={gid}" if gid in solution_ids else f"code cell {index + 1}"
+        if gid in solution_ids:
+            where = _("cell grade_id={grade_id}").format(grade_id=gid)
+        else:
+            where = _("code cell {number}").format(number=index + 1)
         nodes, err = definitions(cell["source"])
         if err is not None:
             result.warnings.append(
-                f"{where} has a syntax error (line {err.lineno}: {err.msg}); it was skipped"
+                _("{where} has a syntax error (line {line}: {error}); it was skipped").format(
+                    where=where, line=err.lineno, error=err.msg
+                )
             )
             for name in graded:
                 if gid == name or f"def {name}(" in cell["source"]:
                     result.missing.setdefault(
-                        name, f"{where} has a syntax error at line {err.lineno}: {err.msg}"
+                        name,
+                        _("{where} has a syntax error at line {line}: {error}").format(
+                            where=where, line=err.lineno, error=err.msg
+                        ),
                     )
             continue
         for node in nodes:
@@ -303,8 +312,10 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
                 node, (ast.Import, ast.ImportFrom)
             ):
                 result.warnings.append(
-                    f"{where} redefines {', '.join(names)}, which the assignment provides; the provided version is used"
-                )
+                    _("{where} redefines {names}, which the assignment provides; the provided version is used").format(
+                        where=where, names=", ".join(names)
+                    )
+                )  # fmt: skip
                 continue
             student_nodes.append(node)
             for n in names:
@@ -312,7 +323,9 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
     for gid, count in seen_ids.items():
         if count > 1:
             result.warnings.append(
-                f"grade_id {gid} appears in {count} cells; the last definition is used"
+                _(
+                    "grade_id {grade_id} appears in {count} cells; the last definition is used"
+                ).format(grade_id=gid, count=count)
             )
 
     for name in sorted(graded):
@@ -322,8 +335,10 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
         else:
             result.missing.setdefault(
                 name,
-                f"no function named {name} was found (looked in its solution cell and in every code cell)",
-            )
+                _("no function named {function} was found (looked in its solution cell and in every code cell)").format(
+                    function=name
+                ),
+            )  # fmt: skip
     result.release_source = ast.unparse(ast.Module(body=release_nodes, type_ignores=[]))
     result.student_source = ast.unparse(ast.Module(body=student_nodes, type_ignores=[]))
     result.forbidden = forbidden_uses(student_nodes)
