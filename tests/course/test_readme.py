@@ -36,7 +36,8 @@ from conftest import EXAMPLES, ROOT
 
 README = ROOT / "README.md"
 MARKER = re.compile(
-    r'<!--\s*readme-test:\s*skip(?:\s+"(?P<prefix>[^"]+)")?\s*\((?P<reason>[^)]*)\)\s*-->'
+    r'<!--\s*readme-test:\s*(?:skip(?:\s+"(?P<prefix>[^"]+)")?|exit\s+(?P<exit>\d+))\s*'
+    r"\((?P<reason>[^)]*)\)\s*-->"
 )
 COLLECTED = "carol_blank"
 """The class the test's course has collected into submitted/: one blank submission (quick to grade
@@ -54,6 +55,8 @@ class Block:
     text: str
     skip: str | None = None
     skip_lines: dict[str, str] = field(default_factory=dict)
+    exit: int = 0
+    """The exit status the README says the block ends with."""
 
     def commands(self) -> list[str]:
         """The block's command lines (continuations joined), without the lines kept out."""
@@ -78,7 +81,7 @@ def readme_blocks(text: str) -> list[Block]:
             m = MARKER.search(line)
             if not m or not m.group("reason").strip():
                 raise ValueError(f"README.md line {i + 1}: a readme-test marker needs a reason: "
-                                 f'<!-- readme-test: skip ["CMD"] (REASON) -->, got {line.strip()!r}')  # fmt: skip
+                                 f'<!-- readme-test: skip ["CMD"] (REASON) --> or exit N (REASON), got {line.strip()!r}')  # fmt: skip
             pending.append(m)
         if line.strip() == "```bash":
             start = i + 1
@@ -87,7 +90,9 @@ def readme_blocks(text: str) -> list[Block]:
                 i += 1
             block = Block(start + 1, "\n".join(lines[start:i]))
             for m in pending:
-                if m.group("prefix"):
+                if m.group("exit"):
+                    block.exit = int(m.group("exit"))
+                elif m.group("prefix"):
                     block.skip_lines[m.group("prefix")] = m.group("reason")
                 else:
                     block.skip = m.group("reason")
@@ -111,9 +116,11 @@ def test_parser_reads_blocks_markers_and_continuations():
         '<!-- readme-test: skip "nbgrader formgrader" (a server) -->\n\n'
         "```bash\nnbgrader export \\\n  --to x.csv\nnbgrader formgrader   # hand grading\n```\n"
         "```text\nnot bash\n```\n"
+        "<!-- readme-test: exit 1 (a failing test) -->\n```bash\npytest x\n```\n"
     )
     found = readme_blocks(text)
-    assert [b.line for b in found] == [3, 7, 12]
+    assert [b.line for b in found] == [3, 7, 12, 21]
+    assert [b.exit for b in found] == [0, 0, 0, 1]
     assert found[0].skip is None and found[0].commands() == ["echo one"]
     assert found[1].skip == "a web server"
     assert found[2].skip is None and found[2].commands() == ["nbgrader export --to x.csv"]
@@ -218,7 +225,7 @@ def test_every_readme_block_runs_on_a_fresh_copy(tmp_path):
                               env=env, capture_output=True, text=True, timeout=1800)  # fmt: skip
         output = proc.stdout + proc.stderr
         where = f"README.md block at line {block.line}:\n{block.script()}\n--- output ---\n"
-        assert proc.returncode == 0, f"{where}exit {proc.returncode}\n{output[-4000:]}"
+        assert proc.returncode == block.exit, f"{where}exit {proc.returncode}\n{output[-4000:]}"
         for sign in FAILURE_SIGNS:
             assert sign not in output, f"{where}{output[-4000:]}"
         ran += 1
