@@ -92,10 +92,10 @@ def test_quiz_key_not_revealed(graded):
         res = read_result(folder / "results.json")
         for c in res.checks:
             if c.function == "quiz" and c.status == "failed":  # wrong answers (others: format)
-                block = md.split(f"### {c.check_id}:")[1].split("###")[0]
+                block = re.split(rf"### {re.escape(c.check_id)}[:：]", md)[1].split("###")[0]
                 want = key[c.check_id.split(".")[1]]
-                if isinstance(want, str):  # a choice letter, as it would be quoted
-                    assert not re.search(rf"""['"]{want}['"]""", block), block
+                if isinstance(want, str):  # a choice letter, as it would be quoted (in en or zh)
+                    assert not re.search(rf"""['"“‘「]{want}['"”’」]""", block), block
                 else:
                     assert str(want) not in block, block
 
