@@ -133,6 +133,7 @@ D2L_SENTENCES = {
         "which is inconsistent with the actual label",
         "we refactor the implementation to make it reusable",
         "treat each pixel location as just another feature",
+        "each example here will be represented by a fixed-length vector",
         "models the distribution over an ensemble of particles",
         "we turn each element into a non-negative number",
         "should be close to random guessing",
