@@ -313,3 +313,49 @@ def test_without_the_chinese_catalogue_the_detector_sees_english(monkeypatch):
     with i18n.use("zh_CN"):
         results = test_checks.run(test_checks.IMPLS / "broken" / "softmax_naive.py", training=False)
     assert english_words(results["softmax.stability"].message)
+
+
+def format_mismatches(source: str) -> list[str]:
+    """`_("...").format(...)` calls whose keywords are not exactly the template's placeholders
+    (a missing one raises KeyError only on the failure path that fills it in)."""
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+        ):
+            continue
+        inner = node.func.value
+        if not (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id == "_"
+        ):
+            continue
+        if not (inner.args and isinstance(inner.args[0], ast.Constant)) or any(
+            k.arg is None for k in node.keywords
+        ):
+            continue  # a msgid held in a variable, or **fields: checked where they are built
+        want, given = set(i18n.fields(inner.args[0].value)), {k.arg for k in node.keywords}
+        if want != given or node.args:
+            bad.append(f"line {node.lineno}: {inner.args[0].value[:60]!r} {sorted(want ^ given)}")
+    return bad
+
+
+def test_every_template_is_filled_with_exactly_its_placeholders():
+    bad = {}
+    for path in [
+        *sorted((ROOT / "autograder").rglob("*.py")),
+        ROOT / "scripts" / "make_selfcheck.py",
+    ]:
+        if found := format_mismatches(path.read_text(encoding="utf-8")):
+            bad[str(path.relative_to(ROOT))] = found
+    assert bad == {}
+
+
+def test_a_template_filled_without_one_of_its_placeholders_is_found():
+    assert format_mismatches('_("Got: {got} of {n}").format(got=1)') == [
+        "line 1: 'Got: {got} of {n}' ['n']"
+    ]
+    assert format_mismatches('_("Got: {got}").format(got=1)') == []
