@@ -259,7 +259,7 @@ EXCEPTION = re.compile(r"\b[A-Za-z_.]*(Error|Exception|Interrupt|Exit)\b:.*")
 CODE = re.compile(r"`[^`]*`|\S*[_().\[\]=/<>0-9|:+*-]\S*")
 """Code, numbers, shapes, dtypes and indexing: left as they are in every language."""
 ALLOWED = {"softmax", "logits", "log", "exp", "inf", "nan", "NaN", "keepdim", "loss", "torch", "dtype",
-           "float32", "float64", "Tensor", "NotImplementedError", "SGD", "sgd", "updater", "argmax"}  # fmt: skip
+           "float32", "float64", "Tensor", "NotImplementedError", "SGD", "sgd", "updater", "argmax", "net"}  # fmt: skip
 ALLOWED |= set(config.GRADED_FUNCTIONS) | set(keyword.kwlist)
 """Identifiers, notation and code a d2l-zh reader reads in Chinese text too."""
 

@@ -144,3 +144,55 @@ def test_only_the_dispatcher_record_finds_a_computed_operator_name():
     assert EXPECTED["softmax_ops_string.py"]["status"] == "forbidden"
     softmax_checks = {cid for cid, _ in checks.CHECKS if cid.startswith("softmax.")}
     assert set(EXPECTED["softmax_ops_string.py"]["fails"]) == softmax_checks
+
+
+# -- the checks' messages in Chinese (#13) ---------------------------------------------------
+def canned_runs():
+    """Training runs (as a caller returns them) that fail each train_ch3 check in a different way."""
+    import torch
+
+    bpe, epochs = 235, 2
+    params = [torch.full((784, 10), 0.01), torch.full((10,), 0.1)]
+    keys = {*config.TRAJECTORY_STEPS, *(bpe * (e + 1) for e in range(epochs))}
+    good = {"ok": True, "steps": epochs * bpe, "batches_per_epoch": bpe, "epochs": epochs,
+            "zero_grads": epochs * bpe, "loss_calls": epochs * bpe, "test_passes": epochs,
+            "test_batches": epochs * 20, "test_batches_per_epoch": 20, "test_accuracy": 0.83,
+            "snapshots": {str(k): params for k in keys}, "curve": []}  # fmt: skip
+    off = [p * 2 for p in params]
+    return params, keys, {
+        "steps": {**good, "steps": 0},
+        "zero_grad": {**good, "zero_grads": 1},
+        "loss": {**good, "loss_calls": 0},
+        "test_set": {**good, "test_passes": 1, "test_batches": 20},
+        "trajectory": {**good, "snapshots": {str(k): off for k in keys}},
+        "unlearned": {**good, "test_accuracy": 0.3},
+        "missing": {"ok": False, "status": "missing", "error": "no function named train_ch3 was defined"},
+        "assert": {"ok": False, "assert_stopped": "AssertionError: 0.7498", "epochs_done": 1, "epochs": epochs},
+    }  # fmt: skip
+
+
+def test_training_check_messages_in_chinese(monkeypatch):
+    """Every failure path of the train_ch3 checks speaks Chinese (canned runs; the training itself is
+    tested above)."""
+    from autograder import i18n
+    from autograder.units.softmax_regression import references
+    from autograder.units.softmax_regression.caller import Caller
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "i18n"))
+    from test_i18n import english_words
+
+    params, keys, runs = canned_runs()
+    monkeypatch.setattr(
+        references, "sgd_run", lambda mode: {"snapshots": dict.fromkeys(keys, params)}
+    )
+    training = [(cid, fn) for cid, fn in checks.CHECKS if cid in TRAINING]
+    for variant, run in runs.items():
+        monkeypatch.setattr(Caller, "train", lambda self, mode, run=run: dict(run))
+        with i18n.use("zh_CN"):
+            results = [fn(Caller()) for _cid, fn in training]
+        english = [fn(Caller()) for _cid, fn in training]
+        failed = [r for r in results if not r.passed]
+        assert failed, variant
+        for res, en in zip(results, english):
+            assert (res.status, res.score) == (en.status, en.score), variant
+            assert english_words(res.message) == [], (variant, res.check_id, res.message)

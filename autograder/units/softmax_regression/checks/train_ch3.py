@@ -133,7 +133,7 @@ def _gap_text(step, gap, bpe):
         size = _("no parameters recorded")
     else:
         size = _("differ by {gap} (relative)").format(gap=f"{gap:.2%}")
-    return f"{where}: {size}"
+    return _("{where}: {size}").format(where=where, size=size)
 
 
 @_noting("grader_model")
@@ -195,7 +195,7 @@ def train_ch3_accuracy(caller):
             accuracy=f"{run['test_accuracy']:.4f}"
         )
         res = report(cid, what, _("the parameters of the grader's own SGD run at the end of every epoch"),
-                     _gap_text(*gap, bpe) + "; " + measured,
+                     _("{gap}; {measured}").format(gap=_gap_text(*gap, bpe), measured=measured),
                      _("train each epoch over all of train_iter with the given net, loss and updater; "
                        "do not re-initialise or change the parameters yourself"))  # fmt: skip
         res.details["test_accuracy"] = run["test_accuracy"]
