@@ -56,9 +56,10 @@ class Submission:
 
 @functools.cache
 def policy_hash() -> str:
-    """Hash of the grader's code and config: results from another policy are not reused."""
+    """Hash of the grader's code, config and message catalogues: results from another policy (or
+    with messages in other words) are not reused."""
     h = hashlib.sha256()
-    for pattern in ("*.py", "*.json"):
+    for pattern in ("*.py", "*.json", "*.mo"):
         for path in sorted(PACKAGE_DIR.rglob(pattern)):
             if "__pycache__" not in path.parts:
                 h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())

@@ -21,11 +21,12 @@ def test_policy_hash_covers_nested_subpackages(tmp_path, monkeypatch):
     shutil.copytree(submission.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(submission, "PACKAGE_DIR", copy)
     hashes = []
-    for changed in (None, "units/softmax_regression/answer_key.json", "sandbox/policy.py"):
+    mo = "i18n/locale/zh_CN/LC_MESSAGES/autograder.mo"
+    for changed in (None, "units/softmax_regression/answer_key.json", "sandbox/policy.py", mo):
         if changed:
-            with open(copy / changed, "a", encoding="utf-8") as fh:
-                fh.write("\n")
+            with open(copy / changed, "ab") as fh:
+                fh.write(b"\n")
         submission.policy_hash.cache_clear()
         hashes.append(submission.policy_hash())
     submission.policy_hash.cache_clear()
-    assert len(set(hashes)) == 3
+    assert len(set(hashes)) == 4
