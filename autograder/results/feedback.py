@@ -373,7 +373,7 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
             )
         parts.append("</table>")
         for c in checks:
-            if not c.passed and c.message:
+            if c.message:  # a passed check's message is a note (e.g. d2l-zh's asserts in train_ch3)
                 parts.append(
                     f"<p><b>{esc(c.check_id)}</b> <span class='{esc(c.status)}'>{esc(status_label(c.status))}</span></p>"
                     f"<pre>{esc(check_message(c, result))}</pre>"
@@ -454,6 +454,11 @@ def _markdown(result: SubmissionResult) -> str:
         lines += [title, ""]
         if c.message:
             lines += ["```text", check_message(c, result).replace("```", "'''"), "```", ""]
+    noted = [c for c in result.checks if c.passed and c.message]
+    if noted:
+        lines += ["", "## " + _("Notes on checks that passed"), ""]
+    for c in noted:
+        lines += [f"### {c.check_id}", "", "```text", c.message.replace("```", "'''"), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

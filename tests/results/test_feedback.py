@@ -120,6 +120,19 @@ def test_feedback_says_the_written_answers_are_graded_later():
     assert want in feedback.render_html(res, curve_png="")
 
 
+def test_a_note_on_a_passed_check_is_shown():
+    """A passed check can carry a note (d2l-zh's asserts in train_ch3 failed after training): the
+    student reads it in both formats; checks without a message add nothing."""
+    res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
+    passed = next(c for c in res.checks if c.passed)
+    before_md, before_html = feedback.render_markdown(res), feedback.render_html(res, curve_png="")
+    assert "Notes on checks that passed" not in before_md
+    passed.message = "NOTE-d2l-zh-assert train_loss < 0.5 failed after the last epoch"
+    assert passed.message in feedback.render_markdown(res)
+    assert passed.message in feedback.render_html(res, curve_png="")
+    assert len(feedback.render_html(res, curve_png="")) > len(before_html)
+
+
 def test_html_escapes_student_text():
     res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
     res.checks[1].message = "Got: <script>alert(1)</script>"
