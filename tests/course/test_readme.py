@@ -8,6 +8,9 @@ reason in parentheses (kept few; each is listed by test_skipped_blocks_are_few_a
     <!-- readme-test: skip (a web server, running until Ctrl+C) -->             the whole block
     <!-- readme-test: skip "nbgrader formgrader" (a web server, until Ctrl+C) -->  lines starting so
 
+and `<!-- readme-test: exit 1 (REASON) -->` states a block's exit status when it is not 0 (pytest's,
+when a student loses points); the test then requires that status.
+
 The copy holds the repository's tracked files as they are in the working tree (uncommitted edits
 included). The class that `nbgrader collect` would put into submitted/ is one example student
 (carol_blank), copied in before the first block, as the README's step 3 describes. The environment
@@ -210,15 +213,16 @@ def test_every_readme_block_runs_on_a_fresh_copy(tmp_path):
     shutil.copytree(EXAMPLES / COLLECTED, course / "submitted" / COLLECTED)
     venv = tmp_path / "venv"
     environment_like_bootstrap(course, venv)
-    home = tmp_path / "home"
+    home, scratch = tmp_path / "home", tmp_path / "tmp"  # the demo's throw-away course: in scratch
     home.mkdir()
+    scratch.mkdir()
     env = {k: v for k, v in os.environ.items()
            if k not in ("NBGRADER_DB_URL", "VIRTUAL_ENV", "PYTHONPATH") and not k.startswith("PYTEST")}  # fmt: skip
     env.update(SOFTMAX_VENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
                PYTHONPATH=str(course), HOME=str(home), MPLBACKEND="Agg", OMP_NUM_THREADS="1",
-               PYTHONDONTWRITEBYTECODE="1", NBGRADER_EXCHANGE_ROOT=str(tmp_path / "exchange"))  # fmt: skip
+               PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(scratch))  # fmt: skip
     ran = 0
-    for block in blocks():
+    for block in readme_blocks((course / "README.md").read_text(encoding="utf-8")):
         if block.skip:
             continue
         proc = subprocess.run(["bash", "-eo", "pipefail", "-c", block.script()], cwd=course,
