@@ -7,8 +7,9 @@
     nbgrader formgrader / nbgrader export                # hand-grade m1-m3, export one grades.csv
 
 formgrader lists only the submissions under autograded/; `nbgrader autograde --no-execute` puts
-them there without running student code, but gives every test cell full points (no outputs, no
-errors), so it comes first and this export, which overwrites those auto scores, after it.
+them there without running student code, but scores test cells by the outputs the notebooks already
+hold (a hidden test never ran: full points), so it comes first and this export, which overwrites
+those auto scores, after it.
 
 Every check is an nbgrader test cell with the grade_id ``test_<check id with _ for .>`` (quiz
 questions: ``test_q1``...), so each score goes to the matching grade of the student's submission
@@ -101,7 +102,7 @@ def not_autograded(results: list[SubmissionResult], assignment: str, course=None
     return (
         f"\nformgrader lists only submissions under {autograded}, where {shown} have none: run "
         f"`nbgrader autograde {assignment} --no-execute` (copies them, runs no code), then this "
-        "export again (autograde --no-execute gives every test cell full points)."
+        "export again (autograde --no-execute gives hidden tests, which it does not run, full points)."
     )
 
 
