@@ -148,7 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="gradebook URL (default: NBGRADER_DB_URL or sqlite:///gradebook.db in the course root)",
     )
-    e.add_argument("--assignment", default=config.ASSIGNMENT, help="nbgrader assignment name")
+    e.add_argument(
+        "--assignment",
+        default=None,
+        help="nbgrader assignment to write every score to (default: each student's edition "
+        "in the gradebook, else softmax_regression)",
+    )
     from autograder.platforms import classroom, gradescope  # deployment targets (deploy/)
 
     gradescope.add_parser(sub)

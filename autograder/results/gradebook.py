@@ -38,10 +38,12 @@ def default_db_url() -> str:
 
 
 def export_to_gradebook(
-    results: list[SubmissionResult], db_url=None, assignment=config.ASSIGNMENT, course=None
+    results: list[SubmissionResult], db_url=None, assignment=None, course=None
 ) -> str:
     """Write the scores of `results` into nbgrader's gradebook; return a one-paragraph summary.
 
+    Each student's scores go to `assignment`, or by default to the edition (config.EDITIONS) the
+    gradebook holds their submission of (nbgrader autograde made it), else the English one.
     Raises LookupError when the assignment is not in the gradebook (naming the command that
     records it). The summary names the students formgrader cannot show yet: those without an
     autograded notebook under `course` (default: the course root).
@@ -51,24 +53,26 @@ def export_to_gradebook(
     from nbgrader.api import Gradebook, MissingEntry
 
     db_url = db_url or default_db_url()
-    written, unmatched, students = 0, set(), 0
+    written, unmatched, targets = 0, set(), {}
     with Gradebook(db_url) as gb:
-        try:
-            gb.find_assignment(assignment)
-        except MissingEntry:
+        known = {a.name for a in gb.assignments}
+        wanted = assignment or config.ASSIGNMENT
+        if wanted not in known:
             raise LookupError(
-                f"assignment {assignment!r} is not in the gradebook {db_url}; record it with "
+                f"assignment {wanted!r} is not in the gradebook {db_url}; record it with "
                 "`bash scripts/release.sh --gradebook` (from the course root; plain `nbgrader "
                 "generate_assignment` skips an assignment whose release/ folder exists)"
-            ) from None
+            )
+        editions = [a for a in config.EDITIONS if a in known]
         for res in results:
             gb.update_or_create_student(res.student)
+            target = assignment or edition_of(gb, res.student, editions)
             try:
-                sub = gb.find_submission(assignment, res.student)
+                sub = gb.find_submission(target, res.student)
             except MissingEntry:
                 with warnings.catch_warnings():  # nbgrader's add_submission autoflush notices
                     warnings.simplefilter("ignore")
-                    sub = gb.add_submission(assignment, res.student)
+                    sub = gb.add_submission(target, res.student)
             grades = {g.name: g for nb in sub.notebooks for g in nb.grades}
             for c in res.checks:
                 grade = grades.get(grade_cell_id(c.check_id))
@@ -78,31 +82,47 @@ def export_to_gradebook(
                 grade.auto_score = min(float(c.score), float(grade.max_score))
                 grade.needs_manual_grade = False
                 written += 1
-            students += 1
+            targets[res.student] = target
         gb.db.commit()
-    summary = (
-        f"{students} students, {written} scores written to {db_url} (assignment {assignment})."
+    per = ", ".join(
+        f"{a}: {list(targets.values()).count(a)}" for a in sorted(set(targets.values()))
     )
+    summary = f"{len(targets)} students, {written} scores written to {db_url} ({per})."
     if unmatched:
         summary += f"\nNo grade cell in the gradebook for: {', '.join(sorted(unmatched))}."
-    summary += not_autograded(results, assignment, course)
+    summary += not_autograded(targets, course)
     summary += "\nNext: nbgrader formgrader for the written answers, then `nbgrader export`."
     return summary
 
 
-def not_autograded(results: list[SubmissionResult], assignment: str, course=None) -> str:
-    """A line naming the students whose written answers formgrader cannot show, or ''."""
+def edition_of(gb, student: str, editions: list[str]) -> str:
+    """The edition the gradebook holds `student`'s submission of (the first, if several), else
+    the English assignment."""
+    from nbgrader.api import MissingEntry
+
+    for edition in editions:
+        try:
+            gb.find_submission(edition, student)
+            return edition
+        except MissingEntry:
+            continue
+    return config.ASSIGNMENT
+
+
+def not_autograded(targets: dict[str, str], course=None) -> str:
+    """A line naming the students (student -> assignment) formgrader cannot show, or ''."""
     autograded = Path(course or config.COURSE_ROOT) / "autograded"
-    missing = sorted(
-        r.student for r in results if not (autograded / r.student / assignment).is_dir()
-    )
+    missing = sorted(s for s, a in targets.items() if not (autograded / s / a).is_dir())
     if not missing:
         return ""
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    commands = " and ".join(
+        f"`nbgrader autograde {a} --no-execute`" for a in sorted({targets[s] for s in missing})
+    )
     return (
         f"\nformgrader lists only submissions under {autograded}, where {shown} have none: run "
-        f"`nbgrader autograde {assignment} --no-execute` (copies them, runs no code), then this "
-        "export again (autograde --no-execute gives hidden tests, which it does not run, full points)."
+        f"{commands} (copies them, runs no code), then this export again (autograde "
+        "--no-execute gives hidden tests, which it does not run, full points)."
     )
 
 

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,35 @@ def test_summary_names_students_formgrader_cannot_show(tmp_path):
         (tmp_path / "autograded" / r.student / config.ASSIGNMENT).mkdir(parents=True)
     summary = gradebook.export_to_gradebook(results, db_url=db, course=tmp_path)
     assert "formgrader lists only" not in summary
+
+
+def test_each_student_goes_to_the_edition_they_submitted(tmp_path):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    results = load_results(RESULTS)[:3]
+    zh = next(a for a in config.EDITIONS if a != config.ASSIGNMENT)
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment(config.ASSIGNMENT)
+        gb.add_assignment(zh)
+        gb.add_student(results[0].student)
+        with warnings.catch_warnings():  # nbgrader's add_submission autoflush notices
+            warnings.simplefilter("ignore")
+            gb.add_submission(zh, results[0].student)  # nbgrader autograde of a zh student
+    (tmp_path / "autograded" / results[0].student / zh).mkdir(parents=True)
+    summary = gradebook.export_to_gradebook(results, db_url=db, course=tmp_path)
+    assert f"({config.ASSIGNMENT}: 2, {zh}: 1)" in summary
+    hint = next(ln for ln in summary.splitlines() if ln.startswith("formgrader lists only"))
+    assert f"nbgrader autograde {config.ASSIGNMENT} --no-execute" in hint and zh not in hint
+    with Gradebook(db) as gb:
+        gb.find_submission(zh, results[0].student)
+        with pytest.raises(MissingEntry):
+            gb.find_submission(config.ASSIGNMENT, results[0].student)
+        for r in results[1:]:
+            gb.find_submission(config.ASSIGNMENT, r.student)
+    # --assignment sends everyone to the one named
+    summary = gradebook.export_to_gradebook(results, db_url=db, assignment=zh, course=tmp_path)
+    assert f"({zh}: 3)" in summary
 
 
 def test_due_date_from_the_gradebook(tmp_path):
