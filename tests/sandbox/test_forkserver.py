@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from autograder.sandbox import forkserver
 
-HEAVY = ("autograder.sandbox.preload", "matplotlib.pyplot")
+HEAVY = ("autograder.sandbox.preload", "matplotlib.pyplot", "torch._dynamo")
 NEVER = ("torchvision",)
 """Not imported by the fork server (nor the grader) unless a submission to grade imports it."""
 
