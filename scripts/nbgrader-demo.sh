@@ -19,11 +19,7 @@ if [ "${1:-}" = "--out" ]; then
     echo "nbgrader-demo: $COURSE already exists; name a new folder (the demo makes its own course)" >&2
     exit 2
   fi
-  mkdir -p "$COURSE"
-else
-  COURSE="$(mktemp -d "${TMPDIR:-/tmp}/nbgrader-demo.XXXXXX")"
 fi
-COURSE="$(cd "$COURSE" && pwd)"
 EXAMPLES="$ROOT/examples/submitted"
 if [ "$#" = 0 ]; then
   set -- $(cd "$EXAMPLES" && ls)
@@ -34,6 +30,12 @@ for student in "$@"; do
     exit 2
   fi
 done
+if [ -n "$COURSE" ]; then
+  mkdir -p "$COURSE"
+else
+  COURSE="$(mktemp -d "${TMPDIR:-/tmp}/nbgrader-demo.XXXXXX")"
+fi
+COURSE="$(cd "$COURSE" && pwd)"
 if ! command -v nbgrader >/dev/null 2>&1; then
   source "$ROOT/scripts/bootstrap.sh"
 fi
