@@ -357,7 +357,7 @@ def cmd_grade(args) -> int:
             print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
             return 3
         imported = batch.collect.imported_modules(planned.todo)
-        forkserver.start(extra_preload=sorted(imported & {"torchvision"}))  # before torch below
+        forkserver.start(preload=forkserver.optional_preload(imported))  # before torch below
     try:
         results = batch.grade_all(
             args.paths,

@@ -7,8 +7,14 @@ import os
 import threading
 import time
 
-PRELOAD = ["autograder.sandbox.preload"]
-"""Modules the fork server imports before it forks anyone (never imported by the grader itself)."""
+PRELOAD = ["autograder.sandbox.preload", "matplotlib.pyplot"]
+"""Modules the fork server imports before it forks anyone (never imported by the grader itself).
+``start(preload=...)`` replaces the optional ones (after the first) by those the submissions to
+grade import: matplotlib and torchvision cost seconds, and the assignment itself needs neither
+outside a notebook (its Animator only records points when no IPython kernel runs)."""
+
+OPTIONAL = {"matplotlib": "matplotlib.pyplot", "torchvision": "torchvision"}
+"""Top-level modules a submission may import -> what the fork server then preloads for it."""
 
 _lock = threading.Lock()
 _context = None
@@ -54,15 +60,16 @@ def ensure_running() -> None:
             os.environ.update(saved)
 
 
-def start(extra_preload=()) -> None:
+def start(preload=None) -> None:
     """Launch the fork server and, in this process, read the data and run the grader's own SGD
     runs, all in the background; returns at once, and only the first call does anything.
 
-    Call it first thing once there is something to grade: the fork server's imports (torch,
-    matplotlib) and data, this process's own ``import torch``, its copy of the data set (the grader
+    Call it first thing once there is something to grade: the fork server's imports (torch)
+    and data, this process's own ``import torch``, its copy of the data set (the grader
     measures accuracy itself) and its reference SGD runs then load side by side on two cores
-    instead of one after another. `extra_preload`: modules the fork server imports as well, e.g.
-    ``("torchvision",)`` when a submission to grade imports it (never needed by the grader).
+    instead of one after another. `preload`: the optional modules the fork server imports besides
+    PRELOAD[0] (default: all of PRELOAD), e.g. ``optional_preload(imported)`` for the top-level
+    modules the submissions to grade import (collect.imported_modules).
     """
     global _started
     with _lock:
@@ -70,13 +77,18 @@ def start(extra_preload=()) -> None:
             return
         _started = time.monotonic()
     ctx = context()
-    if ctx.get_start_method() == "forkserver" and extra_preload:
-        ctx.set_forkserver_preload([*PRELOAD, *extra_preload])
+    if ctx.get_start_method() == "forkserver" and preload is not None:
+        ctx.set_forkserver_preload([PRELOAD[0], *preload])
     ensure_running()
     # Not a daemon: torch code still running in a daemon thread when the interpreter exits (a
     # blank submission never asks for the reference runs) aborts the process (std::terminate).
     threading.Thread(target=_read_data, name="softmax-data", daemon=False).start()
     threading.Thread(target=_wait_ready, name="softmax-forkserver-ready", daemon=True).start()
+
+
+def optional_preload(imported) -> list[str]:
+    """What the fork server preloads for submissions whose code imports the modules `imported`."""
+    return sorted(OPTIONAL[name] for name in set(imported) & set(OPTIONAL))
 
 
 _started = None

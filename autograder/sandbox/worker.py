@@ -33,9 +33,7 @@ def preload():
     os.environ.setdefault("MPLBACKEND", "Agg")
     # No OpenMP thread pool may exist in the fork server: a forked child would deadlock in it.
     torch.set_num_threads(1)
-    try:
-        import matplotlib.pyplot  # noqa: F401 - the release's Animator imports it
-
+    try:  # matplotlib: forkserver.PRELOAD (or only for submissions that import it, start())
         data.worker_arrays()
     except Exception:  # noqa: BLE001 - a worker reports a missing data set itself, with the path
         pass

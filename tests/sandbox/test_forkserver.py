@@ -109,14 +109,14 @@ import sys, time
 
 
 def probe(conn):
-    conn.send([m for m in ("tabnanny", "pyclbr") if m in sys.modules])
+    conn.send([m for m in ("tabnanny", "pyclbr", "matplotlib") if m in sys.modules])
 
 
 if __name__ == "__main__":
     from autograder.sandbox import forkserver
 
-    forkserver.start(extra_preload=("tabnanny",))
-    forkserver.start(extra_preload=("pyclbr",))  # only the first call starts anything
+    forkserver.start(preload=["tabnanny"])
+    forkserver.start(preload=["pyclbr"])  # only the first call starts anything
     ctx = forkserver.context()
     parent, child = ctx.Pipe()
     ctx.Process(target=probe, args=(child,)).start()
@@ -130,8 +130,8 @@ if __name__ == "__main__":
 
 
 def test_start_preloads_what_the_submissions_import_and_measures_when_it_is_ready(tmp_path):
-    """start(extra_preload=...) adds modules to the fork server's preload (torchvision, when a
-    submission imports it), not to the grader; ready_after() times the fork server's start."""
+    """start(preload=...) sets the fork server's optional preload (matplotlib, torchvision: only
+    when a submission imports them), never the grader's; ready_after() times its start."""
     script = tmp_path / "start_extra.py"
     script.write_text(EXTRA)
     proc = subprocess.run(
@@ -140,3 +140,8 @@ def test_start_preloads_what_the_submissions_import_and_measures_when_it_is_read
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.splitlines() == ["['tabnanny'] False", "True"], proc.stdout
+    assert forkserver.optional_preload({"torch", "matplotlib", "torchvision"}) == [
+        "matplotlib.pyplot",
+        "torchvision",
+    ]
+    assert forkserver.optional_preload({"torch", "fashion_mnist", "animator"}) == []
