@@ -95,6 +95,11 @@ _started = None
 _ready = None
 
 
+def started() -> bool:
+    """Whether start() ran in this process (torch and the reference runs are then loading)."""
+    return _started is not None
+
+
 def ready_at() -> float | None:
     """When (time.monotonic) the fork server could first fork a worker, if start() launched it."""
     return _ready
