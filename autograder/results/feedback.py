@@ -246,54 +246,15 @@ def _status_line(result: SubmissionResult) -> str:
     return line
 
 
-def describe_duration(seconds: float | None) -> str:
-    """'3 h 20 min', '2 d 4 h' (late.describe) in the current language."""
-    if seconds is None:
-        return _("an unknown time")
-    days, rest = divmod(int(seconds // 60), 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return _("{days} d {hours} h").format(days=days, hours=hours)
-    if hours:
-        return _("{hours} h {mins} min").format(hours=hours, mins=mins)
-    return _("{mins} min").format(mins=mins)
-
-
-def late_line(result: SubmissionResult) -> str | None:
-    """When the work was handed in and how late (late.summary), in the current language; or None."""
-    info = result.info.get("late") or {}
-    if not info.get("submitted_at"):
-        return None
-    at, due, seconds = info["submitted_at"], info.get("due"), info.get("late_seconds") or 0
-    if not due:
-        line = _("Submitted {submitted_at}").format(submitted_at=at)
-    elif seconds > 0:
-        line = _("Submitted {submitted_at}, {late_by} after the due date {due}").format(
-            submitted_at=at, late_by=describe_duration(seconds), due=due
-        )
-    else:
-        line = _("Submitted {submitted_at}, on time (due {due})").format(submitted_at=at, due=due)
-    if info.get("penalty"):
-        line = _("{when}; late penalty: -{penalty} points").format(
-            when=line, penalty=f"{info['penalty']:g}"
-        )
-    return line
-
-
 def check_message(check, result: SubmissionResult) -> str:
     """A check's message as stored (already in the student's language), except the late penalty's,
-    which late.apply writes in English: it is said again from info["late"] in the current language."""
+    which is said again from info["late"] in the current language (results written before late.apply
+    translated it hold it in English)."""
     info = result.info.get("late") or {}
     policy = info.get("policy") or {}
     if check.check_id != late.PENALTY_CHECK or "per_day" not in policy or not info.get("due"):
         return check.message
-    return _(
-        "handed in {late_by} after the due date {due}: {per_day} of the points per started day late"
-    ).format(
-        late_by=describe_duration(info.get("late_seconds")),
-        due=info["due"],
-        per_day=f"{policy['per_day']:.0%}",
-    )
+    return late.penalty_message(info)
 
 
 def render_html(result: SubmissionResult, curve_png: str | None = None) -> str:
@@ -316,7 +277,7 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
     )
     badge = f"<span class='badge {esc(result.status)}'>{esc(_status_line(result))}</span>"
     status_para = esc(_("Status: {status}")).format(status=badge)
-    when = late_line(result)
+    when = late.summary(result)
     func_header = (_("function"), _("points"), _("checks passed"))
     parts = [
         page_head(title.format(student=result.student, assignment=config.ASSIGNMENT)),
@@ -408,7 +369,7 @@ def render_markdown(result: SubmissionResult) -> str:
 
 def _markdown(result: SubmissionResult) -> str:
     """render_markdown in the current language."""
-    when = late_line(result)
+    when = late.summary(result)
     score = _("Score: {score} / {max_score}").format(
         score=f"{result.score:g}", max_score=f"{result.max_score:g}"
     )

@@ -15,9 +15,10 @@ import datetime as dt
 import math
 from pathlib import Path
 
-from autograder import config
+from autograder import config, i18n
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.config import LatePolicy
+from autograder.i18n import _
 
 TIMESTAMP_FILE = "timestamp.txt"
 """Written by ``nbgrader collect``/``submit`` into the student's assignment folder."""
@@ -102,43 +103,55 @@ def apply(result: SubmissionResult, submitted_at, due, policy: LatePolicy | None
                    "grace_minutes": policy.grace_minutes} if policy.enabled else None,
     }  # fmt: skip
     if points:
-        result.checks.append(
-            CheckResult(
-                PENALTY_CHECK, -points, 0.0, "failed",
-                f"handed in {describe(late_seconds)} after the due date {late['due']}: "
-                f"{policy.per_day:.0%} of the points per started day late",
-            )
-        )  # fmt: skip
+        with i18n.use(result.info.get("lang")):  # the student's language (the grader recorded it)
+            message = penalty_message(late)
+        result.checks.append(CheckResult(PENALTY_CHECK, -points, 0.0, "failed", message))
     result.info["late"] = late
     after = (late, [c.to_dict() for c in result.checks if c.check_id == PENALTY_CHECK])
     return before != after
 
 
 def describe(seconds: float | None) -> str:
-    """'3 h 20 min', '2 d 4 h' for a duration in seconds."""
+    """'3 h 20 min', '2 d 4 h' for a duration in seconds, in the current language."""
     if seconds is None:
-        return "an unknown time"
-    minutes = int(seconds // 60)
-    days, rest = divmod(minutes, 1440)
+        return _("an unknown time")
+    days, rest = divmod(int(seconds // 60), 1440)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
-    return f"{hours} h {mins} min" if hours else f"{mins} min"
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    if hours:
+        return _("{hours} h {mins} min").format(hours=hours, mins=mins)
+    return _("{mins} min").format(mins=mins)
 
 
 def summary(result: SubmissionResult) -> str | None:
-    """One line for feedback: when it was handed in and how late; None when nothing is known."""
-    late = result.info.get("late") or {}
-    if not late.get("submitted_at"):
+    """One line for feedback: when it was handed in and how late, in the current language; None
+    when nothing is known."""
+    info = result.info.get("late") or {}
+    if not info.get("submitted_at"):
         return None
-    line = f"Submitted {late['submitted_at']}"
-    if late.get("due"):
-        seconds = late.get("late_seconds") or 0
-        line += (
-            f", {describe(seconds)} after the due date {late['due']}"
-            if seconds > 0
-            else f", on time (due {late['due']})"
+    at, due, seconds = info["submitted_at"], info.get("due"), info.get("late_seconds") or 0
+    if not due:
+        line = _("Submitted {submitted_at}").format(submitted_at=at)
+    elif seconds > 0:
+        line = _("Submitted {submitted_at}, {late_by} after the due date {due}").format(
+            submitted_at=at, late_by=describe(seconds), due=due
         )
-    if late.get("penalty"):
-        line += f"; late penalty: -{late['penalty']:g} points"
+    else:
+        line = _("Submitted {submitted_at}, on time (due {due})").format(submitted_at=at, due=due)
+    if info.get("penalty"):
+        line = _("{when}; late penalty: -{penalty} points").format(
+            when=line, penalty=f"{info['penalty']:g}"
+        )
     return line
+
+
+def penalty_message(info: dict) -> str:
+    """The late.penalty check's message from info["late"], in the current language."""
+    return _(
+        "handed in {late_by} after the due date {due}: {per_day} of the points per started day late"
+    ).format(
+        late_by=describe(info.get("late_seconds")),
+        due=info["due"],
+        per_day=f"{info['policy']['per_day']:.0%}",
+    )

@@ -22,7 +22,6 @@ from autograder.i18n import _, parse, use
 from autograder.results import late, store
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
 from autograder.results.feedback import (
-    describe_duration,
     esc,
     page_head,
     plot_lang,
@@ -315,7 +314,7 @@ def _build(results: list[SubmissionResult], title: str | None) -> str:
 
     late_rows = [
         (esc(r.student), esc(r.info["late"].get("submitted_at") or "-"),
-         esc(describe_duration(r.info["late"]["late_seconds"])), f"{r.info['late'].get('penalty', 0):g}")
+         esc(late.describe(r.info["late"]["late_seconds"])), f"{r.info['late'].get('penalty', 0):g}")
         for r in results
         if (r.info.get("late") or {}).get("late_seconds")
     ]  # fmt: skip

@@ -238,7 +238,8 @@ def test_result_language_follows_info_then_edition_then_english():
 
 
 def test_late_line_in_both_languages():
-    """English: exactly late.summary and the penalty check's stored message; Chinese: said again."""
+    """English: the line and the penalty check's stored message as before; a Chinese-edition result
+    gets its penalty message in Chinese when late.apply writes it; an old English one is said again."""
     import datetime as dt
 
     from autograder.checks.outcome import CheckResult, SubmissionResult
@@ -248,8 +249,20 @@ def test_late_line_in_both_languages():
     res = SubmissionResult("王芳", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")
     late.apply(res, due + dt.timedelta(days=1, hours=3), due, late.LatePolicy(per_day=0.5))
     penalty = next(c for c in res.checks if c.check_id == late.PENALTY_CHECK)
-    assert feedback.late_line(res) == late.summary(res)
+    assert late.summary(res) == (
+        "Submitted 2026-12-02T03:00:00+00:00, 1 d 3 h after the due date 2026-12-01T00:00:00+00:00; "
+        "late penalty: -1 points"
+    )
+    assert penalty.message == (
+        "handed in 1 d 3 h after the due date 2026-12-01T00:00:00+00:00: 50% of the points per "
+        "started day late"
+    )
     assert feedback.check_message(penalty, res) == penalty.message
+    zh = SubmissionResult("刘洋", [CheckResult("softmax.shape", 1.0, 1.0, "passed")], "ok")
+    zh.info["lang"] = "zh_CN"
+    late.apply(zh, due + dt.timedelta(days=1, hours=3), due, late.LatePolicy(per_day=0.5))
+    stored = next(c for c in zh.checks if c.check_id == late.PENALTY_CHECK).message
+    assert "每迟交一天" in stored and not re.search(r"[A-Za-z]{3,}", stored), stored
     res.info["lang"] = "zh_CN"
     md = feedback.render_markdown(res)
     assert "提交时间：2026-12-02T03:00:00+00:00，比截止时间 2026-12-01T00:00:00+00:00 晚了 1 天 3 小时；迟交扣分：-1 分" in md  # fmt: skip
