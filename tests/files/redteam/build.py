@@ -233,7 +233,7 @@ def build(root: Path, repo: Path, target: Target) -> dict[str, Attack]:
            f"got = socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', {t.port}))")  # fmt: skip
     attack("torch_tcpstore", "network", "torch.distributed.TCPStore to the listener",
            "import datetime\nimport torch.distributed as dist",
-           f"got = dist.TCPStore('127.0.0.1', {t.port}, is_master=False, timeout=datetime.timedelta(seconds=2))",
+           f"got = dist.TCPStore('127.0.0.1', {t.port}, is_master=False, timeout=datetime.timedelta(milliseconds=500))",
            softmax=("forbidden", "error"))  # fmt: skip
     attack("abstract_unix_socket", "network", "an abstract unix socket", "import socket",
            "s = socket.socket(socket.AF_UNIX)\ngot = s.connect('\\0softmax-redteam')")  # fmt: skip
