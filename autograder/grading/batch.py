@@ -28,6 +28,7 @@ from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import collect, shards
 from autograder.results import exports, late, store
+from autograder.sandbox.limits import available_cores
 from autograder.submissions.submission import Submission
 
 
@@ -72,14 +73,6 @@ def check_confinement() -> dict:
         return sandbox.check()
     except sandbox.ConfinementUnavailable as err:
         raise GraderUnavailable(str(err)) from err
-
-
-def available_cores() -> int:
-    """Cores this process may run on (the CPU affinity mask, e.g. a container's cpuset)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def default_workers(device: str) -> int:

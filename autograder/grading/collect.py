@@ -136,11 +136,16 @@ def claim(out_dir, roots, replace=False) -> tuple[bool, list[str]]:
 
 
 IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][\w]*)", re.M)
+OPTIM = re.compile(r"\boptim\b(?!\.Optimizer\b)")
+"""Code that may use torch.optim itself (``torch.optim.SGD``, ``from torch import optim``), not
+merely d2l's ``isinstance(updater, torch.optim.Optimizer)``."""
 
 
 def imported_modules(subs) -> set[str]:
-    """Top-level modules the code cells of the submissions' main notebooks import (best effort:
-    an unreadable notebook counts as importing nothing; the grader reports it when grading)."""
+    """Top-level modules the code cells of the submissions' main notebooks import, and
+    ``torch.optim`` where a cell the worker runs mentions ``optim`` (not nbgrader test cells, whose
+    code the worker never runs). Best effort, for the fork server's preload: an unreadable notebook
+    counts as importing nothing (the grader reports it when grading)."""
     found: set[str] = set()
     for sub in subs:
         try:
@@ -152,4 +157,9 @@ def imported_modules(subs) -> set[str]:
                 source = cell.get("source", "")
                 source = "".join(source) if isinstance(source, list) else str(source)
                 found.update(IMPORT.findall(source))
+                meta = cell.get("metadata", {})
+                meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+                test_cell = isinstance(meta, dict) and meta.get("grade") and not meta.get("solution")
+                if not test_cell and OPTIM.search(source):
+                    found.add("torch.optim")
     return found

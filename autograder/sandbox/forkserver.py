@@ -7,14 +7,20 @@ import os
 import threading
 import time
 
-PRELOAD = ["autograder.sandbox.preload", "matplotlib.pyplot"]
+PRELOAD = ["autograder.sandbox.preload", "matplotlib.pyplot", "autograder.sandbox.preload_optim"]
 """Modules the fork server imports before it forks anyone (never imported by the grader itself).
 ``start(preload=...)`` replaces the optional ones (after the first) by those the submissions to
 grade import: matplotlib and torchvision cost seconds, and the assignment itself needs neither
-outside a notebook (its Animator only records points when no IPython kernel runs)."""
+outside a notebook (its Animator only records points when no IPython kernel runs), and the grader's
+own updater never imports torch._dynamo, which torch.optim's first use does (preload_optim)."""
 
-OPTIONAL = {"matplotlib": "matplotlib.pyplot", "torchvision": "torchvision"}
-"""Top-level modules a submission may import -> what the fork server then preloads for it."""
+OPTIONAL = {
+    "matplotlib": "matplotlib.pyplot",
+    "torchvision": "torchvision",
+    "torch.optim": "autograder.sandbox.preload_optim",
+}
+"""Top-level modules a submission may import (and ``torch.optim``, for code that mentions
+``optim``: collect.imported_modules) -> what the fork server then preloads for it."""
 
 _lock = threading.Lock()
 _context = None
@@ -136,10 +142,9 @@ def _read_data() -> None:
 
     try:
         data.arrays_cpu()
-        # The reference runs import torch._dynamo (torch.optim, seconds of CPU): started before the
-        # fork server is ready, they slow its start on a 2-core machine (measured: ready after
-        # 21 s instead of about 10). After it, they run beside the worker's first checks and
-        # training, which needs one core, and are done before the train_ch3 checks ask for them.
+        # Started before the fork server is ready, the reference runs would slow its start on a
+        # 2-core machine. After it, they run beside the worker's first checks and training,
+        # which needs one core, and are done before the train_ch3 checks ask for them.
         _ready_event.wait(READY_WAIT_SECONDS)
         for mode in ("grader_model", "end_to_end"):  # what the train_ch3 checks compare with
             references.sgd_run(mode)

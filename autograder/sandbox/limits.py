@@ -7,6 +7,14 @@ import resource
 import signal
 
 
+def available_cores() -> int:
+    """Cores this process may run on (the CPU affinity mask, e.g. a container's cpuset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def set_limits(limits, cuda):
     """Apply the configured resource limits to this process (and every child it could start)."""
     soft_hard = {

@@ -4,6 +4,11 @@ Replies are parsed with ``wire.loads`` (JSON only). A worker that hangs, dies or
 memory cap is killed with its whole process group and reported through ``checks.loop.Aborted``; the
 next request starts a fresh worker for the same submission. Its messages are gettext templates
 (autograder/i18n), written in the language of the submission being graded.
+
+A core to spare (fewer workers running in this process than cores, e.g. one submission graded
+alone, or the last of a class) buys a second worker for the same submission, started beside the
+first, that runs the longest training (``Caller.EARLY_RUN``) while the first answers the checks:
+the same code, confinement and limits, judged the same way when the check asks for that run.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from dataclasses import asdict
 
@@ -22,6 +28,7 @@ from autograder import config, sandbox
 from autograder.checks.loop import Aborted
 from autograder.i18n import _
 from autograder.sandbox import forkserver, wire
+from autograder.sandbox.limits import available_cores
 from autograder.units.softmax_regression.caller import Caller
 
 
@@ -33,12 +40,30 @@ def rss_bytes(pid):
         return 0
 
 
+_live = [0]
+_live_lock = threading.Lock()
+"""How many workers this process has running (all WorkerCallers): the test for a spare core."""
+
+
+def spare_cores() -> int:
+    """Cores this process may run on that no worker of it is using now."""
+    with _live_lock:
+        return available_cores() - _live[0]
+
+
 class WorkerCaller(Caller):
     """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
 
     def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
-                 confine=None, excluded=(), release_dir=None):  # fmt: skip
+                 confine=None, excluded=(), release_dir=None, early=None):  # fmt: skip
+        """`early`: start EARLY_RUN in a second worker with the first (default: when a core is
+        spare then, spare_cores() >= 2)."""
         super().__init__(device)
+        self.early = early
+        self.side = None
+        """(WorkerCaller, nonce, sent at) of the run started early, until train() collects it."""
+        self.side_failure = None
+        """Why that worker was killed before its run was asked for (memory), as Aborted args."""
         self.extraction, self.threads, self.limits = extraction, threads, limits
         self.confine = (not sandbox.UNCONFINED) if confine is None else confine
         self.excluded = [str(p) for p in excluded]
@@ -58,10 +83,29 @@ class WorkerCaller(Caller):
         if self.load_failure is not None:
             raise Aborted(*self.load_failure)
         try:
+            if self.early is None:
+                self.early = spare_cores() >= 2
+            if self.early:
+                self.early = False  # once: a restarted worker trains as usual
+                self._start_early()
             self._spawn()
         except Aborted as err:
             self.load_failure = (err.status, err.message)
             raise
+
+    def _start_early(self):
+        """Start EARLY_RUN in a worker of its own (defining the code there first: a load failure
+        is the same in either worker and is reported once)."""
+        side = WorkerCaller(self.extraction, self.device, self.threads, self.limits, self.deadline,
+                            self.confine, self.excluded, self.release_dir, early=False)  # fmt: skip
+        side._spawn()
+        self.starts += 1
+        try:
+            nonce = side._send({"op": "train", "mode": self.EARLY_RUN}, _("training with train_ch3"))
+        except Aborted:
+            side.close()
+            return  # the run is then asked of the first worker, as usual
+        self.side = (side, nonce, time.monotonic())
 
     def _spawn(self):
         forkserver.ensure_running()
@@ -83,6 +127,8 @@ class WorkerCaller(Caller):
 
         self.process = ctx.Process(target=worker.serve, args=(child_conn, spec), daemon=True)
         self.process.start()
+        with _live_lock:
+            _live[0] += 1
         child_conn.close()
         self.conn = parent_conn
         self.starts += 1
@@ -98,8 +144,11 @@ class WorkerCaller(Caller):
             raise Aborted("crashed", _("the worker did not confirm its confinement"))
 
     def close(self):
-        """Kill the worker and everything it started; remove its scratch folder."""
+        """Kill the worker (and the early run's) and everything they started; remove the scratch."""
+        self._drop_side()
         if self.process is not None:
+            with _live_lock:
+                _live[0] -= 1
             pid = self.process.pid
             for kill in (os.killpg, os.kill):
                 try:
@@ -115,13 +164,36 @@ class WorkerCaller(Caller):
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
 
+    def _drop_side(self):
+        """Kill the early run's worker (if any), keeping its peak memory."""
+        if self.side is not None:
+            side, self.side = self.side[0], None
+            side.close()
+            self.peak_rss = max(self.peak_rss, side.peak_rss)
+
+    def _watch_side(self):
+        """Poll the early run's memory while this worker answers: over the cap it is killed, and
+        the run is reported as such when a check asks for it."""
+        if self.side is None:
+            return
+        side = self.side[0]
+        rss = rss_bytes(side.process.pid)
+        side.peak_rss = max(side.peak_rss, rss)
+        if rss > self.limits.memory_bytes:
+            self._drop_side()
+            self.side_failure = ("memory", _("{doing} used more than {gb} GB of memory").format(
+                doing=_("training with train_ch3"), gb=f"{self.limits.memory_bytes / 1024**3:.1f}"))  # fmt: skip
+
     # -- requests ----------------------------------------------------------------------------
-    def _receive(self, seconds, doing):
-        """Wait for one message within `seconds`, polling memory; kill the worker on any failure."""
-        seconds = min(seconds, self.deadline - time.monotonic())
-        end = time.monotonic() + max(seconds, 0)
+    def _receive(self, seconds, doing, since=None):
+        """Wait for one message within `seconds` (counted from `since`, default now), polling
+        memory; kill the worker on any failure."""
+        since = time.monotonic() if since is None else since
+        seconds = min(seconds, self.deadline - since)
+        end = since + max(seconds, 0)
         pid = self.process.pid
         while True:
+            self._watch_side()
             left = end - time.monotonic()
             if left <= 0:
                 self.close()
@@ -179,7 +251,8 @@ class WorkerCaller(Caller):
                     ),
                 )
 
-    def _request(self, message, seconds, doing):
+    def _send(self, message, doing):
+        """Send one request (starting the worker if needed); return its nonce."""
         if time.monotonic() >= self.deadline:
             raise Aborted(
                 "timeout",
@@ -196,7 +269,14 @@ class WorkerCaller(Caller):
             self.close()
             gone = _("the worker process had exited before {doing}").format(doing=doing)
             raise Aborted("crashed", gone) from None
-        reply = self._receive(seconds, doing)
+        return nonce
+
+    def _request(self, message, seconds, doing):
+        return self._reply(self._send(message, doing), seconds, doing)
+
+    def _reply(self, nonce, seconds, doing, since=None):
+        """The reply to request `nonce`, within `seconds` of `since` (default now)."""
+        reply = self._receive(seconds, doing, since)
         if reply.get("nonce") != nonce or reply.get("op") != "reply":
             self.close()
             odd = _("the worker sent an unexpected message while {doing}").format(doing=doing)
@@ -216,8 +296,17 @@ class WorkerCaller(Caller):
         return self._request(msg, self.limits.call_seconds, doing)
 
     def _train(self, mode):
-        msg = {"op": "train", "mode": mode}
-        return self._request(msg, self.limits.train_seconds, _("training with train_ch3"))
+        doing = _("training with train_ch3")
+        if mode == self.EARLY_RUN and self.side_failure is not None:
+            failure, self.side_failure = self.side_failure, None
+            raise Aborted(*failure)
+        if mode == self.EARLY_RUN and self.side is not None:
+            side, nonce, sent = self.side
+            try:  # its time limit counts from when it was sent, as if it had been sent now
+                return side._reply(nonce, self.limits.train_seconds, doing, since=sent)
+            finally:
+                self._drop_side()
+        return self._request({"op": "train", "mode": mode}, self.limits.train_seconds, doing)
 
 
 def _exit_description(code):
