@@ -159,7 +159,9 @@ def imported_modules(subs) -> set[str]:
                 found.update(IMPORT.findall(source))
                 meta = cell.get("metadata", {})
                 meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
-                test_cell = isinstance(meta, dict) and meta.get("grade") and not meta.get("solution")
+                test_cell = (
+                    isinstance(meta, dict) and meta.get("grade") and not meta.get("solution")
+                )
                 if not test_cell and OPTIM.search(source):
                     found.add("torch.optim")
     return found

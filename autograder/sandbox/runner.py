@@ -101,7 +101,9 @@ class WorkerCaller(Caller):
         side._spawn()
         self.starts += 1
         try:
-            nonce = side._send({"op": "train", "mode": self.EARLY_RUN}, _("training with train_ch3"))
+            nonce = side._send(
+                {"op": "train", "mode": self.EARLY_RUN}, _("training with train_ch3")
+            )
         except Aborted:
             side.close()
             return  # the run is then asked of the first worker, as usual
