@@ -23,6 +23,9 @@ class Check:
     """It trains a model (the self-check skips it unless asked)."""
     curve: str | None = None
     """Its training curve is drawn in the feedback, captioned with what was trained."""
+    early_run: str | None = None
+    """The training run (a caller's mode) it asks for, when that run is long enough to be worth
+    starting in a worker of its own while the other checks run (sandbox/runner.py)."""
 
     @property
     def function(self) -> str:

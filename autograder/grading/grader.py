@@ -115,7 +115,8 @@ def grade_function_checks(
         return _blanket("malformed", str(err)), info
     info["warnings"] = list(ext.warnings)
     caller = WorkerCaller(ext, device=device, threads=threads, limits=limits,
-                          release_dir=config.release_dir(assignment))  # fmt: skip
+                          release_dir=config.release_dir(assignment),
+                          early_run=early_run(ext))  # fmt: skip
     dead: dict[str, tuple[str, str]] = {}
     results = []
     try:
@@ -124,6 +125,8 @@ def grade_function_checks(
     finally:
         info["peak_rss"] = caller.peak_rss
         info["worker_starts"] = caller.starts
+        if caller.early_started:
+            info["early_run"] = caller.early_started
         info["confinement"] = caller.confinement or {"confined": False}
         info["warnings"] += caller.load_errors
         caller.close()
@@ -134,6 +137,18 @@ def grade_function_checks(
         if func in dead and dead[func][0] == "forbidden" and res.status == "passed":
             res.score, res.status, res.message = 0.0, "forbidden", dead[func][1]
     return results, info
+
+
+def early_run(ext) -> str | None:
+    """The training run worth starting early for this code: that of a check in CHECKS that can
+    run (its functions are found and free of built-ins), else None (nothing to start)."""
+    chosen = {cid for cid, _run in CHECKS}
+    for check in REGISTRY:
+        if check.early_run and check.id in chosen:
+            unrunnable = loop.unrunnable(check.id, ext.missing, ext.forbidden, needs=REGISTRY.needs)
+            if unrunnable is None:
+                return check.early_run
+    return None
 
 
 def _internal_error(cid, points, err) -> CheckResult:

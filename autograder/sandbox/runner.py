@@ -7,8 +7,9 @@ next request starts a fresh worker for the same submission. Its messages are get
 
 A core to spare (fewer workers running in this process than cores, e.g. one submission graded
 alone, or the last of a class) buys a second worker for the same submission, started beside the
-first, that runs the longest training (``Caller.EARLY_RUN``) while the first answers the checks:
-the same code, confinement and limits, judged the same way when the check asks for that run.
+first, that runs the longest training (`early_run`, declared by its check) while the first answers
+the other checks: the same code, confinement and limits, its reply judged the same way when the
+check asks for that run.
 """
 
 from __future__ import annotations
@@ -55,15 +56,17 @@ class WorkerCaller(Caller):
     """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
 
     def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
-                 confine=None, excluded=(), release_dir=None, early=None):  # fmt: skip
-        """`early`: start EARLY_RUN in a second worker with the first (default: when a core is
-        spare then, spare_cores() >= 2)."""
+                 confine=None, excluded=(), release_dir=None, early_run=None):  # fmt: skip
+        """`early_run`: a training mode to start in a second worker beside the first, if two
+        cores are spare then (spare_cores())."""
         super().__init__(device)
-        self.early = early
+        self.early_run = early_run
         self.side = None
-        """(WorkerCaller, nonce, sent at) of the run started early, until train() collects it."""
+        """(WorkerCaller, mode, nonce, sent at) of the run started early, until train() asks."""
         self.side_failure = None
-        """Why that worker was killed before its run was asked for (memory), as Aborted args."""
+        """(mode, Aborted args): why that worker was killed before its run was asked for."""
+        self.early_started = None
+        """The mode started early, if one was (recorded in the result's info)."""
         self.extraction, self.threads, self.limits = extraction, threads, limits
         self.confine = (not sandbox.UNCONFINED) if confine is None else confine
         self.excluded = [str(p) for p in excluded]
@@ -83,31 +86,27 @@ class WorkerCaller(Caller):
         if self.load_failure is not None:
             raise Aborted(*self.load_failure)
         try:
-            if self.early is None:
-                self.early = spare_cores() >= 2
-            if self.early:
-                self.early = False  # once: a restarted worker trains as usual
-                self._start_early()
+            early, self.early_run = self.early_run, None  # once: a restarted worker trains as usual
+            if early is not None and spare_cores() >= 2:
+                self._start_early(early)
             self._spawn()
         except Aborted as err:
             self.load_failure = (err.status, err.message)
             raise
 
-    def _start_early(self):
-        """Start EARLY_RUN in a worker of its own (defining the code there first: a load failure
-        is the same in either worker and is reported once)."""
+    def _start_early(self, mode):
+        """Start training `mode` in a worker of its own (defining the code there first: a load
+        failure is the same in either worker and is reported once)."""
         side = WorkerCaller(self.extraction, self.device, self.threads, self.limits, self.deadline,
-                            self.confine, self.excluded, self.release_dir, early=False)  # fmt: skip
+                            self.confine, self.excluded, self.release_dir)  # fmt: skip
         side._spawn()
-        self.starts += 1
         try:
-            nonce = side._send(
-                {"op": "train", "mode": self.EARLY_RUN}, _("training with train_ch3")
-            )
+            nonce = side._send({"op": "train", "mode": mode}, _("training with train_ch3"))
         except Aborted:
             side.close()
             return  # the run is then asked of the first worker, as usual
-        self.side = (side, nonce, time.monotonic())
+        self.side = (side, mode, nonce, time.monotonic())
+        self.early_started = mode
 
     def _spawn(self):
         forkserver.ensure_running()
@@ -182,9 +181,10 @@ class WorkerCaller(Caller):
         rss = rss_bytes(side.process.pid)
         side.peak_rss = max(side.peak_rss, rss)
         if rss > self.limits.memory_bytes:
+            mode = self.side[1]
             self._drop_side()
-            self.side_failure = ("memory", _("{doing} used more than {gb} GB of memory").format(
-                doing=_("training with train_ch3"), gb=f"{self.limits.memory_bytes / 1024**3:.1f}"))  # fmt: skip
+            self.side_failure = (mode, ("memory", _("{doing} used more than {gb} GB of memory").format(
+                doing=_("training with train_ch3"), gb=f"{self.limits.memory_bytes / 1024**3:.1f}")))  # fmt: skip
 
     # -- requests ----------------------------------------------------------------------------
     def _receive(self, seconds, doing, since=None):
@@ -299,11 +299,11 @@ class WorkerCaller(Caller):
 
     def _train(self, mode):
         doing = _("training with train_ch3")
-        if mode == self.EARLY_RUN and self.side_failure is not None:
-            failure, self.side_failure = self.side_failure, None
+        if self.side_failure is not None and self.side_failure[0] == mode:
+            failure, self.side_failure = self.side_failure[1], None
             raise Aborted(*failure)
-        if mode == self.EARLY_RUN and self.side is not None:
-            side, nonce, sent = self.side
+        if self.side is not None and self.side[1] == mode:
+            side, _mode, nonce, sent = self.side
             try:  # its time limit counts from when it was sent, as if it had been sent now
                 return side._reply(nonce, self.limits.train_seconds, doing, since=sent)
             finally:

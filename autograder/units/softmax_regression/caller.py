@@ -10,10 +10,6 @@ from autograder.units.softmax_regression import data, references
 class Caller:
     """Student code behind one interface; subclasses say where it runs (kernel or worker process)."""
 
-    EARLY_RUN = "end_to_end"
-    """The longest training run (NUM_EPOCHS epochs, against TRAJECTORY_EPOCHS): the one worth
-    starting in a worker of its own while the checks run, when a core is spare (runner)."""
-
     def __init__(self, device="cpu"):
         self.device = str(device)
         self._runs = {}
