@@ -384,6 +384,31 @@ def test_a_results_folder_holds_one_class(tmp_path, monkeypatch):
     assert json.loads((out / "class.json").read_text()) == {"submissions": [str(other.resolve())]}
 
 
+def _add_cell(notebook, source, nbgrader=None):
+    nb = json.loads(notebook.read_text())
+    meta = {"nbgrader": nbgrader} if nbgrader else {}
+    nb["cells"].append({"cell_type": "code", "metadata": meta, "outputs": [],
+                        "execution_count": None, "source": [source]})  # fmt: skip
+    notebook.write_text(json.dumps(nb))
+
+
+def test_torch_optim_is_preloaded_only_for_code_the_worker_runs_that_uses_it(tmp_path):
+    """The release's own mentions (d2l's isinstance test, the visible tests' SGD) do not count;
+    an optimizer built in a student's cell does, and so does one in a cell without metadata."""
+    subs = _class(tmp_path, ["amy", "ben", "cat"])
+    test_cell = {"grade": True, "solution": False, "grade_id": "extra_tests", "points": 0}
+    _add_cell(subs / "amy" / config.ASSIGNMENT / config.MAIN_NOTEBOOK,
+              "opt = torch.optim.SGD([W], lr=0.1)\n", test_cell)  # fmt: skip
+    _add_cell(subs / "ben" / config.ASSIGNMENT / config.MAIN_NOTEBOOK,
+              "def make(params):\n    return torch.optim.Adam(params)\n")  # fmt: skip
+    _add_cell(subs / "cat" / config.ASSIGNMENT / config.MAIN_NOTEBOOK,
+              "from torch import optim\n")  # fmt: skip
+    found = {sub.student: sub for sub in collect.collect([subs])}
+    assert "torch.optim" not in collect.imported_modules([found["amy"]])
+    assert "torch.optim" in collect.imported_modules([found["ben"]])
+    assert "torch.optim" in collect.imported_modules([found["cat"]])
+
+
 def test_torchvision_is_preloaded_only_for_submissions_that_import_it(tmp_path):
     subs = _class(tmp_path, ["amy", "ben"])
     notebook = subs / "ben" / config.ASSIGNMENT / config.MAIN_NOTEBOOK

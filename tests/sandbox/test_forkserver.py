@@ -11,7 +11,13 @@ from conftest import ROOT
 
 from autograder.sandbox import forkserver
 
-HEAVY = ("autograder.sandbox.preload", "matplotlib.pyplot", "torch._dynamo")
+HEAVY = (
+    "autograder.sandbox.preload",
+    "matplotlib.pyplot",
+    "autograder.sandbox.preload_optim",
+    "torch._dynamo",
+)
+"""What the fork server preloads by default (all of PRELOAD: the pytest plugin's path)."""
 NEVER = ("torchvision",)
 """Not imported by the fork server (nor the grader) unless a submission to grade imports it."""
 
@@ -145,3 +151,38 @@ def test_start_preloads_what_the_submissions_import_and_measures_when_it_is_read
         "torchvision",
     ]
     assert forkserver.optional_preload({"torch", "fashion_mnist", "animator"}) == []
+    assert forkserver.optional_preload({"torch", "torch.optim"}) == [
+        "autograder.sandbox.preload_optim"
+    ]
+
+
+LEAN = """
+import sys
+
+
+def probe(conn):
+    conn.send([m for m in ("torch", "torch._dynamo", "matplotlib") if m in sys.modules])
+
+
+if __name__ == "__main__":
+    from autograder.sandbox import forkserver
+
+    forkserver.start(preload=[])  # what `grade` asks for a class that uses neither
+    ctx = forkserver.context()
+    parent, child = ctx.Pipe()
+    ctx.Process(target=probe, args=(child,)).start()
+    print(parent.recv())
+"""
+
+
+def test_without_optim_in_the_code_the_fork_server_never_imports_dynamo(tmp_path):
+    """torch._dynamo costs about 3.5 s of CPU: only code that uses torch.optim itself needs it
+    (the grader's updater and operator recorder never import it: tests/units/test_calls.py)."""
+    script = tmp_path / "lean.py"
+    script.write_text(LEAN)
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "['torch']", proc.stdout

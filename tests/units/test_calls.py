@@ -63,3 +63,49 @@ def test_an_assert_inside_the_epoch_loop_stops_the_run_with_an_error():
     assert not run["ok"] and run["status"] == "error", run
     assert run["epochs_done"] == 1 and run["assert_stopped"].startswith("AssertionError: ")
     assert "an assert stopped train_ch3 before its last epoch had finished" in run["error"]
+
+
+NO_DYNAMO = """
+import sys
+import torch
+from autograder.units.softmax_regression import calls
+
+class Steps:
+    def after_step(self):
+        pass
+
+torch.manual_seed(0)
+X, y = torch.randn(64, 784), torch.randint(0, 10, (64,))
+W0, b0 = torch.randn(784, 10) * 0.01, torch.zeros(10)
+
+def run(make):
+    W, b = W0.clone().requires_grad_(), b0.clone().requires_grad_()
+    opt = make([W, b])
+    for _ in range(5):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(X @ W + b, y).backward()
+        opt.step()
+    return W, b, opt
+
+W, b, ours = run(lambda p: calls.CountingSGD(p, 0.1, Steps()))
+with calls.OperatorRecorder() as rec:
+    torch.softmax(X, dim=1).sum()
+isinstance_ok = isinstance(ours, torch.optim.Optimizer) and isinstance(ours, torch.optim.SGD)
+print("dynamo", "torch._dynamo" in sys.modules, isinstance_ok, ours.zero_grads, "aten::_softmax" in rec.names())
+W2, b2, _ = run(lambda p: torch.optim.SGD(p, lr=0.1))
+print("equal", torch.equal(W, W2) and torch.equal(b, b2))
+"""
+
+
+def test_the_grader_updater_is_torch_sgd_bit_for_bit_without_importing_dynamo():
+    """CountingSGD is a torch.optim.Optimizer (d2l's isinstance test) whose steps equal
+    torch.optim.SGD's; neither it nor the operator recorder imports torch._dynamo, which costs
+    about 3.5 s of CPU in every worker and in the grader (tests/sandbox/test_forkserver.py)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[2]
+    proc = subprocess.run([sys.executable, "-c", NO_DYNAMO], cwd=root, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ["dynamo False True 5 True", "equal True"], proc.stdout
