@@ -24,8 +24,9 @@ class Check:
     curve: str | None = None
     """Its training curve is drawn in the feedback, captioned with what was trained."""
     early_run: str | None = None
-    """The training run (a caller's mode) it asks for, when that run is long enough to be worth
-    starting in a worker of its own while the other checks run (sandbox/runner.py)."""
+    """The training run (a caller's mode) it asks for, to start in a worker of its own while the
+    other checks run, when cores are spare (sandbox/runner.py); declared on the first check that
+    asks for that run."""
 
     @property
     def function(self) -> str:

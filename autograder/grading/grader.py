@@ -116,7 +116,7 @@ def grade_function_checks(
     info["warnings"] = list(ext.warnings)
     caller = WorkerCaller(ext, device=device, threads=threads, limits=limits,
                           release_dir=config.release_dir(assignment),
-                          early_run=early_run(ext))  # fmt: skip
+                          early_runs=early_runs(ext))  # fmt: skip
     dead: dict[str, tuple[str, str]] = {}
     results = []
     try:
@@ -126,7 +126,7 @@ def grade_function_checks(
         info["peak_rss"] = caller.peak_rss
         info["worker_starts"] = caller.starts
         if caller.early_started:
-            info["early_run"] = caller.early_started
+            info["early_runs"] = caller.early_started
         info["confinement"] = caller.confinement or {"confined": False}
         info["warnings"] += caller.load_errors
         caller.close()
@@ -139,16 +139,13 @@ def grade_function_checks(
     return results, info
 
 
-def early_run(ext) -> str | None:
-    """The training run worth starting early for this code: that of a check in CHECKS that can
-    run (its functions are found and free of built-ins), else None (nothing to start)."""
+def early_runs(ext) -> list[str]:
+    """The training runs to start early for this code: those of the checks in CHECKS that can run
+    (their functions found and free of built-ins), in grading order."""
     chosen = {cid for cid, _run in CHECKS}
-    for check in REGISTRY:
-        if check.early_run and check.id in chosen:
-            unrunnable = loop.unrunnable(check.id, ext.missing, ext.forbidden, needs=REGISTRY.needs)
-            if unrunnable is None:
-                return check.early_run
-    return None
+    return [check.early_run for check in REGISTRY
+            if check.early_run and check.id in chosen
+            and loop.unrunnable(check.id, ext.missing, ext.forbidden, needs=REGISTRY.needs) is None]  # fmt: skip
 
 
 def _internal_error(cid, points, err) -> CheckResult:

@@ -6,10 +6,10 @@ next request starts a fresh worker for the same submission. Its messages are get
 (autograder/i18n), written in the language of the submission being graded.
 
 A core to spare (fewer workers running in this process than cores, e.g. one submission graded
-alone, or the last of a class) buys a second worker for the same submission, started beside the
-first, that runs the longest training (`early_run`, declared by its check) while the first answers
-the other checks: the same code, confinement and limits, its reply judged the same way when the
-check asks for that run.
+alone, or the last of a class) buys each training run the checks will ask for (`early_runs`,
+declared by the checks) a worker of its own, started beside the first, which meanwhile answers the
+other checks: the same code, confinement and limits, each reply judged the same way when its check
+asks for that run.
 """
 
 from __future__ import annotations
@@ -56,17 +56,17 @@ class WorkerCaller(Caller):
     """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
 
     def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
-                 confine=None, excluded=(), release_dir=None, early_run=None):  # fmt: skip
-        """`early_run`: a training mode to start in a second worker beside the first, if two
-        cores are spare then (spare_cores())."""
+                 confine=None, excluded=(), release_dir=None, early_runs=()):  # fmt: skip
+        """`early_runs`: training modes to start, each in a worker of its own, beside the first
+        worker, if two cores are spare then (spare_cores())."""
         super().__init__(device)
-        self.early_run = early_run
-        self.side = None
-        """(WorkerCaller, mode, nonce, sent at) of the run started early, until train() asks."""
-        self.side_failure = None
-        """(mode, Aborted args): why that worker was killed before its run was asked for."""
-        self.early_started = None
-        """The mode started early, if one was (recorded in the result's info)."""
+        self.early_runs = tuple(early_runs)
+        self.sides: dict = {}
+        """mode -> (WorkerCaller, nonce, sent at) of a run started early, until train() asks."""
+        self.side_failures: dict = {}
+        """mode -> Aborted args: why its worker was killed before the run was asked for."""
+        self.early_started: list[str] = []
+        """The modes started early (recorded in the result's info)."""
         self.extraction, self.threads, self.limits = extraction, threads, limits
         self.confine = (not sandbox.UNCONFINED) if confine is None else confine
         self.excluded = [str(p) for p in excluded]
@@ -86,9 +86,10 @@ class WorkerCaller(Caller):
         if self.load_failure is not None:
             raise Aborted(*self.load_failure)
         try:
-            early, self.early_run = self.early_run, None  # once: a restarted worker trains as usual
-            if early is not None and spare_cores() >= 2:
-                self._start_early(early)
+            early, self.early_runs = self.early_runs, ()  # once: a restarted worker trains as usual
+            if early and spare_cores() >= 2:
+                for mode in early:
+                    self._start_early(mode)
             self._spawn()
         except Aborted as err:
             self.load_failure = (err.status, err.message)
@@ -105,8 +106,8 @@ class WorkerCaller(Caller):
         except Aborted:
             side.close()
             return  # the run is then asked of the first worker, as usual
-        self.side = (side, mode, nonce, time.monotonic())
-        self.early_started = mode
+        self.sides[mode] = (side, nonce, time.monotonic())
+        self.early_started.append(mode)
 
     def _spawn(self):
         forkserver.ensure_running()
@@ -145,8 +146,9 @@ class WorkerCaller(Caller):
             raise Aborted("crashed", _("the worker did not confirm its confinement"))
 
     def close(self):
-        """Kill the worker (and the early run's) and everything they started; remove the scratch."""
-        self._drop_side()
+        """Kill the worker (and the early runs') and everything they started; remove the scratch."""
+        for mode in list(self.sides):
+            self._drop_side(mode)
         if self.process is not None:
             with _live_lock:
                 _live[0] -= 1
@@ -165,37 +167,38 @@ class WorkerCaller(Caller):
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
 
-    def _drop_side(self):
-        """Kill the early run's worker (if any), keeping its peak memory."""
-        if self.side is not None:
-            side, self.side = self.side[0], None
-            side.close()
-            self.peak_rss = max(self.peak_rss, side.peak_rss)
+    def _drop_side(self, mode):
+        """Kill the worker of early run `mode`."""
+        self._retire(self.sides.pop(mode)[0])
 
-    def _watch_side(self):
-        """Poll the early run's memory while this worker answers: over the cap it is killed, and
-        the run is reported as such when a check asks for it."""
-        if self.side is None:
-            return
-        side = self.side[0]
-        rss = rss_bytes(side.process.pid)
-        side.peak_rss = max(side.peak_rss, rss)
-        if rss > self.limits.memory_bytes:
-            mode = self.side[1]
-            self._drop_side()
-            self.side_failure = (mode, ("memory", _("{doing} used more than {gb} GB of memory").format(
-                doing=_("training with train_ch3"), gb=f"{self.limits.memory_bytes / 1024**3:.1f}")))  # fmt: skip
+    def _retire(self, side):
+        """Kill an early run's worker, keeping its peak memory."""
+        side.close()
+        self.peak_rss = max(self.peak_rss, side.peak_rss)
+
+    def _watch_sides(self):
+        """Poll the early runs' memory while another worker answers: one over the cap is killed,
+        and its run reported as such when a check asks for it."""
+        for mode, (side, _nonce, _sent) in list(self.sides.items()):
+            rss = rss_bytes(side.process.pid)
+            side.peak_rss = max(side.peak_rss, rss)
+            if rss > self.limits.memory_bytes:
+                self._drop_side(mode)
+                self.side_failures[mode] = ("memory", _("{doing} used more than {gb} GB of memory").format(
+                    doing=_("training with train_ch3"), gb=f"{self.limits.memory_bytes / 1024**3:.1f}"))  # fmt: skip
 
     # -- requests ----------------------------------------------------------------------------
-    def _receive(self, seconds, doing, since=None):
+    def _receive(self, seconds, doing, since=None, watch=None):
         """Wait for one message within `seconds` (counted from `since`, default now), polling
-        memory; kill the worker on any failure."""
+        memory (this worker's, and the early runs of `watch`, default self); kill the worker on
+        any failure."""
+        watch = watch or self
         since = time.monotonic() if since is None else since
         seconds = min(seconds, self.deadline - since)
         end = since + max(seconds, 0)
         pid = self.process.pid
         while True:
-            self._watch_side()
+            watch._watch_sides()
             left = end - time.monotonic()
             if left <= 0:
                 self.close()
@@ -276,9 +279,9 @@ class WorkerCaller(Caller):
     def _request(self, message, seconds, doing):
         return self._reply(self._send(message, doing), seconds, doing)
 
-    def _reply(self, nonce, seconds, doing, since=None):
+    def _reply(self, nonce, seconds, doing, since=None, watch=None):
         """The reply to request `nonce`, within `seconds` of `since` (default now)."""
-        reply = self._receive(seconds, doing, since)
+        reply = self._receive(seconds, doing, since, watch)
         if reply.get("nonce") != nonce or reply.get("op") != "reply":
             self.close()
             odd = _("the worker sent an unexpected message while {doing}").format(doing=doing)
@@ -299,15 +302,14 @@ class WorkerCaller(Caller):
 
     def _train(self, mode):
         doing = _("training with train_ch3")
-        if self.side_failure is not None and self.side_failure[0] == mode:
-            failure, self.side_failure = self.side_failure[1], None
-            raise Aborted(*failure)
-        if self.side is not None and self.side[1] == mode:
-            side, _mode, nonce, sent = self.side
+        if mode in self.side_failures:
+            raise Aborted(*self.side_failures.pop(mode))
+        if mode in self.sides:
+            side, nonce, sent = self.sides.pop(mode)  # the other early runs are watched meanwhile
             try:  # its time limit counts from when it was sent, as if it had been sent now
-                return side._reply(nonce, self.limits.train_seconds, doing, since=sent)
+                return side._reply(nonce, self.limits.train_seconds, doing, since=sent, watch=self)
             finally:
-                self._drop_side()
+                self._retire(side)
         return self._request({"op": "train", "mode": mode}, self.limits.train_seconds, doing)
 
 

@@ -1,5 +1,5 @@
-"""The grader's side of a worker (autograder/sandbox/runner.py): the early run, started in a second
-worker when a core is spare, is the same run, under the same limits, as the one the first worker
+"""The grader's side of a worker (autograder/sandbox/runner.py): an early run, started in a worker of
+its own when cores are spare, is the same run, under the same limits, as the one the first worker
 would have trained, and it never outlives its submission."""
 
 from __future__ import annotations
@@ -56,32 +56,36 @@ def _live_now():
 def test_the_early_run_is_the_run_the_first_worker_would_have_trained(cores):
     cores(4)
     before = _live_now()
-    early = runner.WorkerCaller(extraction(BASE), early_run="end_to_end")
+    modes = ["end_to_end", "grader_model"]
+    early = runner.WorkerCaller(extraction(BASE), early_runs=modes)
     plain = runner.WorkerCaller(extraction(BASE))
     try:
         early._start()
-        assert early.side is not None and early.early_started == "end_to_end"
-        assert early.side[0].confinement.get("confined") is True  # confined like the first
-        assert _live_now() == before + 2
-        got, want = early.train("end_to_end"), plain.train("end_to_end")
+        assert list(early.sides) == modes and early.early_started == modes
+        for side, _nonce, _sent in early.sides.values():  # confined like the first
+            assert side.confinement.get("confined") is True
+        assert _live_now() == before + 3
+        runs = [(early.train(mode), plain.train(mode)) for mode in modes]
     finally:
         early.close()
         plain.close()
-    assert got["ok"] and want["ok"]
-    assert torch.equal(got["W"], want["W"]) and torch.equal(got["b"], want["b"])
-    assert got["snapshots"].keys() == want["snapshots"].keys()
-    for key in ("steps", "loss_calls", "test_accuracy"):
-        assert got[key] == want[key], key
-    assert plain.early_started is None and plain.side is None
+    for got, want in runs:
+        assert got["ok"] and want["ok"]
+        assert torch.equal(got["W"], want["W"]) and torch.equal(got["b"], want["b"])
+        assert got["snapshots"].keys() == want["snapshots"].keys()
+        for key in ("steps", "loss_calls", "zero_grads", "test_accuracy"):
+            assert got.get(key) == want.get(key), key
+    assert runs[0][0]["steps"] != runs[1][0]["steps"]  # two different runs, each where it belongs
+    assert plain.early_started == [] and plain.sides == {}
     assert _live_now() == before
 
 
 def test_no_early_run_without_two_spare_cores(cores):
     cores(1)
-    caller = runner.WorkerCaller(extraction(BASE), early_run="end_to_end")
+    caller = runner.WorkerCaller(extraction(BASE), early_runs=["end_to_end"])
     try:
         caller._start()
-        assert caller.side is None and caller.early_started is None
+        assert caller.sides == {} and caller.early_started == []
     finally:
         caller.close()
 
@@ -91,18 +95,18 @@ def test_an_early_run_that_hangs_times_out_as_it_would_in_the_first_worker(cores
     cores(4)
     limits = dataclasses.replace(config.LIMITS, train_seconds=3.0)
     messages = []
-    for early_run in ("end_to_end", None):
-        caller = runner.WorkerCaller(extraction(HANGS), limits=limits, early_run=early_run)
+    for early_runs in (["end_to_end"], []):
+        caller = runner.WorkerCaller(extraction(HANGS), limits=limits, early_runs=early_runs)
         try:
             caller._start()
-            assert (caller.side is not None) == (early_run is not None)
+            assert list(caller.sides) == early_runs
             time.sleep(1.0)  # the limit counts from when the early run was sent
             start = time.monotonic()
             with pytest.raises(Aborted) as err:
                 caller.train("end_to_end")
             waited = time.monotonic() - start
             messages.append((err.value.status, err.value.message))
-            assert waited < (2.9 if early_run else 4.0), waited
+            assert waited < (2.9 if early_runs else 4.0), waited
         finally:
             caller.close()
     assert messages[0] == messages[1]
@@ -113,15 +117,15 @@ def test_an_early_run_that_hangs_times_out_as_it_would_in_the_first_worker(cores
 def test_an_early_run_over_the_memory_cap_is_killed_while_the_checks_run(cores):
     cores(4)
     limits = dataclasses.replace(config.LIMITS, memory_bytes=900 * 1024**2)
-    caller = runner.WorkerCaller(extraction(HOG), limits=limits, early_run="end_to_end")
+    caller = runner.WorkerCaller(extraction(HOG), limits=limits, early_runs=["end_to_end"])
     try:
         caller._start()
-        side = caller.side[0].process.pid
+        side = caller.sides["end_to_end"][0].process.pid
         end = time.monotonic() + 60
-        while caller.side is not None and time.monotonic() < end:
+        while caller.sides and time.monotonic() < end:
             reply = caller.call("softmax", [torch.zeros(2, 3)])  # the first worker answers checks
             assert reply.get("ok"), reply
-        assert caller.side is None, "the early run's memory was never watched"
+        assert not caller.sides, "the early run's memory was never watched"
         assert not psutil.pid_exists(side) or psutil.Process(side).status() == "zombie"
         with pytest.raises(Aborted) as err:
             caller.train("end_to_end")
@@ -134,24 +138,51 @@ def test_an_early_run_over_the_memory_cap_is_killed_while_the_checks_run(cores):
 def test_closing_kills_an_early_run_nobody_asked_for(cores):
     cores(4)
     before = _live_now()
-    caller = runner.WorkerCaller(extraction(HANGS), early_run="end_to_end")
+    caller = runner.WorkerCaller(extraction(HANGS), early_runs=["end_to_end", "grader_model"])
     caller._start()
-    side = caller.side[0].process.pid
-    assert psutil.pid_exists(side)
+    sides = [side.process.pid for side, _nonce, _sent in caller.sides.values()]
+    assert len(sides) == 2 and all(psutil.pid_exists(pid) for pid in sides)
     caller.close()
     assert _live_now() == before
-    assert not psutil.pid_exists(side) or psutil.Process(side).status() == "zombie"
+    assert all(not psutil.pid_exists(p) or psutil.Process(p).status() == "zombie" for p in sides)
 
 
-def test_the_early_run_is_only_started_for_a_check_that_can_run(monkeypatch):
-    """grader.early_run: the end-to-end check's run, unless its functions are missing or use a
-    built-in they must implement, or the check is not graded at all."""
-    full = Extraction(release_source="", student_source="")
-    assert grader.early_run(full) == "end_to_end"
-    assert grader.early_run(Extraction("", "", missing={"train_ch3": "not found"})) is None
-    assert grader.early_run(Extraction("", "", forbidden={"softmax": ["torch.softmax"]})) is None
-    assert grader.early_run(Extraction("", "", missing={"accuracy": "not found"})) == "end_to_end"
-    monkeypatch.setattr(
-        grader, "CHECKS", [p for p in grader.CHECKS if p[0] != "train_ch3.end_to_end"]
-    )
-    assert grader.early_run(full) is None
+def test_early_runs_are_only_started_for_checks_that_can_run(monkeypatch):
+    """grader.early_runs: the runs of the end-to-end and the grader's-model checks, less those
+    whose functions are missing or use a built-in they must implement, or are not graded."""
+    both = ["end_to_end", "grader_model"]
+    assert grader.early_runs(Extraction("", "")) == both
+    assert grader.early_runs(Extraction("", "", missing={"train_ch3": "not found"})) == []
+    forbidden = Extraction("", "", forbidden={"softmax": ["torch.softmax"]})
+    assert grader.early_runs(forbidden) == ["grader_model"]  # its model uses torch's softmax
+    assert grader.early_runs(Extraction("", "", missing={"accuracy": "not found"})) == both
+    graded = [p for p in grader.CHECKS if p[0] != "train_ch3.end_to_end"]
+    monkeypatch.setattr(grader, "CHECKS", graded)
+    assert grader.early_runs(Extraction("", "")) == ["grader_model"]
+
+
+@pytest.mark.slow
+def test_early_runs_watch_each_other_while_one_is_awaited(cores):
+    """While the grader waits for one early run, another over the memory cap is killed."""
+    cores(4)
+    source = BASE + (
+        "\ndef train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):\n"
+        "    import time\n"
+        f"    if num_epochs == {config.NUM_EPOCHS}:  # the end-to-end run hogs memory\n"
+        "        hog = torch.ones(2 ** 28)\n"
+        "    time.sleep(60)\n"
+    )  # fmt: skip
+    limits = dataclasses.replace(config.LIMITS, memory_bytes=900 * 1024**2, train_seconds=3.0)
+    caller = runner.WorkerCaller(extraction(source), limits=limits,
+                                 early_runs=["end_to_end", "grader_model"])  # fmt: skip
+    try:
+        caller._start()
+        with pytest.raises(Aborted) as slow:
+            caller.train("grader_model")  # sleeps past its 3 s limit
+        assert slow.value.status == "timeout"
+        assert "end_to_end" in caller.side_failures and not caller.sides
+        with pytest.raises(Aborted) as hog:
+            caller.train("end_to_end")
+        assert hog.value.status == "memory"
+    finally:
+        caller.close()
