@@ -9,16 +9,20 @@ Each repeat runs, one after another (so that a busy machine slows all of them al
   (and from ``--baseline DIR``, another checkout such as ``git worktree add /tmp/base <commit>``);
 - the same command again into the same folder: a no-op rerun (nothing to regrade).
 
-It prints the medians and the ratios cold / floor and this checkout / baseline.
+It prints the medians and the ratios cold / floor and this checkout / baseline, and the cores it
+ran on: the floor uses one, a cold `grade` as many as it may (its training runs start side by
+side when cores are spare, sandbox/runner.py). ``taskset -c 0`` measures a one-core machine.
 
     python benchmarks/coldstart.py --repeats 3
     python benchmarks/coldstart.py --repeats 3 --baseline /tmp/base --json cold.json
+    taskset -c 0 python benchmarks/coldstart.py --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -102,7 +106,7 @@ def measure(args) -> dict:
 def report(times: dict) -> dict:
     """Medians and the ratios the targets are stated in."""
     med = {name: statistics.median(values) for name, values in times.items()}
-    res = {"median_s": med, "runs_s": times}
+    res = {"median_s": med, "runs_s": times, "cores": len(os.sched_getaffinity(0))}
     res["this_cold_over_floor"] = med["this_cold"] / med["floor"]
     if "baseline_cold" in med:
         res["baseline_cold_over_floor"] = med["baseline_cold"] / med["floor"]
@@ -122,6 +126,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     args.student = args.student.resolve()
     res = report(measure(args))
+    print(f"{'cores':>14}: {res['cores']}")
     for name, value in res["median_s"].items():
         print(f"{name:>14}: median {value:6.2f} s")
     for key in ("this_cold_over_floor", "baseline_cold_over_floor", "this_over_baseline_cold",
