@@ -177,15 +177,36 @@ class WorkerCaller(Caller):
         self.peak_rss = max(self.peak_rss, side.peak_rss)
 
     def _watch_sides(self):
-        """Poll the early runs' memory while another worker answers: one over the cap is killed,
-        and its run reported as such when a check asks for it."""
-        for mode, (side, _nonce, _sent) in list(self.sides.items()):
+        """Watch the early runs while another worker answers: one over the memory cap, or past its
+        time limit without a reply, is killed, and its run reported so when a check asks for it."""
+        doing = _("training with train_ch3")
+        for mode, (side, _nonce, sent) in list(self.sides.items()):
             rss = rss_bytes(side.process.pid)
             side.peak_rss = max(side.peak_rss, rss)
             if rss > self.limits.memory_bytes:
                 self._drop_side(mode)
-                self.side_failures[mode] = ("memory", _("{doing} used more than {gb} GB of memory").format(
-                    doing=_("training with train_ch3"), gb=f"{self.limits.memory_bytes / 1024**3:.1f}"))  # fmt: skip
+                self.side_failures[mode] = self._over_memory(doing)
+            elif self._past(sent, self.limits.train_seconds) and not side.conn.poll(0):
+                self._drop_side(mode)
+                self.side_failures[mode] = self._over_time(sent, self.limits.train_seconds, doing)
+
+    def _past(self, since, seconds):
+        """Whether the limit of `seconds` from `since` (or the submission's deadline) is over."""
+        return time.monotonic() >= min(since + seconds, self.deadline)
+
+    def _over_time(self, since, seconds, doing):
+        """(status, message) of a request sent at `since` that outlived its `seconds`."""
+        if time.monotonic() >= self.deadline:
+            return "timeout", _("the submission used up its {seconds} s time limit while {doing}").format(
+                seconds=f"{self.limits.submission_seconds:.0f}", doing=doing)  # fmt: skip
+        seconds = min(seconds, self.deadline - since)
+        return "timeout", _("{doing} took longer than the {seconds} s time limit (infinite loop?)").format(
+            doing=doing, seconds=f"{seconds:.0f}")  # fmt: skip
+
+    def _over_memory(self, doing):
+        """(status, message) of a worker that outgrew the memory cap."""
+        return "memory", _("{doing} used more than {gb} GB of memory").format(
+            doing=doing, gb=f"{self.limits.memory_bytes / 1024**3:.1f}")  # fmt: skip
 
     # -- requests ----------------------------------------------------------------------------
     def _receive(self, seconds, doing, since=None, watch=None):
@@ -194,39 +215,23 @@ class WorkerCaller(Caller):
         any failure."""
         watch = watch or self
         since = time.monotonic() if since is None else since
-        seconds = min(seconds, self.deadline - since)
-        end = since + max(seconds, 0)
+        end = min(since + seconds, self.deadline)
         pid = self.process.pid
         while True:
             watch._watch_sides()
             left = end - time.monotonic()
-            if left <= 0:
+            # A reply already waiting counts as in time: an early run's may have waited for the
+            # check that asks for it (its limit is enforced meanwhile by _watch_sides).
+            if left <= 0 and not self.conn.poll(0):
                 self.close()
-                if time.monotonic() >= self.deadline:
-                    raise Aborted(
-                        "timeout",
-                        _("the submission used up its {seconds} s time limit while {doing}").format(
-                            seconds=f"{self.limits.submission_seconds:.0f}", doing=doing
-                        ),
-                    )
-                raise Aborted(
-                    "timeout",
-                    _(
-                        "{doing} took longer than the {seconds} s time limit (infinite loop?)"
-                    ).format(doing=doing, seconds=f"{seconds:.0f}"),
-                )
+                raise Aborted(*self._over_time(since, seconds, doing))
             rss = rss_bytes(pid)
             self.peak_rss = max(self.peak_rss, rss)
             if rss > self.limits.memory_bytes:
                 self.close()
-                raise Aborted(
-                    "memory",
-                    _("{doing} used more than {gb} GB of memory").format(
-                        doing=doing, gb=f"{self.limits.memory_bytes / 1024**3:.1f}"
-                    ),
-                )
+                raise Aborted(*self._over_memory(doing))
             try:
-                if self.conn.poll(min(left, 0.05)):
+                if self.conn.poll(min(max(left, 0), 0.05)):
                     raw = self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES)
                     return wire.loads(raw)
             except (EOFError, OSError, wire.WireError) as err:

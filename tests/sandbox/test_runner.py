@@ -186,3 +186,36 @@ def test_early_runs_watch_each_other_while_one_is_awaited(cores):
         assert hog.value.status == "memory"
     finally:
         caller.close()
+
+
+@pytest.mark.slow
+def test_an_early_run_finished_in_time_counts_however_late_its_check_asks(cores):
+    cores(4)
+    limits = dataclasses.replace(config.LIMITS, train_seconds=3.0)
+    caller = runner.WorkerCaller(extraction(BASE), limits=limits, early_runs=["grader_model"])
+    try:
+        caller._start()
+        time.sleep(4.0)  # the 2-epoch run is done well within 3 s; its check comes later
+        assert caller.train("grader_model")["ok"]
+    finally:
+        caller.close()
+
+
+@pytest.mark.slow
+def test_an_early_run_past_its_limit_is_killed_while_the_checks_run(cores):
+    cores(4)
+    limits = dataclasses.replace(config.LIMITS, train_seconds=2.0)
+    caller = runner.WorkerCaller(extraction(HANGS), limits=limits, early_runs=["end_to_end"])
+    try:
+        caller._start()
+        side = caller.sides["end_to_end"][0].process.pid
+        end = time.monotonic() + 30
+        while caller.sides and time.monotonic() < end:
+            assert caller.call("softmax", [torch.zeros(2, 3)]).get("ok")
+        assert not caller.sides and time.monotonic() < end, "the early run's time was never watched"
+        assert not psutil.pid_exists(side) or psutil.Process(side).status() == "zombie"
+        with pytest.raises(Aborted) as err:
+            caller.train("end_to_end")
+        assert err.value.status == "timeout" and "2 s time limit" in err.value.message
+    finally:
+        caller.close()
