@@ -1,0 +1,27 @@
+"""A worker's hygiene (autograder/sandbox/limits.py): under memory pressure the OOM killer takes a
+worker first, never the grader; cores are counted from the affinity mask."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from autograder.sandbox import limits, runner
+from autograder.submissions.notebook import Extraction
+
+BASE = (Path(__file__).parents[1] / "files" / "impls" / "base.py").read_text()
+
+
+def test_a_worker_is_the_oom_killers_first_choice_and_the_grader_is_not():
+    caller = runner.WorkerCaller(Extraction(release_source="", student_source=BASE))
+    try:
+        caller._start()
+        worker = Path(f"/proc/{caller.process.pid}/oom_score_adj").read_text().strip()
+    finally:
+        caller.close()
+    assert worker == str(limits.OOM_SCORE_ADJ) == "1000"
+    assert Path("/proc/self/oom_score_adj").read_text().strip() != "1000"
+
+
+def test_available_cores_follow_the_affinity_mask():
+    assert limits.available_cores() == len(os.sched_getaffinity(0))
