@@ -87,13 +87,18 @@ class WorkerCaller(Caller):
             raise Aborted(*self.load_failure)
         try:
             early, self.early_runs = self.early_runs, ()  # once: a restarted worker trains as usual
-            if early and spare_cores() >= 2:
+            if self.starts_early(early):
                 for mode in early:
                     self._start_early(mode)
             self._spawn()
         except Aborted as err:
             self.load_failure = (err.status, err.message)
             raise
+
+    def starts_early(self, modes) -> bool:
+        """Whether to start `modes` early: on the CPU, with two cores spare. (On a GPU the runs are
+        short and every worker creates a CUDA context of its own; not measured, so not done.)"""
+        return bool(modes) and not self.device.startswith("cuda") and spare_cores() >= 2
 
     def _start_early(self, mode):
         """Start training `mode` in a worker of its own (defining the code there first: a load

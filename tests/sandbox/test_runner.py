@@ -80,6 +80,13 @@ def test_the_early_run_is_the_run_the_first_worker_would_have_trained(cores):
     assert _live_now() == before
 
 
+def test_no_early_run_on_a_gpu_or_without_runs_to_start(cores):
+    cores(64)
+    assert runner.WorkerCaller(extraction(BASE)).starts_early(["end_to_end"])
+    assert not runner.WorkerCaller(extraction(BASE), device="cuda").starts_early(["end_to_end"])
+    assert not runner.WorkerCaller(extraction(BASE)).starts_early([])
+
+
 def test_no_early_run_without_two_spare_cores(cores):
     cores(1)
     caller = runner.WorkerCaller(extraction(BASE), early_runs=["end_to_end"])
