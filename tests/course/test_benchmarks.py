@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -110,3 +111,21 @@ def test_confinement_benchmark_runs(tmp_path):
     res = json.loads(out.read_text())
     assert res["landlock_abi"] >= 1 and res["fork_confine_ms"] > 0
     assert "confinement adds" in proc.stdout
+
+
+@pytest.mark.slow
+def test_coldstart_benchmark_runs(tmp_path):
+    """benchmarks/coldstart.py times the floor, a cold `grade` and a no-op rerun side by side, and
+    says on how many cores (numbers: docs/benchmarks.md)."""
+    out = tmp_path / "cold.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "coldstart.py"), "--repeats", "1",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert res["cores"] == len(os.sched_getaffinity(0))
+    assert set(res["median_s"]) == {"floor", "this_cold", "this_noop"}
+    assert res["this_cold_over_floor"] == res["median_s"]["this_cold"] / res["median_s"]["floor"]
+    assert "this_cold_over_floor" in proc.stdout and "cores" in proc.stdout
