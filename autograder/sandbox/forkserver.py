@@ -7,6 +7,8 @@ import os
 import threading
 import time
 
+from autograder.sandbox.limits import available_cores
+
 PRELOAD = ["autograder.sandbox.preload", "matplotlib.pyplot", "autograder.sandbox.preload_optim"]
 """Modules the fork server imports before it forks anyone (never imported by the grader itself).
 ``start(preload=...)`` replaces the optional ones (after the first) by those the submissions to
@@ -68,7 +70,8 @@ def ensure_running() -> None:
 
 def start(preload=None) -> None:
     """Launch the fork server and, in this process, read the data and run the grader's own SGD
-    runs, all in the background; returns at once, and only the first call does anything.
+    runs, all in the background; returns at once (on one core: once the fork server is ready),
+    and only the first call does anything.
 
     Call it first thing once there is something to grade: the fork server's imports (torch)
     and data, this process's own ``import torch``, its copy of the data set (the grader
@@ -86,10 +89,16 @@ def start(preload=None) -> None:
     if ctx.get_start_method() == "forkserver" and preload is not None:
         ctx.set_forkserver_preload([PRELOAD[0], *preload])
     ensure_running()
+    if available_cores() < 2:
+        # One core: this process's own imports wait for the fork server's. Two `import torch`
+        # time-sliced on one core took about 1 s longer than one after the other (12.5 s against
+        # 13.4 s for a cold submission, medians of 7; docs/benchmarks.md).
+        _wait_ready()
+    else:
+        threading.Thread(target=_wait_ready, name="softmax-forkserver-ready", daemon=True).start()
     # Not a daemon: torch code still running in a daemon thread when the interpreter exits (a
     # blank submission never asks for the reference runs) aborts the process (std::terminate).
     threading.Thread(target=_read_data, name="softmax-data", daemon=False).start()
-    threading.Thread(target=_wait_ready, name="softmax-forkserver-ready", daemon=True).start()
 
 
 def optional_preload(imported) -> list[str]:

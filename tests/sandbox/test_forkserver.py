@@ -186,3 +186,31 @@ def test_without_optim_in_the_code_the_fork_server_never_imports_dynamo(tmp_path
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "['torch']", proc.stdout
+
+
+ONE_CORE = """
+import sys
+
+if __name__ == "__main__":
+    from autograder.sandbox import forkserver
+
+    forkserver.available_cores = lambda: int(sys.argv[1])
+    forkserver.start(preload=[])
+    print(forkserver.ready_at() is not None)
+"""
+
+
+def test_on_one_core_the_grader_imports_torch_after_the_fork_server_is_ready(tmp_path):
+    """Two `import torch` time-sliced on one core cost about 1 s more than one after the other:
+    there start() returns once the fork server is ready; with two cores it returns at once."""
+    script = tmp_path / "one_core.py"
+    script.write_text(ONE_CORE)
+    got = []
+    for cores in (1, 2):
+        proc = subprocess.run(
+            [sys.executable, str(script), str(cores)], cwd=ROOT, capture_output=True, text=True,
+            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got.append(proc.stdout.split())
+    assert got == [["True"], ["False"]]
