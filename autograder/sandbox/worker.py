@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import random
 import sys
 import traceback
 
@@ -125,6 +126,11 @@ def serve(conn, spec):
         elif op == "train":
             # Fresh batches for every run: each starts from the seeded order, as the grader's does.
             batches = data.batches(device, arrays_=on_device)
+            # Random numbers the student's code draws start from the same state in every run,
+            # whatever ran before in this worker: a run started early in a fresh worker
+            # (runner.py) and one after the other checks give the same parameters.
+            torch.manual_seed(config.SEED)
+            random.seed(config.SEED)
             reply = run_training(namespace, request["mode"], batches, device)
         else:
             return

@@ -226,3 +226,35 @@ def test_an_early_run_past_its_limit_is_killed_while_the_checks_run(cores):
         assert err.value.status == "timeout" and "2 s time limit" in err.value.message
     finally:
         caller.close()
+
+
+RANDOM = BASE + (
+    "\n_softmax = softmax\n"
+    "def softmax(X):\n"
+    "    torch.rand(7)  # draws from the global generator on every call\n"
+    "    return _softmax(X)\n"
+    "_train_ch3 = train_ch3\n"
+    "def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):\n"
+    "    _train_ch3(net, train_iter, test_iter, loss, num_epochs, updater)\n"
+    "    with torch.no_grad():\n"
+    "        for p in updater.params if hasattr(updater, 'params') else updater.param_groups[0]['params']:\n"
+    "            p += 0.01 * torch.randn(p.shape)\n"
+)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_run_that_draws_random_numbers_is_the_same_early_or_after_the_checks(cores):
+    """Each training run starts from the seeded global generator, whatever ran before it."""
+    cores(4)
+    early = runner.WorkerCaller(extraction(RANDOM), early_runs=["grader_model"])
+    plain = runner.WorkerCaller(extraction(RANDOM))
+    try:
+        early._start()
+        for _ in range(3):  # the first worker's calls draw random numbers before it trains
+            assert plain.call("softmax", [torch.zeros(2, 3)]).get("ok")
+        got, want = early.train("grader_model"), plain.train("grader_model")
+    finally:
+        early.close()
+        plain.close()
+    assert got["ok"] and want["ok"], (got.get("error"), want.get("error"))
+    assert torch.equal(got["W"], want["W"]) and torch.equal(got["b"], want["b"])
