@@ -18,6 +18,7 @@ from pathlib import Path
 
 from autograder import config
 from autograder.results import exports, store
+from autograder.submissions.notebook import nbgrader_meta
 from autograder.submissions.submission import Submission, find_submissions, is_class_root
 
 CLASS_RECORD = "class.json"
@@ -157,11 +158,8 @@ def imported_modules(subs) -> set[str]:
                 source = cell.get("source", "")
                 source = "".join(source) if isinstance(source, list) else str(source)
                 found.update(IMPORT.findall(source))
-                meta = cell.get("metadata", {})
-                meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
-                test_cell = (
-                    isinstance(meta, dict) and meta.get("grade") and not meta.get("solution")
-                )
+                meta = nbgrader_meta(cell)
+                test_cell = meta.get("grade") and not meta.get("solution")
                 if not test_cell and OPTIM.search(source):
                     found.add("torch.optim")
     return found

@@ -34,7 +34,6 @@ def set_limits(limits, cuda):
             pass
     # Writing past RLIMIT_FSIZE then fails with an error instead of killing the worker.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    first_to_go()
 
 
 OOM_SCORE_ADJ = 1000

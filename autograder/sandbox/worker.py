@@ -71,6 +71,7 @@ def serve(conn, spec):
     device = spec["device"]
     torch.set_num_threads(max(1, int(spec["threads"])))
     os_limits.set_limits(config.Limits(**spec["limits"]), cuda=device.startswith("cuda"))
+    os_limits.first_to_go()
     try:
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         sys.path.insert(0, spec["release_dir"])

@@ -110,6 +110,17 @@ def test_reading_the_data_from_two_threads_reads_it_once():
     assert len(got) == 3 and all(g is got[0] for g in got), time.monotonic() - start
 
 
+def run_script(path, text, *args) -> str:
+    """Run `text` as the script `path` (a fork server needs a real __main__ file); its stdout."""
+    path.write_text(text)
+    proc = subprocess.run(
+        [sys.executable, str(path), *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
 EXTRA = """
 import sys, time
 
@@ -138,14 +149,8 @@ if __name__ == "__main__":
 def test_start_preloads_what_the_submissions_import_and_measures_when_it_is_ready(tmp_path):
     """start(preload=...) sets the fork server's optional preload (matplotlib, torchvision: only
     when a submission imports them), never the grader's; ready_after() times its start."""
-    script = tmp_path / "start_extra.py"
-    script.write_text(EXTRA)
-    proc = subprocess.run(
-        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.splitlines() == ["['tabnanny'] False", "True True"], proc.stdout
+    out = run_script(tmp_path / "start_extra.py", EXTRA)
+    assert out.splitlines() == ["['tabnanny'] False", "True True"], out
     assert forkserver.optional_preload({"torch", "matplotlib", "torchvision"}) == [
         "matplotlib.pyplot",
         "torchvision",
@@ -178,14 +183,8 @@ if __name__ == "__main__":
 def test_without_optim_in_the_code_the_fork_server_never_imports_dynamo(tmp_path):
     """torch._dynamo costs about 3.5 s of CPU: only code that uses torch.optim itself needs it
     (the grader's updater and operator recorder never import it: tests/units/test_calls.py)."""
-    script = tmp_path / "lean.py"
-    script.write_text(LEAN)
-    proc = subprocess.run(
-        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "['torch']", proc.stdout
+    out = run_script(tmp_path / "lean.py", LEAN)
+    assert out.strip() == "['torch']", out
 
 
 ONE_CORE = """
@@ -204,13 +203,5 @@ def test_on_one_core_the_grader_imports_torch_after_the_fork_server_is_ready(tmp
     """Two `import torch` time-sliced on one core cost about 1 s more than one after the other:
     there start() returns once the fork server is ready; with two cores it returns at once."""
     script = tmp_path / "one_core.py"
-    script.write_text(ONE_CORE)
-    got = []
-    for cores in (1, 2):
-        proc = subprocess.run(
-            [sys.executable, str(script), str(cores)], cwd=ROOT, capture_output=True, text=True,
-            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        got.append(proc.stdout.split())
+    got = [run_script(script, ONE_CORE, cores).split() for cores in (1, 2)]
     assert got == [["True"], ["False"]]

@@ -4,6 +4,7 @@ would have trained, and it never outlives its submission."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -50,6 +51,32 @@ def cores(monkeypatch):
 
 def _live_now():
     return runner._live[0]
+
+
+@contextlib.contextmanager
+def started(source, early_runs, **limits):
+    """A started WorkerCaller for `source` with `early_runs` and Limits fields `limits`; closed after."""
+    caller = runner.WorkerCaller(extraction(source), early_runs=early_runs,
+                                 limits=dataclasses.replace(config.LIMITS, **limits))  # fmt: skip
+    try:
+        caller._start()
+        yield caller
+    finally:
+        caller.close()
+
+
+def answer_checks_while_early_runs_last(caller, seconds):
+    """Let the first worker answer calls until no early run is left (or `seconds` pass)."""
+    end = time.monotonic() + seconds
+    while caller.sides and time.monotonic() < end:
+        reply = caller.call("softmax", [torch.zeros(2, 3)])
+        assert reply.get("ok"), reply
+    return not caller.sides
+
+
+def gone(pid):
+    """Whether process `pid` has ended (a zombie not yet reaped counts)."""
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
 
 
 @pytest.mark.slow
@@ -100,12 +127,9 @@ def test_no_early_run_without_two_spare_cores(cores):
 @pytest.mark.slow
 def test_an_early_run_that_hangs_times_out_as_it_would_in_the_first_worker(cores):
     cores(4)
-    limits = dataclasses.replace(config.LIMITS, train_seconds=3.0)
     messages = []
     for early_runs in (["end_to_end"], []):
-        caller = runner.WorkerCaller(extraction(HANGS), limits=limits, early_runs=early_runs)
-        try:
-            caller._start()
+        with started(HANGS, early_runs, train_seconds=3.0) as caller:
             assert list(caller.sides) == early_runs
             time.sleep(1.0)  # the limit counts from when the early run was sent
             start = time.monotonic()
@@ -114,8 +138,6 @@ def test_an_early_run_that_hangs_times_out_as_it_would_in_the_first_worker(cores
             waited = time.monotonic() - start
             messages.append((err.value.status, err.value.message))
             assert waited < (2.9 if early_runs else 4.0), waited
-        finally:
-            caller.close()
     assert messages[0] == messages[1]
     assert messages[0][0] == "timeout" and "3 s" in messages[0][1], messages
 
@@ -123,23 +145,14 @@ def test_an_early_run_that_hangs_times_out_as_it_would_in_the_first_worker(cores
 @pytest.mark.slow
 def test_an_early_run_over_the_memory_cap_is_killed_while_the_checks_run(cores):
     cores(4)
-    limits = dataclasses.replace(config.LIMITS, memory_bytes=900 * 1024**2)
-    caller = runner.WorkerCaller(extraction(HOG), limits=limits, early_runs=["end_to_end"])
-    try:
-        caller._start()
+    with started(HOG, ["end_to_end"], memory_bytes=900 * 1024**2) as caller:
         side = caller.sides["end_to_end"][0].process.pid
-        end = time.monotonic() + 60
-        while caller.sides and time.monotonic() < end:
-            reply = caller.call("softmax", [torch.zeros(2, 3)])  # the first worker answers checks
-            assert reply.get("ok"), reply
-        assert not caller.sides, "the early run's memory was never watched"
-        assert not psutil.pid_exists(side) or psutil.Process(side).status() == "zombie"
+        assert answer_checks_while_early_runs_last(caller, 60), "its memory was never watched"
+        assert gone(side)
         with pytest.raises(Aborted) as err:
             caller.train("end_to_end")
         assert err.value.status == "memory" and "0.9 GB" in err.value.message
-        assert caller.peak_rss > limits.memory_bytes
-    finally:
-        caller.close()
+        assert caller.peak_rss > caller.limits.memory_bytes
 
 
 def test_closing_kills_an_early_run_nobody_asked_for(cores):
@@ -151,7 +164,7 @@ def test_closing_kills_an_early_run_nobody_asked_for(cores):
     assert len(sides) == 2 and all(psutil.pid_exists(pid) for pid in sides)
     caller.close()
     assert _live_now() == before
-    assert all(not psutil.pid_exists(p) or psutil.Process(p).status() == "zombie" for p in sides)
+    assert all(gone(pid) for pid in sides)
 
 
 def test_early_runs_are_only_started_for_checks_that_can_run(monkeypatch):
@@ -179,11 +192,8 @@ def test_early_runs_watch_each_other_while_one_is_awaited(cores):
         "        hog = torch.ones(2 ** 28)\n"
         "    time.sleep(60)\n"
     )  # fmt: skip
-    limits = dataclasses.replace(config.LIMITS, memory_bytes=900 * 1024**2, train_seconds=3.0)
-    caller = runner.WorkerCaller(extraction(source), limits=limits,
-                                 early_runs=["end_to_end", "grader_model"])  # fmt: skip
-    try:
-        caller._start()
+    both = ["end_to_end", "grader_model"]
+    with started(source, both, memory_bytes=900 * 1024**2, train_seconds=3.0) as caller:
         with pytest.raises(Aborted) as slow:
             caller.train("grader_model")  # sleeps past its 3 s limit
         assert slow.value.status == "timeout"
@@ -191,41 +201,26 @@ def test_early_runs_watch_each_other_while_one_is_awaited(cores):
         with pytest.raises(Aborted) as hog:
             caller.train("end_to_end")
         assert hog.value.status == "memory"
-    finally:
-        caller.close()
 
 
 @pytest.mark.slow
 def test_an_early_run_finished_in_time_counts_however_late_its_check_asks(cores):
     cores(4)
-    limits = dataclasses.replace(config.LIMITS, train_seconds=3.0)
-    caller = runner.WorkerCaller(extraction(BASE), limits=limits, early_runs=["grader_model"])
-    try:
-        caller._start()
+    with started(BASE, ["grader_model"], train_seconds=3.0) as caller:
         time.sleep(4.0)  # the 2-epoch run is done well within 3 s; its check comes later
         assert caller.train("grader_model")["ok"]
-    finally:
-        caller.close()
 
 
 @pytest.mark.slow
 def test_an_early_run_past_its_limit_is_killed_while_the_checks_run(cores):
     cores(4)
-    limits = dataclasses.replace(config.LIMITS, train_seconds=2.0)
-    caller = runner.WorkerCaller(extraction(HANGS), limits=limits, early_runs=["end_to_end"])
-    try:
-        caller._start()
+    with started(HANGS, ["end_to_end"], train_seconds=2.0) as caller:
         side = caller.sides["end_to_end"][0].process.pid
-        end = time.monotonic() + 30
-        while caller.sides and time.monotonic() < end:
-            assert caller.call("softmax", [torch.zeros(2, 3)]).get("ok")
-        assert not caller.sides and time.monotonic() < end, "the early run's time was never watched"
-        assert not psutil.pid_exists(side) or psutil.Process(side).status() == "zombie"
+        assert answer_checks_while_early_runs_last(caller, 30), "its time was never watched"
+        assert gone(side)
         with pytest.raises(Aborted) as err:
             caller.train("end_to_end")
         assert err.value.status == "timeout" and "2 s time limit" in err.value.message
-    finally:
-        caller.close()
 
 
 RANDOM = BASE + (

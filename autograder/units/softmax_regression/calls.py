@@ -296,7 +296,7 @@ class CountingSGD(torch.optim.SGD):
     3.5 s of CPU), which every worker and the grader's reference runs would pay for nothing.
     """
 
-    def __init__(self, params, lr, snapshots):  # noqa: D107 - no super().__init__: see above
+    def __init__(self, params, lr, snapshots):  # no super().__init__: see the class docstring
         self.defaults = {"lr": lr, "momentum": 0, "dampening": 0, "weight_decay": 0,
                          "nesterov": False, "maximize": False, "foreach": None,
                          "differentiable": False, "fused": None}  # fmt: skip
