@@ -268,6 +268,9 @@ def test_each_attack_ends_as_expected(batch):
             c["score"] for c in _by_function(res, "train_ch3")
         ):
             failures.append(f"{name}: train_ch3 points for a blank train_ch3")
+        total = sum(c["score"] for c in res["checks"])
+        if attack.max_points is not None and total > attack.max_points:
+            failures.append(f"{name}: {total} points, at most {attack.max_points} earned")
         soft_points = sum(c["score"] for c in _by_function(res, "softmax"))
         if attack.softmax == ("forbidden",) and soft_points:
             failures.append(f"{name}: {soft_points} softmax points")

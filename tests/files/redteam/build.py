@@ -50,6 +50,8 @@ class Attack:
     honest_kept: bool = True
     """Whether the honest cross_entropy and accuracy beside it must keep their points (False
     where the attack breaks torch for its own worker)."""
+    max_points: int | None = None
+    """The most points the whole submission may earn (forgeries: what its honest part is worth)."""
 
 
 def _src(cell):
@@ -334,4 +336,49 @@ def softmax(X):
         "training", "trains with its own cross-entropy instead of the loss it is given",
         ("passed",), ("train_ch3.updates", "train_ch3.accuracy", "train_ch3.end_to_end"),
     )  # fmt: skip
+    # -- the second red team (issue 20): one module per layer attacked, round2_<layer>.py -----
+    for module in _round2_modules():
+        module.add(Corpus(write, attack, cases, t, honest, release, root))
     return cases
+
+
+@dataclass
+class Corpus:
+    """What a round-2 module's ``add(corpus)`` builds its attacks with."""
+
+    write: object
+    """write(name, softmax=None, train=None): a notebook with these sources (honest elsewhere)."""
+    attack: object
+    """attack(name, category, what, header, body, softmax=...): softmax runs `body`, then raises `got`."""
+    cases: dict
+    target: Target
+    honest: dict
+    """grade_id -> the honest example student's source of that cell."""
+    release: dict
+    """The release notebook (JSON), for attacks that build a notebook of their own."""
+
+    def notebook(self, name, sources: dict) -> Path:
+        """Write student `name`'s notebook with the cells of `sources` (grade_id -> source) replaced."""
+        nb = copy.deepcopy(self.release)
+        ids = _ids(nb)
+        for gid, src in sources.items():
+            ids[gid]["source"] = src
+        path = self.root / name / ASSIGNMENT / MAIN
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(nb, indent=1))
+        return path
+
+    root: Path = Path()
+
+
+def _round2_modules():
+    """The round2_*.py modules beside this file, loaded in name order."""
+    import importlib.util
+
+    found = []
+    for path in sorted(Path(__file__).parent.glob("round2_*.py")):
+        spec = importlib.util.spec_from_file_location(f"redteam_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found.append(module)
+    return found
