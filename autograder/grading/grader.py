@@ -15,6 +15,7 @@ from autograder.checks import loop
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.checks.status import submission_status
 from autograder.i18n import N_, _
+from autograder.submissions import reach
 from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
 from autograder.submissions.submission import Submission, release_notebook
 from autograder.units import get as unit_of
@@ -110,14 +111,19 @@ def grade_function_checks(
         missing = _("{name} was not found in the submission folder").format(name=main.name)
         return _blanket("missing", missing), info
     try:
-        ext = extract(read_notebook(main), release_notebook(assignment))
+        student_nb, release_nb = read_notebook(main), release_notebook(assignment)
+        ext = extract(student_nb, release_nb)
     except MalformedNotebook as err:
         return _blanket("malformed", str(err)), info
     info["warnings"] = list(ext.warnings)
+    violations = reach.scan_notebook(student_nb, release_nb)
+    if violations:  # nothing of it runs: the harness would share its interpreter (reach.py)
+        info["reach"] = [(v.where, v.line, v.rule, v.code) for v in violations]
+        return _blanket("forbidden", reach.refusal(violations)), info
+    dead = stubs(ext)
     caller = WorkerCaller(ext, device=device, threads=threads, limits=limits,
                           release_dir=config.release_dir(assignment),
-                          early_runs=early_runs(ext))  # fmt: skip
-    dead: dict[str, tuple[str, str]] = {}
+                          early_runs=early_runs(ext, dead))  # fmt: skip
     results = []
     try:
         results += loop.run(CHECKS, caller, needs=REGISTRY.needs, missing=ext.missing, forbidden=ext.forbidden,
@@ -139,13 +145,26 @@ def grade_function_checks(
     return results, info
 
 
-def early_runs(ext) -> list[str]:
+def early_runs(ext, dead=None) -> list[str]:
     """The training runs to start early for this code: those of the checks in CHECKS that can run
-    (their functions found and free of built-ins), in grading order."""
+    (their functions found, implemented and free of built-ins), in grading order."""
     chosen = {cid for cid, _run in CHECKS}
     return [check.early_run for check in REGISTRY
             if check.early_run and check.id in chosen
-            and loop.unrunnable(check.id, ext.missing, ext.forbidden, needs=REGISTRY.needs) is None]  # fmt: skip
+            and loop.unrunnable(check.id, ext.missing, ext.forbidden, dict(dead or {}),
+                                needs=REGISTRY.needs) is None]  # fmt: skip
+
+
+def stubs(ext) -> dict[str, tuple[str, str]]:
+    """Graded functions still the release's stub (their last definition only raises
+    NotImplementedError): function -> ("error", why), for checks.loop's `dead`. Their checks are
+    not run, whatever the rest of the code does: a stub earns nothing."""
+    names = reach.unimplemented(ext.student_source, config.GRADED_FUNCTIONS)
+    why = N_(
+        "not implemented yet: {function} raises NotImplementedError; replace "
+        "`raise NotImplementedError()` with your code"
+    )
+    return {name: ("error", _(why).format(function=name)) for name in names}
 
 
 def _internal_error(cid, points, err) -> CheckResult:

@@ -285,17 +285,20 @@ def test_each_attack_ends_as_expected(batch):
 
 
 def test_in_place_is_judged_by_the_grader(batch):
+    """Replacing the worker's helpers needs sys.modules: the static gate refuses the notebook
+    before it runs (in-place results are judged by the grader: tests/units checks)."""
     res = batch["results"]["patch_harness_in_place"]
-    status = {c["check_id"]: c["status"] for c in res["checks"]}
-    assert status["softmax.not_in_place"] == "failed", status
+    assert {c["status"] for c in res["checks"]} == {"forbidden"}
+    assert all("sys.modules" in c["message"] for c in res["checks"])
 
 
 def test_hidden_test_images_are_not_in_a_worker(batch):
-    """The worker holds the 60,000 training and 5,000 visible test images, never all 10,000."""
+    """Searching the worker's memory with gc is refused before the code runs (the hidden half
+    is never in a worker: tests/sandbox/test_forkserver.py scans a worker's memory directly)."""
     res = batch["results"]["hidden_test_in_memory"]
+    assert {c["status"] for c in res["checks"]} == {"forbidden"}
     seen = " ".join(c["message"] for c in _by_function(res, "softmax"))
-    assert "LEAK" in seen and "(5000, 1, 28, 28)" in seen and "(60000, 1, 28, 28)" in seen, seen
-    assert "(10000, 1, 28, 28)" not in seen
+    assert "import gc" in seen and "LEAK" not in seen, seen
 
 
 def test_no_secret_reaches_any_output(batch):

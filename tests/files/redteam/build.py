@@ -336,6 +336,14 @@ def softmax(X):
         "training", "trains with its own cross-entropy instead of the loss it is given",
         ("passed",), ("train_ch3.updates", "train_ch3.accuracy", "train_ch3.end_to_end"),
     )  # fmt: skip
+    # -- refused before anything runs: they name what reaches the harness or the interpreter
+    # (ctypes, gc, importlib, _-names, the grader's modules, sys.modules, computed getattr), so
+    # the static gate (submissions/reach.py) gives every check "forbidden", the honest ones too.
+    for name in ("import_references", "import_checks", "gc_reference_source",
+                 "hidden_test_in_memory", "posixsubprocess", "ctypes_execve", "ptrace_parent",
+                 "unshare_user", "io_uring", "bpf_syscall", "patch_harness_in_place",
+                 "op_by_computed_name", "reload_torch"):  # fmt: skip
+        cases[name].softmax, cases[name].honest_kept = ("forbidden",), False
     # -- the second red team (issue 20): one module per layer attacked, round2_<layer>.py -----
     for module in _round2_modules():
         module.add(Corpus(write, attack, cases, t, honest, release, root))

@@ -1,0 +1,113 @@
+"""The static gate (submissions/reach.py): each rule refuses what reaches the harness and accepts
+what real implementations write; a refused notebook is not run, and a stub earns nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.submissions import reach
+
+PUBLIC = Path(__file__).parents[1] / "files" / "impls" / "public"
+
+VIOLATING = [
+    ("import autograder.units.softmax_regression.calls", "import"),
+    ("from autograder.sandbox import worker", "import"),
+    ("import gc", "import"),
+    ("import ctypes", "import"),
+    ("import importlib", "import"),
+    ("from pickle import loads", "import"),
+    ("import torch.utils._python_dispatch", "import"),
+    ("from torch._C import _len_torch_dispatch_stack", "import"),
+    ("import _posixsubprocess", "import"),
+    ("from unittest import mock", "import"),
+    ("import timeit", "import"),
+    ("import torch\nx = torch._C", "private"),
+    ("def f(u):\n    return u._snapshots", "private"),
+    ("def f(fn):\n    return fn.__globals__", "private"),
+    ("def f(e):\n    return e.__traceback__", "private"),
+    ("def f(tb):\n    return tb.tb_frame", "internals"),
+    ("def f(fr):\n    return fr.f_back", "internals"),
+    ("def f(c):\n    return c.co_consts", "internals"),
+    ("from operator import attrgetter", "internals"),
+    ("import torch\nx = torch.sys", "module"),
+    ("import os\nx = os.sys", "module"),
+    ("from os import sys", "module"),
+    ("import torch\nx = torch.serialization.pickle", "module"),
+    ("import sys\nx = sys.modules", "sys"),
+    ("import sys as s\nx = s._getframe()", "sys"),
+    ("import sys\nx = sys", "sys"),
+    ("from sys import modules", "sys"),
+    ("x = eval('1')", "builtin"),
+    ("x = globals()", "builtin"),
+    ("x = vars()", "builtin"),
+    ("x = __builtins__", "builtin"),
+    ("x = __import__('sys')", "builtin"),
+    ("import torch\nx = getattr(torch, 'sy' + 's')", "getattr"),
+    ("def f(o, n):\n    return getattr(o, n)", "getattr"),
+    ("def f(o):\n    return getattr(o, '_paused')", "getattr"),
+    ("import torch\nx = list(map(getattr, [torch], ['sys']))", "getattr"),
+    ("import json\njson.dumps = str", "patch"),
+    ("import torch\ntorch.Tensor.cpu = lambda self: self", "patch"),
+    ("import json\nsetattr(json, 'dumps', str)", "patch"),
+    ("import json as j\nk = j\nk.dumps = str", "patch"),
+    ("def f(X):\n    t = type(X)\n    t.cpu = None", "patch"),
+    ("def f(X):\n    X.__class__.cpu = None", "patch"),
+]
+
+PASSING = [
+    "import torch\nimport numpy as np\nimport math\nfrom torch import nn",
+    "import sys\nsys.path.append('..')\nprint(sys.version, file=sys.stderr)",
+    "from sys import maxsize",
+    "class Accumulator:\n    def __init__(self, n):\n        self.data = [0.0] * n\n"
+    "    def __getitem__(self, idx):\n        return self.data[idx]",
+    "def f(y):\n    return hasattr(y, '__len__') and getattr(y, 'shape', None)",
+    "def f(net):\n    return net.__class__.__name__",
+    "def f(W):\n    W.grad = None\n    W.data -= 1",
+    "import torch\ndef f(X):\n    X_exp = torch.exp(X)\n    return X_exp / X_exp.sum(1, keepdim=True)",
+    "from d2l import torch as d2l\ndef f(X):\n    return d2l.reduce_sum(X)",
+    "import matplotlib.pyplot as plt\nfrom IPython import display",
+]
+
+
+@pytest.mark.parametrize("source, rule", VIOLATING)
+def test_each_rule_refuses_its_code(source, rule):
+    found = reach.scan(source)
+    assert rule in {v.rule for v in found}, (source, found)
+
+
+@pytest.mark.parametrize("source", PASSING)
+def test_ordinary_code_passes(source):
+    assert reach.scan(source) == []
+
+
+def test_a_violation_names_its_line_code_and_rule_in_the_students_language():
+    from autograder import i18n
+
+    (v,) = reach.scan("import torch\n\n\ndef f(X):\n    return torch._C\n")
+    assert (v.line, v.code, v.rule) == (5, "return torch._C", "private")
+    assert "line 5: `return torch._C`" in v.message() and "Hint:" in v.message()
+    with i18n.use("zh_CN"):
+        assert "`return torch._C`" in v.message() and "Hint:" not in v.message()
+
+
+@pytest.mark.parametrize("source, names", [
+    ("def softmax(X):\n    '''doc'''\n    raise NotImplementedError()\n", ["softmax"]),
+    ("def softmax(X):\n    pass\n    raise NotImplementedError\n", ["softmax"]),
+    ("def softmax(X):\n    return X\ndef softmax(X):\n    raise NotImplementedError()\n", ["softmax"]),
+    ("def softmax(X):\n    raise NotImplementedError()\ndef _s(X):\n    return X\nsoftmax = _s\n", []),
+    ("def softmax(X):\n    raise NotImplementedError()\ndef softmax(X):\n    return X\n", []),
+    ("@staticmethod\ndef softmax(X):\n    raise NotImplementedError()\n", []),
+    ("def softmax(X):\n    raise NotImplementedError('x') from None\n", []),
+])  # fmt: skip
+def test_a_stub_is_found_whatever_top_level_code_does(source, names):
+    assert reach.unimplemented(source, ["softmax", "accuracy"]) == names
+
+
+def test_real_public_implementations_pass_the_gate():
+    """Every saved public implementation (tests/files/impls/public) passes: no false positive."""
+    files = sorted(PUBLIC.glob("*.py"))
+    assert len(files) >= 20, "the public implementations are missing"
+    flagged = {f.name: [(v.line, v.rule, v.code) for v in reach.scan(f.read_text())] for f in files}
+    assert {k: v for k, v in flagged.items() if v} == {}
