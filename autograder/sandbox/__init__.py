@@ -3,7 +3,8 @@
 ``confine`` is called in each forked worker after its own set-up and before any student code
 is defined; from then on the kernel refuses, whatever Python or C code asks: reading outside the
 Python installation, the release folder and scratch; writing outside scratch; TCP; starting
-programs or processes; signals to other processes; and the other calls listed in ``seccomp``.
+programs or processes; signals, resource limits or priorities of other processes; creating
+anything in scratch; memory no RSS shows; and the other calls listed in ``seccomp``.
 ``probe`` tells the grader before it starts whether this kernel can do all that.
 """
 
@@ -112,7 +113,8 @@ def confine(scratch, readable=(), excluded=(), device="cpu", allow_processes=Fal
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     ruleset.restrict_self()
     arch = seccomp.machine()
-    seccomp.install(seccomp.build_filter(arch, os.getpid(), allow_processes), arch)
+    cuda = device.startswith("cuda")
+    seccomp.install(seccomp.build_filter(arch, os.getpid(), allow_processes, cuda), arch)
     return {
         "confined": True,
         "landlock_abi": ruleset.abi,

@@ -4,7 +4,8 @@ Landlock (Linux 5.13+) lets an unprivileged process restrict itself, and every p
 thread it creates afterwards, to an allow-list of file hierarchies. The rights handled but not
 granted are refused by the kernel with EACCES, whatever Python-level code or C library asks.
 ABI versions add rights: 2 REFER, 3 TRUNCATE, 4 TCP bind/connect, 5 IOCTL on devices, 6 scoping
-(signals and abstract unix sockets only within the domain). The best ABI present is used.
+(signals and abstract unix sockets only within the domain). The best ABI present is used
+(``SOFTMAX_LANDLOCK_ABI`` may lower it, for tests of older kernels).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import ctypes
 import os
 import platform
 import stat
+
+MAX_ABI_VARIABLE = "SOFTMAX_LANDLOCK_ABI"
+"""An environment variable that caps the ABI used (never raises it), so that the tests can show
+the rules that must hold on older kernels, e.g. 4 or 5 (no signal scoping before 6)."""
 
 SYSCALLS = {
     # Landlock's syscalls have the same numbers on every architecture.
@@ -51,18 +56,11 @@ SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 READ = FS["read_file"] | FS["read_dir"]
 READ_EXEC = READ | FS["execute"]
-WRITE = (
-    READ
-    | FS["write_file"]
-    | FS["remove_dir"]
-    | FS["remove_file"]
-    | FS["make_dir"]
-    | FS["make_reg"]
-    | FS["make_sym"]
-    | FS["refer"]
-    | FS["truncate"]
-)
-"""Read-write in a scratch folder: files, folders and links inside it (no devices, fifos, sockets)."""
+WRITE = READ | FS["write_file"] | FS["remove_dir"] | FS["remove_file"] | FS["truncate"]
+"""A worker's scratch folder: read, write and remove what is there, create nothing (no MAKE_*
+right: no file, folder, link, fifo, socket or device; REFER neither). The disk a worker can
+fill is what exists in scratch when it confines (nothing) times RLIMIT_FSIZE: zero. seccomp
+refuses O_TMPFILE, which Landlock's MAKE_REG does not cover."""
 DEVICE = FS["read_file"] | FS["write_file"] | FS["ioctl_dev"]
 """A device file the worker must drive (/dev/null, NVIDIA's devices)."""
 
@@ -106,6 +104,18 @@ def abi_version() -> int:
         return 0
 
 
+def max_abi() -> int | None:
+    """The cap MAX_ABI_VARIABLE sets (None: the kernel's own ABI)."""
+    value = os.environ.get(MAX_ABI_VARIABLE, "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else None
+
+
+def effective_abi() -> int:
+    """The ABI a worker's ruleset uses: the kernel's, lowered to max_abi() when that is set."""
+    abi, cap = abi_version(), max_abi()
+    return abi if cap is None else min(abi, cap)
+
+
 def handled_fs(abi: int) -> int:
     """Every filesystem right `abi` can restrict."""
     return FS_BY_ABI[max(v for v in FS_BY_ABI if v <= abi)]
@@ -115,7 +125,7 @@ class Ruleset:
     """A Landlock ruleset being built: `allow` paths, then `restrict_self` once."""
 
     def __init__(self, abi: int | None = None):
-        self.abi = abi_version() if abi is None else abi
+        self.abi = effective_abi() if abi is None else abi
         if self.abi < 1:
             raise LandlockError(0, "Landlock is not available in this kernel")
         self.fs = handled_fs(self.abi)

@@ -64,10 +64,11 @@ SAFE_ENVIRONMENT = (
     "SOFTMAX_COURSE_ROOT", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_MODULE_LOADING",
     "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "LD_LIBRARY_PATH",
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-    "OPENBLAS_L2_SIZE", "PYTORCH_CUDA_ALLOC_CONF",
+    "OPENBLAS_L2_SIZE", "PYTORCH_CUDA_ALLOC_CONF", "SOFTMAX_LANDLOCK_ABI",
 )  # fmt: skip
 """The only environment variables the fork server starts with: none holds a secret (tokens,
-credentials and the grader's own settings stay in the grader)."""
+credentials and the grader's own settings stay in the grader). SOFTMAX_LANDLOCK_ABI can only
+lower the Landlock ABI workers use (landlock.max_abi), for tests of older kernels."""
 
 
 def minimal_environment(environ) -> dict:

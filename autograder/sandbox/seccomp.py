@@ -1,11 +1,16 @@
 """seccomp-bpf through ctypes: no programs, no new processes, no sockets, no kernel-wide levers.
 
 The filter is a classic-BPF program built here (no libseccomp needed): it checks the
-architecture, refuses the listed system calls with EPERM (clone3 with ENOSYS, so that the C
-library falls back to clone, whose flags a filter can read), lets ``clone`` create threads only
-(CLONE_THREAD set), and lets signals reach only the worker itself. Landlock does not cover a
-file's metadata (mode, owner, times, extended attributes), so those calls are refused here.
+architecture and refuses the listed system calls with EPERM (ENOSYS for those whose callers fall
+back to another call: clone3 to clone, whose flags a filter can read; openat2 to openat, whose
+flags it can read). Calls that name another process (signals, resource limits, priorities, CPU
+affinity, I/O priority, memory placement) reach only the worker itself; ``fcntl`` and ``ioctl``
+may not point a file's signals at anyone (F_SETOWN, F_SETSIG, FIOSETOWN, ...); no file is opened
+with O_TMPFILE. Memory that no RSS shows (memfd, System V and POSIX IPC, pipe buffers grown or
+filled with spliced pages, byte-range locks) is refused. Landlock does not cover a file's
+metadata (mode, owner, times, extended attributes), so those calls are refused here too.
 It is installed with no_new_privs and TSYNC, so it covers every thread the worker already has.
+docs/sandbox.md lists every decision and why.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import struct
 
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 SYSCALL_NUMBERS = {
-    # name: (x86_64, aarch64); None where the architecture has no such call.
+    # name: (x86_64, aarch64); None where the architecture has no such call. Checked against
+    # the kernel headers (asm/unistd_64.h, asm-generic/unistd.h) by tests/sandbox/test_sandbox.py.
     "execve": (59, 221), "execveat": (322, 281), "fork": (57, None), "vfork": (58, None),
     "clone": (56, 220), "clone3": (435, 435),
     "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
     "process_madvise": (440, 440), "pidfd_getfd": (438, 438), "pidfd_send_signal": (424, 424),
+    "pidfd_open": (434, 434), "process_mrelease": (448, 448),
     "kcmp": (312, 272),
     "kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131),
     "setsid": (112, 157), "setpgid": (109, 154),
@@ -47,16 +54,62 @@ SYSCALL_NUMBERS = {
     "utimensat": (280, 88), "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7),
     "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
     "iopl": (172, None), "ioperm": (173, None), "quotactl": (179, 60), "personality": (135, 92),
+    # memory no RSS shows
+    "memfd_create": (319, 279), "memfd_secret": (447, 447),
+    "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197),
+    "semget": (64, 190), "semop": (65, 193), "semctl": (66, 191), "semtimedop": (220, 192),
+    "msgget": (68, 186), "msgsnd": (69, 189), "msgrcv": (70, 188), "msgctl": (71, 187),
+    "mq_open": (240, 180), "mq_unlink": (241, 181), "mq_timedsend": (242, 182),
+    "mq_timedreceive": (243, 183), "mq_notify": (244, 184), "mq_getsetattr": (245, 185),
+    "vmsplice": (278, 75), "splice": (275, 76), "tee": (276, 77),
+    "inotify_init": (253, None), "inotify_init1": (294, 26), "inotify_add_watch": (254, 27),
+    "fanotify_init": (300, 262), "fanotify_mark": (301, 263),
+    # decided by their arguments
+    "prlimit64": (302, 261), "setpriority": (141, 140), "sched_setaffinity": (203, 122),
+    "sched_setscheduler": (144, 119), "sched_setparam": (142, 118), "sched_setattr": (314, 274),
+    "ioprio_set": (251, 30), "migrate_pages": (256, 238), "move_pages": (279, 239),
+    "fcntl": (72, 25), "ioctl": (16, 29), "open": (2, None), "openat": (257, 56),
+    "openat2": (437, 437),
 }  # fmt: skip
 PROCESS_CALLS = ("execve", "execveat", "fork", "vfork")
 """Refused unless the instructor's limits allow processes (clone is handled by its flags)."""
+FALLBACK_CALLS = ("clone3", "openat2", "vmsplice", "splice", "tee")
+"""Answered ENOSYS: their callers fall back to a call the filter can judge (clone, openat) or to
+plain read/write (splice, tee and vmsplice pin pages in pipes, memory no RSS shows)."""
+CUDA_NEEDS = ("memfd_create",)
+"""Left allowed on CUDA workers: NVIDIA's driver creates memfd files while it initialises (the
+context is made before confinement; later use is not ruled out and no GPU has run this filter)."""
+OWN_PID_CALLS = (
+    "prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr",
+    "migrate_pages", "move_pages",
+)  # fmt: skip
+"""Calls whose first argument names a process: only 0 (the caller) or the worker's own pid."""
+WHICH_WHO_CALLS = {"setpriority": (0, 1), "ioprio_set": (1, 2)}
+"""Calls (which, who): only `which` = process or process group (never a whole user, PRIO_USER /
+IOPRIO_WHO_USER), and `who` = 0 (the caller) or the worker's own pid (its own group)."""
+SIGNAL_CALLS = ("kill", "tgkill")
+"""Allowed towards the worker itself only (pid, 0 or its own group); tkill never."""
+_ARGUMENT_CALLS = ("clone", *SIGNAL_CALLS, *OWN_PID_CALLS, *WHICH_WHO_CALLS, "fcntl", "ioctl",
+                   "open", "openat")  # fmt: skip
 DENIED = tuple(
-    n for n in SYSCALL_NUMBERS if n not in PROCESS_CALLS + ("clone", "clone3", "kill", "tgkill")
+    n for n in SYSCALL_NUMBERS if n not in PROCESS_CALLS + FALLBACK_CALLS + _ARGUMENT_CALLS
 )
-"""Refused outright (kill and tgkill are allowed towards the worker itself, tkill never; setsid
-and setpgid too, so that a child the instructor's limits allow stays in the worker's process
-group, which the grader kills with it)."""
+"""Refused outright with EPERM (setsid and setpgid too, so that a child the instructor's limits
+allow stays in the worker's process group, which the grader kills with it)."""
 CLONE_THREAD = 0x00010000
+F_SETLK, F_SETLKW, F_SETOWN, F_SETSIG, F_SETOWN_EX = 6, 7, 8, 10, 15
+F_OFD_SETLK, F_OFD_SETLKW, F_SETPIPE_SZ = 37, 38, 1031
+FCNTL_SIGNALS = (F_SETOWN, F_SETOWN_EX, F_SETSIG)
+"""fcntl commands that would send a file's SIGIO (or any signal) to another process or group."""
+FCNTL_MEMORY = (F_SETPIPE_SZ, F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW)
+"""fcntl commands that hold kernel memory no RSS shows: pipes grown past 64 KiB, and byte-range
+locks (one kernel object per range, no limit; left allowed on CUDA workers)."""
+FIOSETOWN, SIOCSPGRP, TIOCSPGRP, TIOCSTI = 0x8901, 0x8902, 0x5410, 0x5412
+IOCTL_REFUSED = (FIOSETOWN, SIOCSPGRP, TIOCSPGRP, TIOCSTI)
+"""ioctl requests that set a file's signal owner or a terminal's process group, or type into a
+terminal (the same numbers on x86_64 and aarch64)."""
+O_TMPFILE_BIT = 0o20000000
+"""__O_TMPFILE: an unnamed file in a folder (Landlock's MAKE_REG does not cover it), refused."""
 
 # classic BPF opcodes and seccomp return values
 LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -65,6 +118,7 @@ OFF_NR, OFF_ARCH, OFF_ARG0 = 0, 4, 16
 X32_SYSCALL_BIT = 0x40000000
 PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 38, 1, 1
 SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}
+EPERM, ENOSYS = RET_ERRNO | errno.EPERM, RET_ERRNO | errno.ENOSYS
 
 
 class SeccompError(OSError):
@@ -81,11 +135,88 @@ def _number(name, arch):
     return SYSCALL_NUMBERS[name][0 if arch == "x86_64" else 1]
 
 
-def build_filter(arch: str, own_pid: int, allow_processes: bool = False) -> list[tuple]:
-    """The filter as (code, jt, jf, k) instructions for `arch`, for the worker whose pid is `own_pid`."""
+def _arg(i):
+    """Load the low 32 bits of argument `i` (little-endian: the kernel reads ints from there)."""
+    return (LD_W_ABS, 0, 0, OFF_ARG0 + 8 * i)
+
+
+def _one_of(values, then, otherwise):
+    """Jump to `then` if the accumulator is one of `values`, else to `otherwise`."""
+    out = [(JEQ_K, then, 0, v & 0xFFFFFFFF) for v in values]
+    return out + [(JEQ_K, otherwise, otherwise, 0)]  # an unconditional forward jump
+
+
+def _blocks(own_pid, cuda):
+    """The argument checks, as {label: instructions}; each ends by jumping to allow or eperm."""
+    self_ids = (0, own_pid)
+    blocks = {
+        # clone(flags, ...): threads only.
+        "clone": [_arg(0), (JSET_K, "allow", "eperm", CLONE_THREAD)],
+        # kill(pid) / tgkill(tgid, ...): only this worker (pid, 0 = own group, -pid = own group).
+        "signal": [_arg(0), *_one_of((own_pid, 0, -own_pid), "allow", "eperm")],
+        "own_pid": [_arg(0), *_one_of(self_ids, "allow", "eperm")],
+        "fcntl": [
+            _arg(1),
+            *_one_of(
+                FCNTL_SIGNALS + (FCNTL_MEMORY[:1] if cuda else FCNTL_MEMORY), "eperm", "allow"
+            ),
+        ],
+        "ioctl": [_arg(1), *_one_of(IOCTL_REFUSED, "eperm", "allow")],
+        "open": [_arg(1), (JSET_K, "eperm", "allow", O_TMPFILE_BIT)],
+        "openat": [_arg(2), (JSET_K, "eperm", "allow", O_TMPFILE_BIT)],
+    }
+    for name, whiches in WHICH_WHO_CALLS.items():
+        blocks[name] = [
+            _arg(0),
+            *_one_of(whiches, name + ".who", "eperm"),
+            (name + ".who",),
+            _arg(1),
+            *_one_of(self_ids, "allow", "eperm"),
+        ]
+    return blocks
+
+
+def _dispatch(arch, allow_processes):
+    """(syscall name, label) for every call decided by its arguments."""
+    pairs = [] if allow_processes else [("clone", "clone")]
+    pairs += [(n, "signal") for n in SIGNAL_CALLS]
+    pairs += [(n, "own_pid") for n in OWN_PID_CALLS]
+    pairs += [(n, n) for n in WHICH_WHO_CALLS]
+    pairs += [("fcntl", "fcntl"), ("ioctl", "ioctl"), ("openat", "openat")]
+    if arch == "x86_64":
+        pairs.append(("open", "open"))
+    return pairs
+
+
+def _assemble(prog):
+    """Resolve label names into forward jump offsets; a 1-tuple (name,) marks a label."""
+    labels, out = {}, []
+    for item in prog:
+        if len(item) == 1:
+            labels[item[0]] = len(out)
+        else:
+            out.append(item)
+    resolved = []
+    for i, (code, jt, jf, k) in enumerate(out):
+        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
+        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
+        if not (0 <= jt < 256 and 0 <= jf < 256):
+            raise SeccompError(0, "seccomp filter jump out of range")
+        resolved.append((code, jt, jf, k))
+    return resolved
+
+
+def build_filter(
+    arch: str, own_pid: int, allow_processes: bool = False, cuda: bool = False
+) -> list[tuple]:
+    """The filter as (code, jt, jf, k) instructions for `arch`, for the worker whose pid is `own_pid`.
+
+    allow_processes: the instructor's limits allow programs (execve, fork, clone of a process).
+    cuda: a GPU worker, where CUDA_NEEDS and byte-range locks stay allowed for NVIDIA's driver.
+    """
     if arch not in AUDIT_ARCH:
         raise SeccompError(0, f"no seccomp filter for the {arch} architecture")
-    # Each block is (label, [instructions]); jumps name labels and are resolved at the end.
+    # Instructions are (code, jt, jf, k); jt and jf may name a label, marked by a 1-tuple (name,).
     prog: list = [
         (LD_W_ABS, 0, 0, OFF_ARCH),
         (JEQ_K, 1, 0, AUDIT_ARCH[arch]),
@@ -94,45 +225,37 @@ def build_filter(arch: str, own_pid: int, allow_processes: bool = False) -> list
     ]
     if arch == "x86_64":
         prog.append((JGE_K, "eperm", 0, X32_SYSCALL_BIT))
-    denied = list(DENIED) + ([] if allow_processes else list(PROCESS_CALLS))
+    denied = [n for n in DENIED if not (cuda and n in CUDA_NEEDS)]
+    denied += [] if allow_processes else list(PROCESS_CALLS)
     for name in denied:
         nr = _number(name, arch)
         if nr is not None:
             prog.append((JEQ_K, "eperm", 0, nr))
-    prog.append((JEQ_K, "enosys", 0, _number("clone3", arch)))
-    if not allow_processes:
-        prog.append((JEQ_K, "clone", 0, _number("clone", arch)))
-    prog.append((JEQ_K, "signal", 0, _number("kill", arch)))
-    prog.append((JEQ_K, "signal", 0, _number("tgkill", arch)))
-    prog.append((RET_K, 0, 0, RET_ALLOW))
-    labels = {}
-    labels["eperm"] = len(prog)
-    prog.append((RET_K, 0, 0, RET_ERRNO | errno.EPERM))
-    labels["enosys"] = len(prog)
-    prog.append((RET_K, 0, 0, RET_ERRNO | errno.ENOSYS))
-    # clone(flags, ...): threads only. BPF jumps forward only, so each block has its own returns.
-    labels["clone"] = len(prog)
-    prog += [
-        (LD_W_ABS, 0, 0, OFF_ARG0),
-        (JSET_K, 0, 1, CLONE_THREAD),
-        (RET_K, 0, 0, RET_ALLOW),
-        (RET_K, 0, 0, RET_ERRNO | errno.EPERM),
+    for name in FALLBACK_CALLS:
+        prog.append((JEQ_K, "enosys", 0, _number(name, arch)))
+    for name, label in _dispatch(arch, allow_processes):
+        prog.append((JEQ_K, label, 0, _number(name, arch)))
+    prog += [("allow",), (RET_K, 0, 0, RET_ALLOW), ("eperm",), (RET_K, 0, 0, EPERM)]
+    prog += [("enosys",), (RET_K, 0, 0, ENOSYS)]
+    # BPF jumps forward only: the argument checks come after the returns they may not reach, so
+    # they end at a second pair of returns at the very end.
+    labels_used = {label for _, label in _dispatch(arch, allow_processes)}
+    for label, block in _blocks(own_pid, cuda).items():
+        if label in labels_used:
+            prog += [(label,), *_rename(block)]
+    prog += [("allow2",), (RET_K, 0, 0, RET_ALLOW), ("eperm2",), (RET_K, 0, 0, EPERM)]
+    return _assemble(prog)
+
+
+def _rename(block):
+    """A block's jumps to allow/eperm go to the returns at the end of the program."""
+    names = {"allow": "allow2", "eperm": "eperm2"}
+    return [
+        item
+        if len(item) == 1
+        else (item[0], names.get(item[1], item[1]), names.get(item[2], item[2]), item[3])
+        for item in block
     ]
-    # kill(pid) / tgkill(tgid, ...): only this worker (pid, 0 = own group, -pid = own group).
-    labels["signal"] = len(prog)
-    targets = (own_pid, 0, (-own_pid) & 0xFFFFFFFF)
-    prog.append((LD_W_ABS, 0, 0, OFF_ARG0))
-    for i, target in enumerate(targets):
-        prog.append((JEQ_K, len(targets) - i, 0, target))
-    prog += [(RET_K, 0, 0, RET_ERRNO | errno.EPERM), (RET_K, 0, 0, RET_ALLOW)]
-    out = []
-    for i, (code, jt, jf, k) in enumerate(prog):
-        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
-        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
-        if not (0 <= jt < 256 and 0 <= jf < 256):
-            raise SeccompError(0, "seccomp filter jump out of range")
-        out.append((code, jt, jf, k))
-    return out
 
 
 class _SockFprog(ctypes.Structure):

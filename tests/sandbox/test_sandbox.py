@@ -131,9 +131,10 @@ def test_seccomp_filter_builds_for_each_architecture(arch):
     assert len(allowed) < len(prog)
 
 
-def _simulate(prog, nr, arg0=0, arch="x86_64"):
+def _simulate(prog, nr, *args, arch="x86_64"):
     """Run the classic-BPF program on one system call, as the kernel would; return its verdict."""
-    data = struct.pack("=iIQ6Q", nr, seccomp.AUDIT_ARCH[arch], 0, arg0 & (2**64 - 1), 0, 0, 0, 0, 0)
+    argv = [a & (2**64 - 1) for a in args] + [0] * (6 - len(args))
+    data = struct.pack("=iIQ6Q", nr, seccomp.AUDIT_ARCH[arch], 0, *argv)
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = prog[pc]
@@ -151,21 +152,142 @@ def _simulate(prog, nr, arg0=0, arch="x86_64"):
         pc += 1
 
 
+EPERM, ENOSYS = seccomp.RET_ERRNO | errno.EPERM, seccomp.RET_ERRNO | errno.ENOSYS
+ALLOW = seccomp.RET_ALLOW
+
+
+def _nr(arch):
+    return {n: v[0 if arch == "x86_64" else 1] for n, v in seccomp.SYSCALL_NUMBERS.items()}
+
+
 def test_seccomp_filter_decides_as_designed():
     prog = seccomp.build_filter("x86_64", own_pid=4242)
-    nr = {n: v[0] for n, v in seccomp.SYSCALL_NUMBERS.items()}
-    eperm = seccomp.RET_ERRNO | errno.EPERM
-    assert _simulate(prog, 0) == seccomp.RET_ALLOW  # read
-    assert _simulate(prog, nr["execve"]) == eperm
-    assert _simulate(prog, nr["clone3"]) == seccomp.RET_ERRNO | errno.ENOSYS
-    assert _simulate(prog, nr["clone"], arg0=0x3D0F00) == seccomp.RET_ALLOW  # pthread_create
-    assert _simulate(prog, nr["clone"], arg0=0x01200011) == eperm  # fork()
-    assert _simulate(prog, nr["kill"], arg0=4242) == seccomp.RET_ALLOW
-    assert _simulate(prog, nr["kill"], arg0=-4242) == seccomp.RET_ALLOW
-    assert _simulate(prog, nr["kill"], arg0=1) == eperm
-    assert _simulate(prog, nr["tgkill"], arg0=4243) == eperm
-    assert _simulate(prog, 0x40000000 + 59) == eperm  # x32 ABI
+    nr = _nr("x86_64")
+    assert _simulate(prog, 0) == ALLOW  # read
+    assert _simulate(prog, nr["execve"]) == EPERM
+    assert _simulate(prog, nr["clone3"]) == ENOSYS
+    assert _simulate(prog, nr["clone"], 0x3D0F00) == ALLOW  # pthread_create
+    assert _simulate(prog, nr["clone"], 0x01200011) == EPERM  # fork()
+    assert _simulate(prog, nr["kill"], 4242) == ALLOW
+    assert _simulate(prog, nr["kill"], -4242) == ALLOW
+    assert _simulate(prog, nr["kill"], 1) == EPERM
+    assert _simulate(prog, nr["kill"], -1) == EPERM  # every process the user may signal
+    assert _simulate(prog, nr["tgkill"], 4243) == EPERM
+    assert _simulate(prog, 0x40000000 + 59) == EPERM  # x32 ABI
     assert _simulate(prog, 0, arch="aarch64") == seccomp.RET_KILL_PROCESS  # another architecture
+
+
+RLIMIT_CPU, PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 0, 1, 2
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_USER = 1, 3
+
+
+@pytest.mark.parametrize("arch", sorted(seccomp.AUDIT_ARCH))
+def test_calls_that_name_a_process_reach_only_the_worker(arch):
+    """prlimit64, setpriority, sched_*, ioprio_set: the worker itself (0 or its pid), nobody else.
+
+    The filter before issue 20 let a worker set RLIMIT_CPU of the grader to 1 s (it was killed).
+    """
+    prog, nr = seccomp.build_filter(arch, own_pid=4242), _nr(arch)
+    for own in (0, 4242):
+        assert _simulate(prog, nr["prlimit64"], own, RLIMIT_CPU, 1, 0, arch=arch) == ALLOW
+        assert _simulate(prog, nr["setpriority"], PRIO_PROCESS, own, 19, arch=arch) == ALLOW
+        assert _simulate(prog, nr["setpriority"], PRIO_PGRP, own, 19, arch=arch) == ALLOW
+        assert _simulate(prog, nr["ioprio_set"], IOPRIO_WHO_PROCESS, own, 0, arch=arch) == ALLOW
+        for name in ("sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr",
+                     "migrate_pages", "move_pages"):  # fmt: skip
+            assert _simulate(prog, nr[name], own, arch=arch) == ALLOW, name
+    for other in (1, 4241, 4243, -4242, 4242 + 2**32 * 0):
+        if other == 4242:
+            continue
+        assert _simulate(prog, nr["prlimit64"], other, RLIMIT_CPU, 1, 0, arch=arch) == EPERM
+        assert _simulate(prog, nr["setpriority"], PRIO_PROCESS, other, 19, arch=arch) == EPERM
+        assert _simulate(prog, nr["ioprio_set"], IOPRIO_WHO_PROCESS, other, 0, arch=arch) == EPERM
+        for name in ("sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr",
+                     "migrate_pages", "move_pages"):  # fmt: skip
+            assert _simulate(prog, nr[name], other, arch=arch) == EPERM, name
+    # A whole user (the grader's uid, or 0 = the caller's uid) is never a target.
+    assert _simulate(prog, nr["setpriority"], PRIO_USER, 0, 19, arch=arch) == EPERM
+    assert _simulate(prog, nr["ioprio_set"], IOPRIO_WHO_USER, 0, 0, arch=arch) == EPERM
+    for name in ("pidfd_open", "process_mrelease", "tkill", "rt_sigqueueinfo"):
+        assert _simulate(prog, nr[name], 4242, arch=arch) == EPERM, name
+
+
+@pytest.mark.parametrize("arch", sorted(seccomp.AUDIT_ARCH))
+def test_no_file_sends_its_signals_elsewhere(arch):
+    """fcntl F_SETOWN / F_SETOWN_EX / F_SETSIG and ioctl FIOSETOWN / SIOCSPGRP / TIOCSPGRP /
+    TIOCSTI are refused; the fcntl and ioctl calls libraries make are not."""
+    prog, nr = seccomp.build_filter(arch, own_pid=4242), _nr(arch)
+    F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_DUPFD_CLOEXEC = 1, 2, 3, 4, 9, 1030
+    for cmd in (F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_DUPFD_CLOEXEC):
+        assert _simulate(prog, nr["fcntl"], 3, cmd, 0, arch=arch) == ALLOW, cmd
+    for cmd in (seccomp.F_SETOWN, seccomp.F_SETOWN_EX, seccomp.F_SETSIG, seccomp.F_SETPIPE_SZ):
+        assert _simulate(prog, nr["fcntl"], 3, cmd, -1, arch=arch) == EPERM, cmd
+    TCGETS, FIONBIO, FIONREAD, NVIDIA_RM_ALLOC = 0x5401, 0x5421, 0x541B, 0xC020462B
+    for req in (TCGETS, FIONBIO, FIONREAD, NVIDIA_RM_ALLOC):
+        assert _simulate(prog, nr["ioctl"], 3, req, 0, arch=arch) == ALLOW, hex(req)
+    for req in seccomp.IOCTL_REFUSED:
+        assert _simulate(prog, nr["ioctl"], 3, req, 0, arch=arch) == EPERM, hex(req)
+        assert _simulate(prog, nr["ioctl"], 3, req | (1 << 32), 0, arch=arch) == EPERM
+
+
+@pytest.mark.parametrize("arch", sorted(seccomp.AUDIT_ARCH))
+def test_memory_no_rss_shows_is_refused(arch):
+    """memfd, System V and POSIX IPC, pinned pipe pages, grown pipes and byte-range locks; on a
+    CUDA worker memfd_create and locks stay allowed for NVIDIA's driver."""
+    prog, nr = seccomp.build_filter(arch, own_pid=4242), _nr(arch)
+    cuda = seccomp.build_filter(arch, own_pid=4242, cuda=True)
+    for name in ("memfd_create", "memfd_secret", "shmget", "shmat", "msgget", "msgsnd", "semget",
+                 "mq_open", "mq_timedsend", "inotify_init1", "fanotify_init"):  # fmt: skip
+        assert _simulate(prog, nr[name], arch=arch) == EPERM, name
+    for name in ("vmsplice", "splice", "tee", "openat2"):
+        assert _simulate(prog, nr[name], arch=arch) == ENOSYS, name
+    for cmd in (seccomp.F_SETLK, seccomp.F_SETLKW, seccomp.F_OFD_SETLK, seccomp.F_OFD_SETLKW):
+        assert _simulate(prog, nr["fcntl"], 3, cmd, 0, arch=arch) == EPERM, cmd
+        assert _simulate(cuda, nr["fcntl"], 3, cmd, 0, arch=arch) == ALLOW, cmd
+    assert _simulate(cuda, nr["memfd_create"], arch=arch) == ALLOW
+    assert _simulate(cuda, nr["memfd_secret"], arch=arch) == EPERM
+    assert _simulate(cuda, nr["fcntl"], 3, seccomp.F_SETPIPE_SZ, 0, arch=arch) == EPERM
+
+
+@pytest.mark.parametrize("arch", sorted(seccomp.AUDIT_ARCH))
+def test_no_unnamed_file_in_scratch(arch):
+    """open/openat with O_TMPFILE (Landlock's MAKE_REG does not cover it) are refused."""
+    prog, nr = seccomp.build_filter(arch, own_pid=4242), _nr(arch)
+    O_RDWR, O_CREAT, O_CLOEXEC, AT_FDCWD = 2, 0o100, 0o2000000, -100
+    o_tmpfile = seccomp.O_TMPFILE_BIT | (0o200000 if arch == "x86_64" else 0o40000)
+    assert (
+        _simulate(prog, nr["openat"], AT_FDCWD, 0, O_RDWR | O_CREAT | O_CLOEXEC, arch=arch) == ALLOW
+    )
+    assert _simulate(prog, nr["openat"], AT_FDCWD, 0, o_tmpfile | O_RDWR, arch=arch) == EPERM
+    if arch == "x86_64":
+        assert _simulate(prog, nr["open"], 0, O_RDWR | O_CREAT, arch=arch) == ALLOW
+        assert _simulate(prog, nr["open"], 0, o_tmpfile | O_RDWR, arch=arch) == EPERM
+
+
+HEADERS = {
+    "x86_64": "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+    "aarch64": "/usr/include/asm-generic/unistd.h",
+}
+
+
+@pytest.mark.parametrize("arch", sorted(HEADERS))
+def test_syscall_numbers_match_the_kernel_headers(arch):
+    """Every number in seccomp.SYSCALL_NUMBERS is the one the kernel's table gives (calls newer
+    than the installed headers, e.g. fchmodat2, are skipped)."""
+    import re
+
+    path = HEADERS[arch]
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is not installed")
+    text = open(path).read()
+    table = {m[0]: int(m[1]) for m in re.findall(r"#define __NR(?:3264)?_(\w+)\s+(\d+)", text)}
+    checked = 0
+    for name, numbers in seccomp.SYSCALL_NUMBERS.items():
+        expected = numbers[0 if arch == "x86_64" else 1]
+        if name in table or expected is None:
+            assert table.get(name) == expected, (name, table.get(name), expected)
+            checked += 1
+    assert checked >= len(seccomp.SYSCALL_NUMBERS) - 3
 
 
 CONFINED = textwrap.dedent(
@@ -173,6 +295,7 @@ CONFINED = textwrap.dedent(
     import json, os, socket, subprocess, sys
     from autograder import sandbox
     scratch, secret, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    open(os.path.join(scratch, "before"), "w").close()
     info = sandbox.confine(scratch)
     out = {"info": info}
     def attempt(name, fn):
@@ -182,7 +305,8 @@ CONFINED = textwrap.dedent(
         except OSError as err:
             out[name] = err.errno
     attempt("read_secret", lambda: open(secret).read())
-    attempt("write_scratch", lambda: open(os.path.join(scratch, "f"), "w").write("x"))
+    attempt("create_in_scratch", lambda: open(os.path.join(scratch, "f"), "w").write("x"))
+    attempt("write_in_scratch", lambda: open(os.path.join(scratch, "before"), "w").write("x"))
     attempt("write_outside", lambda: open(secret + ".new", "w").write("x"))
     attempt("spawn", lambda: subprocess.run(["/bin/true"]))
     attempt("connect", lambda: socket.create_connection(("127.0.0.1", port), timeout=2))
@@ -215,11 +339,114 @@ def test_a_confined_process_is_refused_by_the_kernel(tmp_path):
     assert out["info"]["confined"] and out["info"]["landlock_abi"] >= 1
     assert out["read_secret"] == errno.EACCES
     assert out["write_outside"] == errno.EACCES
-    assert out["write_scratch"] == "allowed" and out["read_python"] == "allowed"
+    assert out["write_in_scratch"] == "allowed" and out["read_python"] == "allowed"
+    assert out["create_in_scratch"] == errno.EACCES  # a bounded scratch: nothing new in it
     assert out["spawn"] == errno.EPERM
     assert out["connect"] == errno.EPERM
     assert out["signal_parent"] == errno.EPERM and out["signal_self"] == "allowed"
     assert not (tmp_path / "secret.txt.new").exists()
+
+
+KERNEL_ATTACKS = textwrap.dedent(
+    """
+    import ctypes, fcntl, json, os, resource, signal, struct, sys
+    from autograder import sandbox
+    scratch, victim = sys.argv[1], int(sys.argv[2])
+    info = sandbox.confine(scratch)
+    out = {"info": info}
+    libc = ctypes.CDLL(None, use_errno=True)
+    def attempt(name, fn):
+        try:
+            fn()
+            out[name] = "allowed"
+        except OSError as err:
+            out[name] = err.errno
+    def shmget():
+        shm = libc.shmget(0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+        if shm < 0:
+            raise OSError(ctypes.get_errno(), "shmget")
+        libc.shmctl(shm, 0, None)  # IPC_RMID: leave nothing behind if the filter let it through
+    one_cpu = {min(os.sched_getaffinity(0))}
+    attempt("prlimit_other", lambda: resource.prlimit(victim, resource.RLIMIT_CPU, (1, 1)))
+    attempt("prlimit_self", lambda: resource.prlimit(os.getpid(), resource.RLIMIT_CORE, (0, 0)))
+    attempt("prlimit_zero", lambda: resource.prlimit(0, resource.RLIMIT_CORE, (0, 0)))
+    attempt("setpriority_other", lambda: os.setpriority(os.PRIO_PROCESS, victim, 19))
+    attempt("setpriority_self", lambda: os.setpriority(os.PRIO_PROCESS, 0, 1))
+    attempt("affinity_other", lambda: os.sched_setaffinity(victim, one_cpu))
+    attempt("affinity_self", lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)))
+    r, w = os.pipe()
+    attempt("f_setown", lambda: fcntl.fcntl(r, fcntl.F_SETOWN, -victim))
+    attempt("f_setsig", lambda: fcntl.fcntl(r, 10, signal.SIGKILL))
+    attempt("fiosetown", lambda: fcntl.ioctl(r, 0x8901, struct.pack("i", -victim)))
+    fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+    os.write(w, b"x")
+    attempt("pipe_grow", lambda: fcntl.fcntl(r, 1031, 1 << 20))
+    attempt("posix_lock", lambda: fcntl.lockf(open(os.__file__), fcntl.LOCK_SH | fcntl.LOCK_NB))
+    attempt("create_file", lambda: open(os.path.join(scratch, "f"), "wb"))
+    attempt("mkdir", lambda: os.mkdir(os.path.join(scratch, "d")))
+    attempt("o_tmpfile", lambda: os.close(os.open(scratch, os.O_TMPFILE | os.O_RDWR, 0o600)))
+    attempt("memfd", lambda: os.close(os.memfd_create("held")))
+    attempt("shmget", shmget)
+    print(json.dumps(out))
+    """
+)
+
+
+VICTIM = (
+    "from autograder import sandbox\n"
+    "sandbox.drop_capabilities()\n"
+    "print('ready', flush=True)\n"
+    "import time\n"
+    "time.sleep(600)\n"
+)
+"""The grader as an ordinary user would run it: with no capability (as root, the kernel alone
+refuses a capability-less worker's setpriority and sched_setaffinity on it, not prlimit)."""
+
+
+@pytest.mark.parametrize("abi", [4, 5, None])
+def test_a_confined_process_reaches_no_other_process_and_holds_nothing_unbounded(tmp_path, abi):
+    """Issue 20, items 1, 2, 7 and 8, with a real process and whatever the Landlock ABI.
+
+    A victim in its own process group stands for the grader: the confined child may not change
+    its resource limits, priority or CPUs, nor point a pipe's signals at its group (Landlock
+    before ABI 6 does not scope those; the filter before issue 20 let all of it through); it may
+    do the same to itself. It creates nothing in scratch (no file, folder, O_TMPFILE) and holds
+    no memory that RSS does not show (memfd, System V shared memory, grown pipes, locks).
+    """
+    import json
+
+    victim = subprocess.Popen(
+        [sys.executable, "-c", VICTIM], start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
+    assert victim.stdout.readline().strip() == "ready"
+    env = {k: v for k, v in os.environ.items() if k != landlock.MAX_ABI_VARIABLE}
+    if abi:
+        env[landlock.MAX_ABI_VARIABLE] = str(abi)
+    try:
+        limits_before = open(f"/proc/{victim.pid}/limits").read()
+        proc = subprocess.run(
+            [sys.executable, "-c", KERNEL_ATTACKS, str(tmp_path), str(victim.pid)],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        alive = victim.poll() is None
+        limits_after = open(f"/proc/{victim.pid}/limits").read() if alive else ""
+        nice = os.getpriority(os.PRIO_PROCESS, victim.pid) if alive else None
+    finally:
+        victim.kill()
+        victim.wait()
+    assert out["info"]["landlock_abi"] == (
+        min(abi, landlock.abi_version()) if abi else landlock.abi_version()
+    )
+    for own in ("prlimit_self", "prlimit_zero", "setpriority_self", "affinity_self"):
+        assert out[own] == "allowed", own
+    for other in ("prlimit_other", "setpriority_other", "affinity_other", "f_setown", "f_setsig",
+                  "fiosetown", "pipe_grow", "posix_lock", "o_tmpfile", "memfd", "shmget"):  # fmt: skip
+        assert out[other] == errno.EPERM, (other, out[other])
+    assert out["create_file"] == errno.EACCES and out["mkdir"] == errno.EACCES
+    assert alive and limits_after == limits_before and nice == 0
+    assert os.listdir(tmp_path) == []
 
 
 def test_processes_limit_allows_programs(tmp_path):
