@@ -27,7 +27,7 @@ from pathlib import Path
 from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import collect, shards
-from autograder.results import exports, late, store
+from autograder.results import exports, late, repository, store
 from autograder.sandbox.limits import available_cores
 from autograder.submissions.submission import Submission
 
@@ -406,9 +406,11 @@ def outputs_current(out_dir) -> bool:
 
 
 def _apply_lateness(result, sub: Submission, due_at, policy) -> bool:
-    """Record the submission time and lateness in `result` (late.py); whether it changed."""
+    """Record the submission time and lateness in `result` (late.py), and the repository the
+    submission was collected from (repository.py, GitHub Classroom); whether it changed."""
     submitted_at, problem = late.read_timestamp(sub.folder)
     changed = late.apply(result, submitted_at, due_at, policy)
+    changed = repository.apply(result, sub.folder) or changed
     if problem and problem not in result.info.setdefault("warnings", []):
         result.info["warnings"].append(problem)
         changed = True

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.checks.outcome import CheckResult, SubmissionResult
+from autograder.results import repository
 
 FUNCTION_COLUMNS = ("softmax", "cross_entropy", "accuracy", "train_ch3", "quiz")
 
@@ -217,4 +218,4 @@ def table(results: list[SubmissionResult]) -> str:
     lines = ["  ".join(cell + " " * (w - display_width(cell)) for cell, w in zip(row, widths)).rstrip()
              for row in rows]  # fmt: skip
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(lines + repository.table_notes(results))

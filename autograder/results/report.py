@@ -19,7 +19,7 @@ from autograder import config
 from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
 from autograder.i18n import _, parse, use
-from autograder.results import late, store
+from autograder.results import late, repository, store
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
 from autograder.results.feedback import (
     esc,
@@ -312,6 +312,8 @@ def _build(results: list[SubmissionResult], title: str | None) -> str:
     else:
         parts.append("<p id='problems'>{}</p>".format(esc(_("None."))))
 
+    parts += _template_section(results)
+
     late_rows = [
         (esc(r.student), esc(r.info["late"].get("submitted_at") or "-"),
          esc(late.describe(r.info["late"]["late_seconds"])), f"{r.info['late'].get('penalty', 0):g}")
@@ -335,6 +337,28 @@ def _build(results: list[SubmissionResult], title: str | None) -> str:
                         "times", numeric={1, 3, 4}))  # fmt: skip
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _template_section(results) -> list[str]:
+    """Students whose repository differs from the template (GitHub Classroom's collect; repository.py):
+    nothing when no result was collected from a repository."""
+    collected = [r for r in results if (r.info or {}).get("repository")]
+    if not collected:
+        return []
+    parts = [_heading(_("Repositories that differ from the template (GitHub Classroom)"))]
+    note = _("Files of .github/, release helpers or read-only cells that the student's repository "
+             "changed; the grade does not use them (the grader has its own copies).")  # fmt: skip
+    parts.append(f"<p class='muted'>{esc(note)}</p>")
+    rows = [(esc(r.student), esc((r.info["repository"].get("commit") or "-")[:10]),
+             "<br>".join(esc(d) for d in repository.differences(r)))
+            for r in collected if repository.differences(r)]  # fmt: skip
+    if rows:
+        parts.append(_table((_("student"), _("commit"), _("differs from the template")), rows,
+                            "template-differences"))  # fmt: skip
+    else:
+        none = _("None: every collected repository matches the template.")
+        parts.append(f"<p id='template-differences'>{esc(none)}</p>")
+    return parts
 
 
 def _heading(text: str) -> str:

@@ -131,3 +131,13 @@ def test_shards_on_self_hosted_gpu_runners(workflow):
     assert merged.command == "merge" and merged.out == "grades"
     assert merged.folders == [f"{downloads[0]['with']['path']}/grades-shard-*"]
     assert parser.parse_args(merge_cmds[1]).command == "report"
+
+
+def test_only_the_instructor_starts_it(workflow):
+    """Self-hosted GPU runners run only this repository's own code, started by hand: no push,
+    pull request or other event a student could cause (students' repositories get
+    deploy/classroom's workflow, which runs on GitHub's runners; test_classroom.py)."""
+    on = workflow.get("on", workflow.get(True))
+    assert set(on) == {"workflow_dispatch"}, on
+    text = WORKFLOW.read_text()
+    assert "pull_request" not in text and "secrets." not in text
