@@ -7,7 +7,7 @@ commands (each has its own --help with examples):
   python -m autograder check NOTEBOOK [--train]     a student's local self-check
   python -m autograder gradebook-export DIR         copy scores into nbgrader's gradebook
   python -m autograder gradescope build|run         Gradescope's autograder.zip / run_autograder
-  python -m autograder classroom NOTEBOOK_DIR       GitHub Classroom: grade, report per function
+  python -m autograder classroom collect|template|export  GitHub Classroom: grades at the deadline
 
 example, the bundled example class:
   python -m autograder grade examples/submitted --out grading-output/example-class
@@ -221,9 +221,19 @@ COMMAND_HELP = {
         "  python -m autograder gradescope run --root /autograder",
     ),
     "classroom": (
-        "GitHub Classroom: grade the notebooks of a student's repository checkout and write\n"
-        "one result per graded function for the autograding reporter.",
-        'example:\n  python -m autograder classroom "$GITHUB_WORKSPACE" --device cuda',
+        "GitHub Classroom: write the template repository (its workflow gives a push practice\n"
+        "feedback only, on GitHub's runners); after the deadline collect the class's repositories\n"
+        "into submitted/ (the last commit before the deadline, timestamp.txt from its time, and\n"
+        "what differs from the template), grade them with grade, and export Classroom's CSV.",
+        "examples:\n"
+        "  python -m autograder classroom template --out template\n"
+        "  python -m autograder classroom collect --roster classroom_roster.csv --repo-url "
+        "'https://github.com/ORG/softmax-{github_username}.git' --deadline 2026-12-01T23:59+08:00 "
+        "--out submitted\n"
+        "  python -m autograder classroom collect --clones softmax-submissions --roster "
+        "classroom_roster.csv --deadline 2026-12-01T23:59+08:00 --out submitted\n"
+        "  python -m autograder grade submitted --out grades --due 2026-12-01T23:59+08:00\n"
+        "  python -m autograder classroom export grades --out classroom-grades.csv",
     ),
 }
 """Per-command help: (what the command does, examples), printed as written by --help."""
