@@ -175,6 +175,28 @@ LIMITS = Limits(
     submission_seconds=float(os.environ.get("SOFTMAX_SUBMISSION_SECONDS", 600.0)),
 )
 
+REPLY_GRACE_SECONDS = 5.0
+"""A worker's reply that has begun when its request's time limit is over may take this much longer
+to arrive whole (a 64 MB reply crosses a pipe in well under a second); one still incomplete then
+kills the worker (status crashed). The grader reads and writes a worker's pipe only with such
+deadlines (sandbox/wire.py: FrameReader, write_frame), never blocking."""
+
+
+# --------------------------------------------------------------------------------------------
+# What the grader itself spends on one submission (issue 20): bounded whatever a student sends.
+# --------------------------------------------------------------------------------------------
+RESULT_MAX_BYTES = 1024**2
+"""The most a student's results.json holds (autograder/results/exports.make_writable): a result
+that would be larger loses its checks' details and has its texts cut to RESULT_SHORT_CHARS."""
+RESULT_TEXT_CHARS = 8000
+"""The longest text (a message, a detail) a result keeps; longer ones are cut, saying so."""
+RESULT_SHORT_CHARS = 1000
+"""The longest text of a result cut down to fit RESULT_MAX_BYTES."""
+RESULT_LIST_ITEMS = 1000
+"""The most items a list or dict in a result keeps (a training curve has NUM_EPOCHS rows)."""
+RESULT_DEPTH = 12
+"""The deepest nesting of lists and dicts a result keeps."""
+
 
 @dataclass(frozen=True)
 class Quiz:

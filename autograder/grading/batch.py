@@ -101,7 +101,8 @@ def grader_failed_result(sub: Submission, err: BaseException, device: str) -> Su
 
     quiz, REGISTRY = unit_of().quiz, unit_of().registry
 
-    message = (f"the grader failed on this submission ({type(err).__name__}: {err}); this is not "
+    error = exports.writable_text(f"{type(err).__name__}: {err}", 400)
+    message = (f"the grader failed on this submission ({error}); this is not "
                "your result: your instructor will regrade it")  # fmt: skip
     ids = [c.id for c in REGISTRY] + [q.check_id for q in quiz.QUESTIONS]
     points = {
@@ -372,14 +373,25 @@ def _grade(todo, out_dir, device, workers, limits, planned, bar):
             sub = futures[fut]
             try:
                 res = fut.result()
+                _apply_lateness(res, sub, planned.due_at, planned.late_policy)
+                store.write(out_dir, res)
             except Exception as err:  # noqa: BLE001 - the grader's failure, not the student's
-                res = grader_failed_result(sub, err, device)
-            _apply_lateness(res, sub, planned.due_at, planned.late_policy)
-            store.write(out_dir, res)
+                res = _record_failure(out_dir, sub, err, device)
             done.append(res)
             if bar:
                 bar.update(res)
     return done
+
+
+def _record_failure(out_dir, sub: Submission, err: BaseException, device: str) -> SubmissionResult:
+    """Write the grader_error result of a submission the grader failed on (grading it, or writing
+    its result): one student's failure never stops the others."""
+    res = grader_failed_result(sub, err, device)
+    try:
+        store.write(out_dir, res)
+    except Exception as again:  # noqa: BLE001 - e.g. a student id no file name can hold
+        res.info["warnings"].append(f"its results.json could not be written: {again!r}"[:400])
+    return res
 
 
 def _forkserver_ready():

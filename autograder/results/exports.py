@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
+from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.results import repository
 
@@ -100,12 +102,106 @@ def gradescope(result: SubmissionResult) -> dict:
     }
 
 
+# -- what a result may hold: anything a check or the quiz put there, made writable once, here ----
+NON_FINITE = {"nan": "nan", "inf": "inf", "-inf": "-inf"}
+"""A float that JSON cannot hold is written as the string Python's float() reads back."""
+
+
+def writable_text(text: str, limit: int = config.RESULT_TEXT_CHARS) -> str:
+    """`text` as a results file holds it: a lone surrogate (text no UTF-8 file can hold) written as
+    its escape (``\\ud800``), and at most `limit` characters (the cut said)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > limit:
+        text = text[:limit] + f" ... [{len(text) - limit} more characters]"
+    return text
+
+
+def writable(value, limit: int = config.RESULT_TEXT_CHARS, depth: int = 0):
+    """`value` as plain JSON data a results file can hold, whatever a check put there.
+
+    Non-finite floats become "nan", "inf" or "-inf" (float() reads them back); text goes through
+    writable_text; an int over 64 bits, a list over RESULT_LIST_ITEMS items, nesting deeper than
+    RESULT_DEPTH and any other object become a short text saying what they were."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value) if value.bit_length() <= 64 else f"<an int of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else NON_FINITE[repr(float(value))]
+    if isinstance(value, str):
+        return writable_text(str(value), limit)
+    if depth >= config.RESULT_DEPTH:
+        return f"<{type(value).__name__} nested too deep>"
+    if isinstance(value, (list, tuple)):
+        items = [writable(v, limit, depth + 1) for v in list(value)[: config.RESULT_LIST_ITEMS]]
+        if len(value) > config.RESULT_LIST_ITEMS:
+            items.append(f"... [{len(value) - config.RESULT_LIST_ITEMS} more items]")
+        return items
+    if isinstance(value, dict):
+        pairs = list(value.items())[: config.RESULT_LIST_ITEMS]
+        return {writable_text(str(k), 200): writable(v, limit, depth + 1) for k, v in pairs}
+    try:
+        shown = repr(value)
+    except Exception:  # noqa: BLE001 - whatever it is, it is shown by its type
+        shown = f"<{type(value).__name__}>"
+    return writable_text(shown, 200)
+
+
+def make_writable(result: SubmissionResult) -> SubmissionResult:
+    """Make `result` writable in place (``writable`` on every field a check or the grader filled,
+    scores as finite floats), so that what is written, shown and rendered is the same; return it.
+
+    A result whose results.json would still exceed RESULT_MAX_BYTES loses its checks' details and
+    has its texts cut to RESULT_SHORT_CHARS: results.json is never larger than that."""
+    result.status, result.device = (
+        writable_text(str(result.status)),
+        writable_text(str(result.device)),
+    )
+    result.message = writable_text(str(result.message))
+    result.seconds = _finite(result.seconds)
+    result.info = writable(result.info if isinstance(result.info, dict) else {})
+    for c in result.checks:
+        c.check_id, c.status = (
+            writable_text(str(c.check_id), 200),
+            writable_text(str(c.status), 200),
+        )
+        c.score, c.max_score = _finite(c.score), _finite(c.max_score)
+        c.message = writable_text(str(c.message))
+        c.details = writable(c.details if isinstance(c.details, dict) else {})
+    if len(_text(result)) > config.RESULT_MAX_BYTES:
+        short = config.RESULT_SHORT_CHARS
+        result.message = writable_text(result.message, short)
+        result.info = writable(result.info, short)
+        for c in result.checks:
+            c.message = writable_text(c.message, short)
+            c.details = {"dropped": "details left out: results.json would exceed its size limit"}
+    return result
+
+
+def _finite(number) -> float:
+    """A score or time as a finite float (0.0 for anything else)."""
+    try:
+        number = float(number)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def _text(result: SubmissionResult) -> str:
+    """The results.json text of a writable result (UTF-8: its length in bytes, or fewer)."""
+    return json.dumps(gradescope(result), indent=1, allow_nan=False)
+
+
 def write_result(out_dir: Path, result: SubmissionResult) -> Path:
-    """Write DIR/<folder of the student>/results.json atomically (store.folder_name); return it."""
+    """Write DIR/<folder of the student>/results.json atomically (store.folder_name); return it.
+
+    The result is first made writable in place (make_writable): whatever a check or the quiz
+    put into it, it is written, at most RESULT_MAX_BYTES (about: escapes aside)."""
     from autograder.results.store import result_dir
 
+    make_writable(result)
     path = result_dir(out_dir, result.student) / "results.json"
-    atomic_write(path, json.dumps(gradescope(result), indent=1, allow_nan=False))
+    atomic_write(path, _text(result))
     return path
 
 
@@ -115,7 +211,7 @@ def read_result(path: Path) -> SubmissionResult | None:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         extra = data["extra_data"]
         checks = [CheckResult.from_dict(c) for c in extra["checks"]]
-        return SubmissionResult(
+        result = SubmissionResult(
             extra["student"],
             checks,
             extra["status"],
@@ -126,6 +222,17 @@ def read_result(path: Path) -> SubmissionResult | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    # one written by an earlier version may hold what no UTF-8 page can (a lone surrogate)
+    return _readable(result)
+
+
+def _readable(result: SubmissionResult) -> SubmissionResult:
+    """A result read back, with any text no UTF-8 file can hold escaped (files of earlier versions)."""
+    try:
+        json.dumps(gradescope(result), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError):
+        make_writable(result)
+    return result
 
 
 def function_scores(result: SubmissionResult) -> dict[str, float]:

@@ -435,5 +435,33 @@ def write_feedback(out_dir, result: SubmissionResult) -> tuple[Path, Path]:
 
 
 def write_all_feedback(out_dir, results) -> list[Path]:
-    """Feedback for every result; returns the HTML paths."""
-    return [write_feedback(out_dir, r)[0] for r in results]
+    """Feedback for every result; returns the HTML paths. A result whose feedback cannot be made
+    gets a page saying so and is recorded as grader_error (feedback_failed): the others go on."""
+    paths = []
+    for r in results:
+        try:
+            paths.append(write_feedback(out_dir, r)[0])
+        except Exception as err:  # noqa: BLE001 - the grader's failure on one student
+            paths.append(feedback_failed(out_dir, r, err))
+    return paths
+
+
+def feedback_failed(out_dir, result: SubmissionResult, err: BaseException) -> Path:
+    """Record that `result`'s feedback could not be made: its status becomes grader_error (so the
+    next run regrades it) and its feedback pages say so; return the HTML path."""
+    from autograder.results import store
+    from autograder.results.exports import writable_text
+
+    error = writable_text(f"{type(err).__name__}: {err}", 400)
+    result.status = "grader_error"
+    result.message = (f"the grader could not write this feedback ({error}); this is not your "
+                      "result: your instructor will regrade it")  # fmt: skip
+    result.info = {**(result.info or {}), "grader_error": True}
+    store.write(out_dir, result)
+    folder = store.result_dir(out_dir, result.student)
+    html_path = folder / "feedback.html"
+    atomic_write(
+        html_path, f"{page_head('grader_error')}<p>{esc(result.message)}</p></body></html>"
+    )
+    atomic_write(folder / "feedback.md", result.message + "\n")
+    return html_path

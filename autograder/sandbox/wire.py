@@ -9,6 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+import select
+import struct
+import time
 
 import torch
 
@@ -28,6 +32,10 @@ MAX_MESSAGE_BYTES = 64 * 1024**2
 
 class WireError(ValueError):
     """A message that does not follow the format (from a broken or hostile worker)."""
+
+
+class FrameTooLarge(WireError):
+    """A frame whose header announces more than MAX_MESSAGE_BYTES (it is never read)."""
 
 
 def encode(obj):
@@ -110,3 +118,98 @@ def loads(raw: bytes):
         return decode(json.loads(raw))
     except (ValueError, TypeError, RecursionError) as err:
         raise WireError(str(err)) from err
+
+
+# -- framing: the grader reads and writes a worker's pipe itself, never blocking -----------------
+# A frame is multiprocessing.Connection's: a 4-byte big-endian signed length, then the payload (a
+# length of -1 announces an 8-byte one, which is always over MAX_MESSAGE_BYTES here). The worker
+# uses Connection.send_bytes / recv_bytes; the grader uses these, on a non-blocking descriptor,
+# so that a worker that sends half a frame, or stops reading, costs a deadline, not a hang.
+
+HEADER = struct.Struct("!i")
+
+
+def frame(payload: bytes) -> bytes:
+    """`payload` as one frame (what Connection.send_bytes writes)."""
+    return HEADER.pack(len(payload)) + payload
+
+
+class FrameReader:
+    """Reassembles frames from the bytes of a non-blocking descriptor, as they arrive."""
+
+    def __init__(self, fd: int, limit: int = MAX_MESSAGE_BYTES):
+        """`fd`: a descriptor in non-blocking mode; `limit`: the largest payload accepted."""
+        self.fd, self.limit = fd, limit
+        self.buf = bytearray()
+        self.size: int | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether part of a frame has arrived (a reply has begun)."""
+        return bool(self.buf) or self.size is not None
+
+    def pump(self, timeout: float) -> bytes | None:
+        """Wait up to `timeout` s for bytes, read what is there; a whole payload, or None.
+
+        Raises EOFError when the other end closed mid-frame or before one, WireError when a
+        header announces more than `limit` bytes (the frame is not read)."""
+        if (done := self._take()) is not None:
+            return done
+        if not _ready(self.fd, select.POLLIN, timeout):
+            return None
+        for _ in range(64):  # what is there now, in chunks; bounded so the caller polls again
+            if self.size is None:
+                want = HEADER.size - len(self.buf)
+            else:
+                want = min(self.size - len(self.buf), 1 << 20)
+            try:
+                chunk = os.read(self.fd, want)
+            except BlockingIOError:
+                return None
+            if not chunk:
+                raise EOFError("the worker closed its end of the pipe")
+            self.buf += chunk
+            if (done := self._take()) is not None:
+                return done
+        return None
+
+    def _take(self) -> bytes | None:
+        """Parse the header once it is whole; return the payload once it is whole."""
+        if self.size is None and len(self.buf) >= HEADER.size:
+            (size,) = HEADER.unpack(bytes(self.buf[: HEADER.size]))
+            if size < 0 or size > self.limit:
+                raise FrameTooLarge(f"a frame of {size} bytes announced (limit {self.limit})")
+            self.size = size
+            del self.buf[: HEADER.size]
+        if self.size is not None and len(self.buf) >= self.size:
+            payload = bytes(self.buf[: self.size])
+            del self.buf[: self.size]
+            self.size = None
+            return payload
+        return None
+
+
+def write_frame(fd: int, payload: bytes, deadline: float) -> bool:
+    """Write one frame to non-blocking `fd` by time.monotonic() `deadline`; whether it all went.
+
+    Raises OSError (BrokenPipeError) when the reader is gone."""
+    view = memoryview(frame(payload))
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0 or not _ready(fd, select.POLLOUT, min(left, 0.05)):
+            if time.monotonic() >= deadline:
+                return False
+            continue
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            continue
+    return True
+
+
+def _ready(fd: int, event: int, timeout: float) -> bool:
+    """Whether `fd` is ready for `event` (or hung up / in error) within `timeout` s (poll(2): any
+    descriptor number, unlike select)."""
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(max(0, int(timeout * 1000))))

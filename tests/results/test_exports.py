@@ -102,3 +102,53 @@ def test_table_aligns_names_in_any_script():
     score_columns = {exports.display_width(line.split("1/1")[0]) for line in lines if "1/1" in line}
     assert len(score_columns) == 1, lines  # the score column starts at one place on every row
     assert exports.display_width("张三") == 4 and exports.display_width("ab") == 2
+
+
+# -- whatever a check or the quiz put into a result, it is written (issue 20, item 4) ---------------
+def _odd_result():
+    """A result holding what JSON or UTF-8 cannot: NaN in a passed check's curve, an infinite quiz
+    answer, a lone surrogate in a message, and a 10 MB text."""
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+
+    curve = [[1.0, 0.9, 0.7, float("nan")], [2.0, 0.6, 0.8, 0.8]]
+    checks = [
+        CheckResult("train_ch3.end_to_end", 7.0, 7.0, "passed", "", {"curve": curve}),
+        CheckResult("quiz.q7", 0.0, 1.0, "malformed", "not finite", {"answer": float("inf")}),
+        CheckResult("softmax.values", 0.0, 2.0, "error", "RuntimeError: \ud800 went wrong"),
+        CheckResult("softmax.shape", 0.0, 1.0, "failed", "Got: str '" + "x" * 10_000_000 + "'"),
+    ]
+    return SubmissionResult("eve", checks, "ok", info={"peak": float("-inf"), 3: {1, 2}})
+
+
+def test_a_result_holding_nan_infinity_and_a_lone_surrogate_is_written(tmp_path):
+    path = exports.write_result(tmp_path, _odd_result())
+    path.read_text(encoding="utf-8")  # UTF-8 text throughout
+    back = exports.read_result(path)
+    checks = {c.check_id: c for c in back.checks}
+    assert [float(v) for v in checks["train_ch3.end_to_end"].details["curve"][0]][:3] == [
+        1.0,
+        0.9,
+        0.7,
+    ]
+    assert (
+        float(checks["train_ch3.end_to_end"].details["curve"][0][3]) != 0
+    )  # nan, read back by float()
+    assert float(checks["quiz.q7"].details["answer"]) == float("inf")
+    assert "\\ud800 went wrong" in checks["softmax.values"].message
+    checks["softmax.values"].message.encode("utf-8")  # a page can hold it
+    assert back.score == 7.0 and back.info["3"]
+
+
+def test_results_json_has_a_stated_maximum_size(tmp_path):
+    path = exports.write_result(tmp_path, _odd_result())
+    assert path.stat().st_size <= config.RESULT_MAX_BYTES
+    many = _odd_result()
+    many.checks = [
+        type(c)(f"softmax.c{i}", 0.0, 1.0, "failed", "y" * 50_000, {"x": ["z" * 7000] * 900})
+        for i, c in enumerate(many.checks * 20)
+    ]
+    path = exports.write_result(tmp_path, many)
+    assert path.stat().st_size <= config.RESULT_MAX_BYTES
+    assert exports.read_result(path).checks[0].details == {
+        "dropped": "details left out: results.json would exceed its size limit"
+    }

@@ -333,3 +333,42 @@ def test_no_cjk_font_means_english_plot_labels_and_a_note(monkeypatch):
     page = feedback.render_html(res)
     assert "id='plot-note'" in page and "没有安装中文字体" in page
     assert "id='plot-note'" not in feedback.render_html(read_result(RESULTS / "alice_full" / "results.json"))  # fmt: skip
+
+
+# -- one student's feedback never stops the others' (issue 20, item 4) ---------------------------------
+def test_feedback_goes_on_past_a_student_it_cannot_render(tmp_path, monkeypatch):
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+    from autograder.results import exports, store
+
+    def one(student, message=""):
+        res = SubmissionResult(student, [CheckResult("softmax.shape", 0.0, 1.0, "failed", message)])
+        exports.write_result(tmp_path, res)
+        return res
+
+    results = [one("ann"), one("bob", "RuntimeError: \ud800"), one("cat")]
+    real = feedback.render_html
+
+    def breaks_on_cat(result, curve_png=None):
+        if result.student == "cat":
+            raise ValueError("cannot draw this")
+        return real(result, curve_png)
+
+    monkeypatch.setattr(feedback, "render_html", breaks_on_cat)
+    paths = feedback.write_all_feedback(tmp_path, [*results, one("dan")])
+    assert len(paths) == 4 and all(p.is_file() for p in paths)
+    assert "\\ud800" in (tmp_path / "bob" / "feedback.md").read_text(encoding="utf-8")
+    assert "cannot draw this" in (tmp_path / "cat" / "feedback.html").read_text(encoding="utf-8")
+    assert store.read(tmp_path)["cat"].status == "grader_error"
+    assert (tmp_path / "dan" / "feedback.html").is_file()
+
+
+def test_a_result_written_by_an_earlier_version_with_a_lone_surrogate_still_renders(tmp_path):
+    from autograder.results import exports
+
+    path = tmp_path / "bob" / "results.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"output": "", "extra_data": {"student": "bob", "status": "ok", "checks": [
+        {"check_id": "softmax.shape", "score": 0.0, "max_score": 1.0, "status": "failed",
+         "message": "RuntimeError: \ud800"}]}}))  # fmt: skip
+    feedback.write_all_feedback(tmp_path, [exports.read_result(path)])
+    assert "\\ud800" in (tmp_path / "bob" / "feedback.html").read_text(encoding="utf-8")

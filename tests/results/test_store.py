@@ -159,3 +159,44 @@ def test_report_and_shards_read_through_the_store(tmp_path):
     assert [r.student for r in report.load_results(tmp_path)] == ["张三"]
     assert list(shards.read_folder(tmp_path)) == ["张三"]
     assert exports.read_result(tmp_path / "张三" / "results.json").student == "张三"
+
+
+# -- one student's failure to write never stops the others (issue 20, item 4) -------------------------
+def test_a_result_that_fails_to_write_is_recorded_as_grader_error_and_the_class_goes_on(
+    tmp_path, monkeypatch
+):
+    from pathlib import Path
+
+    from autograder.grading import batch
+    from autograder.submissions.submission import Submission
+
+    subs = [Submission(s, tmp_path / s, Path("/nonexistent/a.ipynb"), Path("/nonexistent/q.ipynb"))
+            for s in ("ann", "bad", "zed")]  # fmt: skip
+
+    def grade(sub, device, threads, limits):
+        res = result(sub.student)
+        if sub.student == "bad":
+            res.checks[0].details = {"unwritable": float("nan"), "why": "\ud800"}
+            res.info["odd"] = object.__new__(type("Unjsonable", (), {"__repr__": _raises}))
+        return res
+
+    monkeypatch.setattr(batch, "grade_submission", grade, raising=False)
+    real_write = store.write
+
+    def flaky_write(out_dir, res):
+        if res.student == "zed" and res.status != "grader_error":
+            raise OSError("disk hiccup")
+        return real_write(out_dir, res)
+
+    monkeypatch.setattr(store, "write", flaky_write)
+    planned = type("P", (), {"due_at": None, "late_policy": batch.config.LATE_POLICY})()
+    done = batch._grade(subs, tmp_path, "cpu", 1, batch.config.LIMITS, planned, None)
+    found = store.read(tmp_path)
+    assert sorted(found) == ["ann", "bad", "zed"]
+    assert found["ann"].status == "ok" and found["bad"].status == "ok"
+    assert found["zed"].status == "grader_error" and "disk hiccup" in found["zed"].message
+    assert len(done) == 3
+
+
+def _raises(self):
+    raise RuntimeError("no repr")

@@ -253,3 +253,111 @@ def test_a_run_that_draws_random_numbers_is_the_same_early_or_after_the_checks(c
         plain.close()
     assert got["ok"] and want["ok"], (got.get("error"), want.get("error"))
     assert torch.equal(got["W"], want["W"]) and torch.equal(got["b"], want["b"])
+
+
+# -- the grader never blocks on a worker (issue 20, item 3) ------------------------------------------
+WRITE_ON_THE_PIPE = '''
+def _on_the_pipe(data):
+    """Write `data` on every socket among this process's descriptors (the worker's pipe)."""
+    import os
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                os.write(int(name), data)
+        except OSError:
+            pass
+
+def softmax(X):
+    import struct, time
+    _on_the_pipe(struct.pack("!i", HEADER) + b"x" * 14)
+    time.sleep(600)
+'''
+
+
+def _worker_writes(header: int) -> str:
+    """Code whose softmax writes a frame header of `header` bytes and 14 bytes on the pipe, then sleeps."""
+    return BASE + f"\nHEADER = {header}\n" + WRITE_ON_THE_PIPE
+
+
+def _call_in_thread(caller, *args):
+    """caller.call(*args) in a thread: (raised Aborted or reply, whether it returned at all)."""
+    import threading
+
+    out = []
+
+    def run():
+        try:
+            out.append(caller.call(*args))
+        except Aborted as err:
+            out.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)  # a guard against the hang under test, not a timing assertion
+    return (out[0] if out else None), not thread.is_alive()
+
+
+def test_a_reply_that_never_completes_kills_the_worker_instead_of_hanging_the_grader():
+    with started(_worker_writes(1000), [], call_seconds=2.0) as caller:
+        pid = caller.process.pid
+        err, returned = _call_in_thread(caller, "softmax", [torch.zeros(2, 3)])
+        assert returned, "the grader blocked on a half-sent reply"
+        assert isinstance(err, Aborted) and err.status == "crashed", err
+        assert "incomplete reply" in err.message
+        assert gone(pid)
+
+
+@pytest.mark.parametrize("header", [-1, 200 * 1024**2])
+def test_a_reply_announced_over_the_size_limit_is_refused_unread(header):
+    with started(_worker_writes(header), [], call_seconds=2.0) as caller:
+        err, returned = _call_in_thread(caller, "softmax", [torch.zeros(2, 3)])
+        assert returned
+        assert isinstance(err, Aborted) and err.status == "crashed", err
+        assert "64 MB" in err.message
+
+
+class _Stuck:
+    """A stand-in for a worker process that is alive and never reads its pipe."""
+
+    pid = 0
+
+    def is_alive(self):
+        return True
+
+
+def test_a_request_into_a_worker_that_stops_reading_is_bounded(monkeypatch):
+    import multiprocessing
+
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    caller = runner.WorkerCaller(
+        extraction(""), limits=dataclasses.replace(config.LIMITS, call_seconds=1.0)
+    )
+    caller.process, caller.conn = _Stuck(), ours
+    closed = []
+    monkeypatch.setattr(caller, "close", lambda: closed.append(True))
+    big = torch.zeros(1_000_000)  # megabytes of request: far more than a pipe holds
+    with pytest.raises(Aborted) as err:
+        caller._send({"op": "call", "fn": "softmax", "args": [big]}, "running softmax")
+    assert err.value.status == "timeout" and "stopped reading" in err.value.message
+    assert closed
+    theirs.close()
+    ours.close()
+
+
+def test_frames_written_by_the_grader_are_what_a_worker_connection_reads():
+    import multiprocessing
+    import os
+
+    from autograder.sandbox import wire
+
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    os.set_blocking(ours.fileno(), False)
+    assert wire.write_frame(ours.fileno(), b"hello", time.monotonic() + 60)
+    assert theirs.recv_bytes() == b"hello"
+    theirs.send_bytes(b"x" * 300_000)  # bigger than the pipe: read in pieces as it comes
+    reader, got = wire.FrameReader(ours.fileno()), None
+    while got is None:
+        got = reader.pump(1.0)
+    assert got == b"x" * 300_000 and not reader.started
+    ours.close()
+    theirs.close()

@@ -304,3 +304,22 @@ def test_quiz_messages_follow_the_language(tmp_path, monkeypatch):
     with i18n.use("zh_CN"):
         graded = quiz.grade_quiz(tmp_path / config.QUIZ_NOTEBOOK)
     assert graded[0].message.startswith(f"没有提交 {config.QUIZ_NOTEBOOK}")
+
+
+# -- non-finite and huge answers are graded, never crash the run (issue 20, item 4) ----------------------
+@pytest.mark.parametrize("source", ["q7_answer = 1e999", "q7_answer = -1e999", "q7_answer = '1e999'",
+                                    "q7_answer = 'x' * 3", "q7_answer = '" + "9" * 100_000 + "'"])  # fmt: skip
+def test_a_non_finite_or_huge_answer_is_graded_wrong_with_a_message_and_written(source, tmp_path):
+    from autograder.checks.outcome import SubmissionResult
+    from autograder.results import exports
+
+    nb = {
+        "cells": [
+            {"cell_type": "code", "source": source, "metadata": {"nbgrader": {"grade_id": "q7"}}}
+        ]
+    }
+    res = quiz.grade_question(nb, quiz.BY_ID["q7"])
+    assert res.score == 0.0 and res.status in ("malformed", "failed") and res.message
+    json.dumps(res.details, allow_nan=False)  # what the quiz keeps is plain JSON
+    assert len(json.dumps(res.details)) < 1000
+    exports.write_result(tmp_path, SubmissionResult("eve", [res]))

@@ -160,7 +160,7 @@ def normalise(qid: str, value):
         text = text[1:-1].strip()
     if NUMBER.fullmatch(text):
         number = float(text)
-        if re.fullmatch(r"[+-]?\d+", text):
+        if re.fullmatch(r"[+-]?\d+", text) and len(text) <= 40:  # int() refuses 4300+ digits
             number = int(text)
         return number if math.isfinite(number) else value
     return value
@@ -222,6 +222,28 @@ def check_answer(qid: str, value, lang=None) -> None:
             raise AssertionError(_("wrong answer to {qid} ({topic})").format(qid=qid, topic=topic))
 
 
+ANSWER_SHOWN_CHARS = 200
+"""The longest answer (its text or repr) a quiz check's details keep."""
+
+
+def _shown(value):
+    """An answer as a result keeps it: a finite number or a short text (an infinite float, a huge
+    int or a long string as a bounded repr), so every answer is graded and written, never a crash."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, int) and value.bit_length() <= 64:
+        return value
+    if isinstance(value, str) and len(value) <= ANSWER_SHOWN_CHARS:
+        return value
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to write out
+        text = f"<an int of {value.bit_length()} bits>"
+    return text if len(text) <= ANSWER_SHOWN_CHARS else text[: ANSWER_SHOWN_CHARS - 3] + "..."
+
+
 def grade_question(nb: dict, q: Question) -> CheckResult:
     """The CheckResult of one question of a parsed notebook."""
     points = float(config.QUIZ.points_per_question)
@@ -231,13 +253,10 @@ def grade_question(nb: dict, q: Question) -> CheckResult:
         return CheckResult(q.check_id, 0.0, points, "missing", str(err))
     except MalformedAnswer as err:
         return CheckResult(q.check_id, 0.0, points, "malformed", str(err))
-    details = {
-        "where": where,
-        "answer": value if isinstance(value, (str, int, float)) else repr(value),
-    }
+    details = {"where": where, "answer": _shown(value)}
     read = normalise(q.qid, value)
     if type(read) is not type(value) or read != value:
-        details["read_as"] = read
+        details["read_as"] = _shown(read)
     problem = validate(q.qid, value)
     if problem:
         return CheckResult(q.check_id, 0.0, points, "malformed", problem, details)

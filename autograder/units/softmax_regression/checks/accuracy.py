@@ -19,6 +19,7 @@ from autograder.units.softmax_regression.checks.common import (
     fmt,
     report,
     result,
+    shown,
 )
 
 
@@ -34,7 +35,12 @@ def _count(caller, cid, y_hat, y):
                                 _("tensor of shape {shape}").format(shape=tuple(value.shape)),
                                 _("compare predicted and true labels, then sum the matches to one number"))  # fmt: skip
         value = float(value.reshape(-1)[0])
-    return float(value), None
+    if not isinstance(value, (int, float)):
+        return None, report(cid, f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)}", _("one number"),
+                            f"{type(value).__name__} {shown(value)}",
+                            _("compare predicted and true labels, then sum the matches to one number"))  # fmt: skip
+    too_big = isinstance(value, int) and abs(value) >= 2**1000  # float() would overflow
+    return (math.inf if too_big else float(value)), None
 
 
 def accuracy_values(caller):
@@ -59,7 +65,7 @@ def accuracy_values(caller):
                     "d2l's accuracy returns the number of correct predictions, not the fraction (evaluate_accuracy divides later)"
                 )
             return report(
-                cid, f"y_hat = {fmt(y_hat)}, y = {y.tolist()}", repr(want), repr(got), hint
+                cid, f"y_hat = {fmt(y_hat)}, y = {y.tolist()}", repr(want), shown(got), hint
             )
     return result(cid, True)
 
@@ -72,7 +78,7 @@ def accuracy_labels(caller):
     if fail:
         return fail
     if got != 3.0:
-        return report(cid, _("y_hat = {y_hat} (labels), y = {y}").format(y_hat=y_hat.tolist(), y=y.tolist()), "3.0", repr(got),
+        return report(cid, _("y_hat = {y_hat} (labels), y = {y}").format(y_hat=y_hat.tolist(), y=y.tolist()), "3.0", shown(got),
                       _("only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)"))  # fmt: skip
     return result(cid, True)
 

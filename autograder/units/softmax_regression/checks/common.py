@@ -12,7 +12,7 @@ from autograder import config, i18n
 from autograder.checks.outcome import CheckResult
 from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
-from autograder.units.softmax_regression.calls import bounded
+from autograder.units.softmax_regression.calls import STUDENT_TEXT_CHARS, bounded
 
 
 def fmt(x, width=6):
@@ -27,7 +27,13 @@ def fmt(x, width=6):
         return _("{values} (shape {shape}, {dtype})").format(
             values=body, shape=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "")
         )
-    return repr(x)
+    return shown(x)
+
+
+def shown(value, limit=STUDENT_TEXT_CHARS):
+    """repr(value) of something a worker sent, at most `limit` characters (saying the rest's size):
+    every text taken from a student's value into a message goes through here or ``bounded``."""
+    return bounded(repr(value), limit)
 
 
 def _round(v, width):
@@ -74,11 +80,16 @@ WORKER_ERRORS = (
 in the current language. Fields named error and what are themselves such texts."""
 
 
+WORKER_ERROR_CHARS = 600
+"""The longest error text from a worker a message keeps."""
+
+
 def worker_error(text):
     """`text` (a call's error as calls.py words it) in the current language; other text unchanged
     (a student's exception, e.g. "RuntimeError: ...", stays as Python wrote it)."""
-    if not isinstance(text, str):
+    if text is None:
         return text
+    text = bounded(text, WORKER_ERROR_CHARS)
     for template in WORKER_ERRORS:
         found = i18n.parse(template, text)
         if found is not None:
@@ -190,7 +201,7 @@ def _tensor_or_fail(check_id, value, inp, expected, fn):
         check_id,
         inp,
         expected,
-        f"{type(value).__name__} {value!r}",
+        bounded(f"{type(value).__name__} {shown(value)}"),
         _("{function} must return a torch.Tensor").format(function=fn),
     )
 

@@ -8,6 +8,7 @@ from autograder import config
 from autograder.checks.registry import Check
 from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
+from autograder.units.softmax_regression.calls import bounded
 from autograder.units.softmax_regression.checks.common import (
     NO_GRAD_HINT,
     SHAPES,
@@ -176,9 +177,9 @@ def softmax_dtype(caller):
             on = _("a result on {device}")
             return report(
                 cid,
-                _("X on {device}").format(device=reply.get("input_device")),
-                on.format(device=reply.get("input_device")),
-                on.format(device=reply.get("device")),
+                _("X on {device}").format(device=bounded(reply.get("input_device"), 40)),
+                on.format(device=bounded(reply.get("input_device"), 40)),
+                on.format(device=bounded(reply.get("device"), 40)),
                 _("do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))"),
             )
     return result(cid, True)
