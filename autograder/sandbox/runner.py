@@ -214,48 +214,45 @@ class WorkerCaller(Caller):
             doing=doing, gb=f"{self.limits.memory_bytes / 1024**3:.1f}")  # fmt: skip
 
     # -- requests ----------------------------------------------------------------------------
+    def _frames(self) -> wire.FrameReader:
+        """The frame reader of the current worker's pipe (made non-blocking on first use): the
+        grader never waits on a worker without a deadline (wire.FrameReader, wire.write_frame)."""
+        reader = getattr(self, "_reader", None)
+        if reader is None or reader[0] is not self.conn:
+            os.set_blocking(self.conn.fileno(), False)
+            reader = self._reader = (self.conn, wire.FrameReader(self.conn.fileno()))
+        return reader[1]
+
     def _receive(self, seconds, doing, since=None, watch=None):
         """Wait for one message within `seconds` (counted from `since`, default now), polling
         memory (this worker's, and the early runs of `watch`, default self); kill the worker on
-        any failure."""
+        any failure. A reply that has begun by then gets config.REPLY_GRACE_SECONDS more to be
+        whole; one still incomplete then, or over wire.MAX_MESSAGE_BYTES, kills the worker."""
         watch = watch or self
         since = time.monotonic() if since is None else since
         end = min(since + seconds, self.deadline)
+        grace_end = max(end, time.monotonic()) + config.REPLY_GRACE_SECONDS
         pid = self.process.pid
+        reader = self._frames()
         while True:
             watch._watch_sides()
-            left = end - time.monotonic()
+            now = time.monotonic()
+            left = end - now
             # A reply already waiting counts as in time: an early run's may have waited for the
             # check that asks for it (its limit is enforced meanwhile by _watch_sides).
-            if left <= 0 and not self.conn.poll(0):
-                self.close()
-                raise Aborted(*self._over_time(since, seconds, doing))
+            if left <= 0 and (now >= grace_end or not (reader.started or self.conn.poll(0))):
+                self._fail_late(reader, since, seconds, doing)
             rss = rss_bytes(pid)
             self.peak_rss = max(self.peak_rss, rss)
             if rss > self.limits.memory_bytes:
                 self.close()
                 raise Aborted(*self._over_memory(doing))
             try:
-                if self.conn.poll(min(max(left, 0), 0.05)):
-                    raw = self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES)
+                raw = reader.pump(min(max(left, 0), 0.05))
+                if raw is not None:
                     return wire.loads(raw)
             except (EOFError, OSError, wire.WireError) as err:
-                code = self.process.exitcode if self.process else None
-                if self.process is not None:
-                    self.process.join(timeout=1)
-                    code = self.process.exitcode
-                self.close()
-                if isinstance(err, wire.WireError):
-                    raise Aborted(
-                        "crashed",
-                        _("the worker sent a malformed reply while {doing}").format(doing=doing),
-                    ) from None
-                how = _exit_description(code)
-                died = _(
-                    "the worker process {how} while {doing} (did the code call os._exit, or crash Python?)"
-                )
-                raise Aborted("memory" if code == -signal.SIGKILL and rss > 0.8 * self.limits.memory_bytes else "crashed",
-                              died.format(how=how, doing=doing)) from None  # fmt: skip
+                self._fail_read(err, rss, doing)
             if not self.process.is_alive() and not self.conn.poll(0):
                 code = self.process.exitcode
                 self.close()
@@ -266,8 +263,48 @@ class WorkerCaller(Caller):
                     ),
                 )
 
+    def _fail_late(self, reader, since, seconds, doing):
+        """Kill the worker whose reply is late: none came, or it stopped part way."""
+        partial = reader.started
+        self.close()
+        if partial:
+            raise Aborted(
+                "crashed",
+                _("the worker sent an incomplete reply and stopped while {doing}").format(
+                    doing=doing
+                ),
+            )
+        raise Aborted(*self._over_time(since, seconds, doing))
+
+    def _fail_read(self, err, rss, doing):
+        """Kill the worker after a failed read: the pipe closed, or the reply broke the format."""
+        code = self.process.exitcode if self.process else None
+        if self.process is not None:
+            self.process.join(timeout=1)
+            code = self.process.exitcode
+        self.close()
+        if isinstance(err, wire.FrameTooLarge):
+            raise Aborted(
+                "crashed",
+                _("the worker sent a reply over the {mb} MB limit while {doing}").format(
+                    mb=wire.MAX_MESSAGE_BYTES // 1024**2, doing=doing
+                ),
+            ) from None
+        if isinstance(err, wire.WireError):
+            raise Aborted(
+                "crashed",
+                _("the worker sent a malformed reply while {doing}").format(doing=doing),
+            ) from None
+        how = _exit_description(code)
+        died = _(
+            "the worker process {how} while {doing} (did the code call os._exit, or crash Python?)"
+        )
+        raise Aborted("memory" if code == -signal.SIGKILL and rss > 0.8 * self.limits.memory_bytes else "crashed",
+                      died.format(how=how, doing=doing)) from None  # fmt: skip
+
     def _send(self, message, doing):
-        """Send one request (starting the worker if needed); return its nonce."""
+        """Send one request (starting the worker if needed); return its nonce. A worker that does
+        not take it within the call limit (it stopped reading) is killed."""
         if time.monotonic() >= self.deadline:
             raise Aborted(
                 "timeout",
@@ -278,12 +315,18 @@ class WorkerCaller(Caller):
         if self.process is None:
             self._start()
         nonce = secrets.token_hex(8)
+        by = min(time.monotonic() + self.limits.call_seconds, self.deadline)
         try:
-            self.conn.send_bytes(wire.dumps({**message, "nonce": nonce}))
+            self._frames()  # the pipe non-blocking
+            sent = wire.write_frame(self.conn.fileno(), wire.dumps({**message, "nonce": nonce}), by)
         except (OSError, ValueError):
             self.close()
             gone = _("the worker process had exited before {doing}").format(doing=doing)
             raise Aborted("crashed", gone) from None
+        if not sent:
+            self.close()
+            stuck = _("the worker stopped reading requests before {doing}").format(doing=doing)
+            raise Aborted("timeout", stuck)
         return nonce
 
     def _request(self, message, seconds, doing):
