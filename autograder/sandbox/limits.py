@@ -15,12 +15,19 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+NO_CORE_DUMP = 1
+"""RLIMIT_CORE of a worker. 1, not 0: where core_pattern pipes dumps to a helper (systemd-coredump,
+apport), the kernel ignores RLIMIT_CORE except the value 1, which turns the dump off; a file dump
+of at most one byte is never written either. A worker that crashes itself again and again
+writes nothing to any disk."""
+
+
 def set_limits(limits, cuda):
     """Apply the configured resource limits to this process (and every child it could start)."""
     soft_hard = {
         resource.RLIMIT_FSIZE: limits.file_size_bytes,
         resource.RLIMIT_NOFILE: limits.open_files,
-        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_CORE: NO_CORE_DUMP,
         resource.RLIMIT_CPU: int(limits.submission_seconds * max(os.cpu_count() or 1, 1)) + 60,
     }
     if not cuda:  # CUDA reserves far more address space than it uses: rely on RSS polling there.
