@@ -391,6 +391,8 @@ def cmd_grade(args) -> int:
     except batch.GraderUnavailable as err:
         print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
         return 3
+    finally:  # the fork server, its workers and every folder of the run go once grading ends
+        forkserver.stop()
     if results.class_results:
         print(table(results.class_results))
     else:

@@ -182,3 +182,11 @@ def pytest_terminal_summary(terminalreporter, config):
     for student in sorted(scores):
         got, total = scores[student]
         terminalreporter.write_line(f"{student.ljust(width)}  {got:g}/{total:g}")
+
+
+def pytest_unconfigure(config):
+    """Grading is over: stop the fork server and its workers, remove the run's temp folders."""
+    if config.stash.get(submissions_key, None):
+        from autograder.sandbox import forkserver
+
+        forkserver.stop()

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
 import os
+import signal
+import tempfile
 import threading
 import time
+from multiprocessing import util
 
+import psutil
+
+from autograder.sandbox import scratch
 from autograder.sandbox.limits import available_cores
 
 PRELOAD = ["autograder.sandbox.preload", "matplotlib.pyplot", "autograder.sandbox.preload_optim"]
@@ -58,6 +66,11 @@ def ensure_running() -> None:
     from autograder.sandbox.policy import minimal_environment
 
     with _env_lock:
+        # Temp folders first, while TMPDIR (the instructor's choice) is still set: the scratch
+        # folders (tempfile caches its choice) and multiprocessing's, which holds the fork
+        # server's listening socket. stop() removes both.
+        tempfile.gettempdir()
+        util.get_temp_dir()
         saved = dict(os.environ)
         try:
             os.environ.clear()
@@ -66,6 +79,97 @@ def ensure_running() -> None:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+        if not _stop_registered:
+            _stop_registered.append(atexit.register(stop))
+
+
+_stop_registered: list = []
+STOP_WAIT_SECONDS = 5
+"""How long stop() waits for a process it has killed (or asked to exit) to be reaped."""
+
+
+def stop() -> None:
+    """Stop what ensure_running started, once grading ends: kill the fork server and any worker it
+    still has, reap it and multiprocessing's resource tracker (nothing is left for pid 1 to adopt),
+    and remove multiprocessing's temp folder and every scratch folder left. Safe to call twice;
+    a later ensure_running starts afresh. (``grade``, the pytest plugin and the interpreter's exit
+    call it; Gradescope and Classroom grade through ``grade``.)"""
+    from multiprocessing import forkserver, resource_tracker
+
+    with _env_lock:
+        server = forkserver._forkserver
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid is not None:
+            _kill_tree(pid)
+            _close(server, "_forkserver_alive_fd")
+            _reap(pid)
+            address = server._forkserver_address
+            server._forkserver_pid = server._forkserver_address = None
+            if address and not util.is_abstract_socket_namespace(address):
+                with contextlib.suppress(OSError):
+                    os.unlink(address)
+            tracker = resource_tracker._resource_tracker
+            tracker_pid = getattr(tracker, "_pid", None)
+            if tracker_pid is not None:
+                _close(tracker, "_fd")  # its main() exits once no process holds the pipe
+                if not _reap(tracker_pid, STOP_WAIT_SECONDS):
+                    _kill_tree(tracker_pid)
+                    _reap(tracker_pid)
+                tracker._pid = None
+        _remove_mp_temp_dir()
+        scratch.remove_all()
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL process `pid`, then its children (their process groups too: workers lead one)."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    for target in (pid, *(c.pid for c in children)):
+        with contextlib.suppress(OSError):
+            os.kill(target, signal.SIGKILL)
+    for child in children:
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+def _close(owner, attribute: str) -> None:
+    """Close the descriptor `owner.<attribute>` (if any) and forget it."""
+    fd = getattr(owner, attribute, None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        setattr(owner, attribute, None)
+
+
+def _reap(pid: int, seconds: float = STOP_WAIT_SECONDS) -> bool:
+    """Wait (at most `seconds`) for this process's child `pid` to exit; whether it was reaped."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.005)
+
+
+def _remove_mp_temp_dir() -> None:
+    """Remove multiprocessing's temp folder (pymp-*) now, and forget it: ``os._exit`` (``grade``)
+    skips the finalizer that would remove it."""
+    config = multiprocessing.process.current_process()._config
+    path = config.get("tempdir")
+    if not path:
+        return
+    for finalizer in list(util._finalizer_registry.values()):
+        if path in (getattr(finalizer, "_args", None) or ()):
+            finalizer.cancel()
+    config["tempdir"] = None
+    scratch.remove(path)
 
 
 def start(preload=None) -> None:

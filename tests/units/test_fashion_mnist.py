@@ -184,18 +184,61 @@ def test_hidden_split_is_disjoint_and_never_reaches_worker_arrays():
     assert sum(len(y) for _, y in test_batches) == len(visible)
 
 
-def test_worker_arrays_zero_the_test_tensors_they_were_cut_from(monkeypatch):
-    import torch
-
+def _fresh_worker_arrays(monkeypatch, root):
+    """worker_arrays() read afresh from the official files under `root`."""
     from autograder.units.softmax_regression import data
 
-    X_test, y_test = torch.rand(10, 1, 28, 28) + 0.5, torch.arange(10)
-    fake = lambda: (torch.ones(4, 1, 28, 28), torch.zeros(4, dtype=torch.int64), X_test, y_test)  # noqa: E731
-    monkeypatch.setattr(data, "load_arrays_cpu", fake)
+    official = data.official_files
     monkeypatch.setattr(data, "_worker_arrays", None)
-    X_vis = data.worker_arrays()[2]
-    assert X_vis.shape[0] == 5 and bool((X_vis > 0).all())
-    assert not X_test.any() and not y_test.any()
+    monkeypatch.setattr(data, "official_files", lambda: official(root))
+    return data.worker_arrays()
+
+
+@pytest.fixture
+def reads(monkeypatch, tmp_path):
+    """Every idx file data.read_idx_bytes reads, with the pid that reads it (children too)."""
+    from autograder.units.softmax_regression import data
+
+    log = tmp_path / "reads.log"
+    real = data.read_idx_bytes
+
+    def logged(path, name):
+        with open(log, "a") as fh:
+            fh.write(f"{os.getpid()} {name}\n")
+        return real(path, name)
+
+    monkeypatch.setattr(data, "read_idx_bytes", logged)
+    return lambda: [line.split() for line in log.read_text().splitlines()]
+
+
+def test_worker_arrays_read_the_test_files_in_another_process(official_root, reads, monkeypatch):
+    """The fork server reads the training files itself; the test files (hidden rows) only in a
+    child forked for that, which sends back the visible rows (old code: all four read here)."""
+    X_train, y_train, X_vis, y_vis = _fresh_worker_arrays(monkeypatch, official_root)
+    by_name = {name: int(pid) for pid, name in reads()}
+    here = os.getpid()
+    assert by_name["train-images-idx3-ubyte.gz"] == here == by_name["train-labels-idx1-ubyte.gz"]
+    assert here != by_name["t10k-images-idx3-ubyte.gz"] == by_name["t10k-labels-idx1-ubyte.gz"]
+    from autograder.units.softmax_regression import data
+
+    want = data.visible_arrays()
+    for got, expected in zip((X_train, y_train, X_vis, y_vis), want, strict=True):
+        assert got.dtype == expected.dtype and torch.equal(got, expected)
+
+
+def test_worker_arrays_report_a_wrong_test_file_read_in_the_child(official_root, reads, tmp_path,
+                                                                   monkeypatch):  # fmt: skip
+    """The child's DataFileError (a wrong md5) reaches the caller, naming the file."""
+    from autograder.units.softmax_regression import data
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in data.MD5:
+        (root / name).symlink_to(official_root / name)
+    (root / "t10k-labels-idx1-ubyte.gz").unlink()
+    (root / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not the labels")
+    with pytest.raises(data.DataFileError, match=r"t10k-labels-idx1-ubyte\.gz: not the official"):
+        _fresh_worker_arrays(monkeypatch, root)
 
 
 # -- the grader's own reader (autograder/units/softmax_regression/data.py) ----------------------

@@ -10,10 +10,13 @@ which may download them) is the fallback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
 import importlib.util
+import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -123,6 +126,13 @@ def read_idx(path, name) -> torch.Tensor:
     A .gz file must have the official md5 sum; the header must give the official shape.
     Raises DataFileError naming the file and what is wrong.
     """
+    buf, header = read_idx_bytes(path, name)
+    return torch.frombuffer(buf, dtype=torch.uint8, offset=header).reshape(SHAPES[name])
+
+
+def read_idx_bytes(path, name) -> tuple[bytearray, int]:
+    """(the whole idx file `path` as a bytearray, the length of its header): read_idx without
+    torch (the reading child of ``in_child`` uses nothing else)."""
     path, shape = Path(path), SHAPES[name]
     header = 4 + 4 * len(shape)
     buf = bytearray(header + torch.Size(shape).numel())  # one mutable buffer: it can be zeroed
@@ -152,7 +162,7 @@ def read_idx(path, name) -> torch.Tensor:
             f"dimensions {dims}, {size}{'+' if extra else ''} bytes); replace it with the "
             f"official {name}"
         )
-    return torch.frombuffer(buf, dtype=torch.uint8, offset=header).reshape(shape)
+    return buf, header
 
 
 @functools.cache
@@ -182,19 +192,134 @@ _worker_arrays = None
 def worker_arrays():
     """(X_train, y_train, X_visible, y_visible) on the CPU, read for a worker's fork server.
 
-    The hidden test images are never kept: the freshly read test tensors are overwritten with
-    zeros once the visible rows are copied out, so not even freed memory holds them.
+    The hidden test rows never enter this process, not even in freed memory: the test files are
+    read (md5, decompression, idx header) in a child forked for that alone, which sends back only
+    the visible rows and exits, its memory returned to the kernel, while this process reads the
+    training files beside it (``in_child``).
     """
     global _worker_arrays
     with _read_lock:
         if _worker_arrays is None:
-            X_train, y_train, X_test, y_test = load_arrays_cpu()
-            visible, _ = split_indices(len(y_test))
-            X_vis, y_vis = X_test.index_select(0, visible), y_test.index_select(0, visible)
-            X_test.zero_()
-            y_test.zero_()
-            _worker_arrays = (X_train, y_train, X_vis, y_vis)
+            _worker_arrays = _read_worker_arrays()
     return _worker_arrays
+
+
+def _read_worker_arrays():
+    found = official_files()
+    if found is None:  # the release helper (torchvision, may download): all of it in the child
+        return in_child(_visible_through_helper)()
+    visible = split_indices(SHAPES["t10k-labels-idx1-ubyte.gz"][0])[0].tolist()
+    test = in_child(lambda: _visible_test_rows(found[2:], visible))  # runs beside the reads here
+    try:
+        X_train = read_idx(found[0], "train-images-idx3-ubyte.gz")
+        y_train = read_idx(found[1], "train-labels-idx1-ubyte.gz")
+    except DataFileError:
+        with contextlib.suppress(DataFileError):
+            test()  # the child is reaped either way
+        raise
+    X_train, y_train = X_train.unsqueeze(1).to(torch.float32).div_(255.0), y_train.to(torch.int64)
+    X_vis, y_vis = test()
+    return X_train, y_train, X_vis.unsqueeze(1).to(torch.float32).div_(255.0), y_vis.to(torch.int64)
+
+
+def _visible_test_rows(paths, visible):
+    """In the reading child, without torch: the uint8 rows `visible` of the test images and
+    labels, as (dtype, shape, bytes)."""
+    (images, ih), (labels, lh) = (read_idx_bytes(p, n) for p, n in zip(paths, list(MD5)[2:]))
+    size = 28 * 28
+    rows = b"".join(images[ih + i * size : ih + (i + 1) * size] for i in visible)
+    return [
+        ("uint8", (len(visible), 28, 28), rows),
+        ("uint8", (len(visible),), bytes(labels[lh + i] for i in visible)),
+    ]
+
+
+def _visible_through_helper():
+    """In the reading child: (X_train, y_train, X_visible, y_visible) through the release helper."""
+    X_train, y_train, X_test, y_test = helper_module().load_arrays(device="cpu")
+    visible, _ = split_indices(len(y_test))
+    tensors = (X_train, y_train, X_test.index_select(0, visible), y_test.index_select(0, visible))
+    return [(str(t.dtype).split(".")[-1], tuple(t.shape), t.contiguous().numpy()) for t in tensors]
+
+
+def in_child(produce):
+    """Fork a child that runs ``produce()`` ([(dtype name, shape, buffer)]) and sends the arrays
+    back through a pipe; returns a function that receives them as tensors (raising DataFileError
+    with the child's error, if any).
+
+    Whatever the child read to make them stays in its memory, which the kernel takes back (and
+    zeroes before any other process gets it) when the child exits: the hidden test rows are read
+    there, never in the fork server that workers are forked from.
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: measured by the parent's result
+        os.close(r)
+        _send_tensors(w, produce)
+        os._exit(0)
+    os.close(w)
+
+    def receive():
+        try:
+            return _receive_tensors(r)
+        finally:
+            os.close(r)
+            os.waitpid(pid, 0)
+
+    return receive
+
+
+def _send_tensors(fd, produce):
+    """In the child: write produce()'s arrays (or the error it raised) to `fd`, framed."""
+    try:
+        try:
+            arrays = produce()
+            header = {"tensors": [(dtype, list(shape)) for dtype, shape, _ in arrays]}
+        except Exception as err:  # noqa: BLE001 - reported by the parent
+            arrays, header = [], {"error": f"{type(err).__name__}: {err}"[:2000]}
+        text = json.dumps(header).encode()
+        _write_all(fd, len(text).to_bytes(8, "little") + text)
+        for _dtype, _shape, data in arrays:
+            _write_all(fd, memoryview(data).cast("B"))
+    except BaseException:  # noqa: BLE001 - the parent sees a short read
+        pass
+
+
+def _write_all(fd, data) -> None:
+    """Write all of `data` to the pipe `fd`."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exact(fd, n: int) -> bytearray:
+    """Exactly `n` bytes from the pipe `fd` (DataFileError if it ends first)."""
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if k == 0:
+            raise DataFileError("the process reading the test files ended before sending them")
+        got += k
+    return buf
+
+
+def _receive_tensors(fd) -> tuple[torch.Tensor, ...]:
+    """In the parent: the tensors _send_tensors wrote to the other end of `fd`."""
+    header = json.loads(bytes(_read_exact(fd, int.from_bytes(_read_exact(fd, 8), "little"))))
+    if "error" in header:
+        raise DataFileError(header["error"])
+    out = []
+    for dtype_name, shape in header["tensors"]:
+        dtype = getattr(torch, dtype_name)
+        n = torch.Size(shape).numel() * torch.empty(0, dtype=dtype).element_size()
+        buf = _read_exact(fd, n)
+        out.append(
+            torch.frombuffer(buf, dtype=dtype).reshape(shape)
+            if n
+            else torch.empty(shape, dtype=dtype)
+        )
+    return tuple(out)
 
 
 def batches(device="cpu", seed=config.SEED, arrays_=None):
