@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -28,7 +26,7 @@ import psutil
 from autograder import config, sandbox
 from autograder.checks.loop import Aborted
 from autograder.i18n import _
-from autograder.sandbox import forkserver, wire
+from autograder.sandbox import forkserver, scratch, wire
 from autograder.sandbox.limits import available_cores
 from autograder.units.softmax_regression.caller import Caller
 
@@ -117,7 +115,7 @@ class WorkerCaller(Caller):
     def _spawn(self):
         forkserver.ensure_running()
         ctx = forkserver.context()
-        self.scratch = tempfile.mkdtemp(prefix="softmax-worker-")
+        self.scratch = scratch.make()  # under the grader's TMPDIR (forkserver.ensure_running)
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         spec = {
             "scratch": self.scratch,
@@ -169,7 +167,7 @@ class WorkerCaller(Caller):
             self.conn.close()
             self.conn = None
         if self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            scratch.remove(self.scratch)  # any depth, names, rights or links; never raises
             self.scratch = None
 
     def _drop_side(self, mode):
