@@ -23,8 +23,8 @@ import torch.special  # noqa: F401
 import torch.utils._python_dispatch  # noqa: F401
 
 from autograder import config, sandbox
+from autograder.sandbox import audit, wire
 from autograder.sandbox import limits as os_limits
-from autograder.sandbox import wire
 from autograder.units.softmax_regression import data
 from autograder.units.softmax_regression.calls import execute_call, run_training
 
@@ -62,7 +62,12 @@ def _private_folders(scratch):
 
 
 def serve(conn, spec):
-    """Worker main: confine this process, define the submission, then answer until told to stop."""
+    """Worker main: confine this process, define the submission, then answer until told to stop.
+
+    The harness is bound here, before any student code runs: replacing this module's globals
+    later changes nothing, and the audit hook (sandbox/audit.py) is armed before the student's
+    definitions run."""
+    call, train = execute_call, run_training
     os_limits.detach_session()
     os_limits.close_fds({conn.fileno()})
     os_limits.silence_output()
@@ -88,6 +93,8 @@ def serve(conn, spec):
                 device=device,
                 allow_processes=spec["limits"]["processes"] > 0,
             )
+        namespace["__builtins__"] = audit.student_builtins()
+        audit.arm()
         student_errors = _define(namespace, spec["student_source"], "<your notebook>")
         conn.send_bytes(
             wire.dumps(
@@ -104,7 +111,8 @@ def serve(conn, spec):
                 {
                     "op": "ready",
                     "fatal": f"{type(err).__name__}: {err}",
-                    "trace": traceback.format_exc()[-2000:],
+                    # once armed, a traceback's frames are refused: the first line is enough
+                    "trace": "" if audit.armed() else traceback.format_exc()[-2000:],
                 }
             )
         )
@@ -116,7 +124,7 @@ def serve(conn, spec):
             return
         op = request.get("op")
         if op == "call":
-            reply = execute_call(
+            reply = call(
                 namespace,
                 request["fn"],
                 request["args"],
@@ -132,7 +140,7 @@ def serve(conn, spec):
             # (runner.py) and one after the other checks give the same parameters.
             torch.manual_seed(config.SEED)
             random.seed(config.SEED)
-            reply = run_training(namespace, request["mode"], batches, device)
+            reply = train(namespace, request["mode"], batches, device)
         else:
             return
         try:

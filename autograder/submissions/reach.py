@@ -148,7 +148,7 @@ def _root(node: ast.AST) -> ast.AST:
     return node
 
 
-def _blocked_module(name: str) -> bool:
+def blocked_module(name: str) -> bool:
     """Whether importing module `name` is refused (blocked, or a private part such as torch._C)."""
     parts = name.split(".")
     if any(p.startswith("_") for p in parts):
@@ -185,20 +185,20 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Import(self, node):
         for alias in node.names:
-            if alias.name.split(".")[0] != "sys" and _blocked_module(alias.name):
+            if alias.name.split(".")[0] != "sys" and blocked_module(alias.name):
                 self.flag(node, "import", alias.name)
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node):
         module = "." * node.level + (node.module or "")
-        if node.level or _blocked_module(module):
+        if node.level or blocked_module(module):
             self.flag(node, "import", module)
         for alias in node.names:
             if module == "sys":
                 if alias.name not in SYS_ALLOWED:
                     self.flag(node, "sys", alias.name)
-            elif _blocked_module(f"{module}.{alias.name}") and not node.level:
-                if not _blocked_module(module):
+            elif blocked_module(f"{module}.{alias.name}") and not node.level:
+                if not blocked_module(module):
                     self.flag(node, "import", f"{module}.{alias.name}")
             elif alias.name == "sys" or _attribute_rule(alias.name):
                 self.flag(node, _attribute_rule(alias.name) or "module", alias.name)

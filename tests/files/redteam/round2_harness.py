@@ -137,3 +137,22 @@ def add(corpus):
           {"softmax": "import torch\n\n\ndef softmax(X):\n"
                       "    getattr(torch, 'sy' + 's').modules['autograder.units.softmax_regression.calls']._paused[0] += 1\n"
                       + torch_softmax})  # fmt: skip
+    payload = (b"cbuiltins\neval\n(S\"__import__('sys').modules['autograder.units."
+               b"softmax_regression.calls']._paused.__setitem__(0, 1)\"\ntR.")  # fmt: skip
+    blank("pickle_torch_load", "torch.load(weights_only=False) of crafted bytes whose find_class "
+          "fetches eval (passes the static gate; the worker's audit hook refuses find_class)",
+          {"softmax": f"import io\nimport torch\n\nPAYLOAD = {payload!r}\n\n\ndef softmax(X):\n"
+                      "    torch.load(io.BytesIO(PAYLOAD), weights_only=False)\n" + torch_softmax})  # fmt: skip
+    blank("forged_counters", "a train_ch3 that does not train and sets the counters of the "
+          "objects it is handed (passes, batches, loss calls, updater steps)",
+          {"train_ch3": textwrap.dedent("""
+              def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
+                  for it in (train_iter, test_iter):
+                      it.passes = num_epochs
+                      it.batches_seen = num_epochs * len(it)
+                  loss.calls = num_epochs * len(train_iter)
+                  updater.zero_grads = num_epochs * len(train_iter)
+                  updater.snapshots.calls = num_epochs * len(train_iter)
+                  updater.snapshots.taken = {1: updater.params if hasattr(updater, 'params') else []}
+              """)}, train=("train_ch3.updates", "train_ch3.accuracy", "train_ch3.end_to_end"))  # fmt: skip
+    cases["forged_counters"].softmax = ("error",)  # softmax is the blank stub: not run
