@@ -467,3 +467,48 @@ def test_fork_server_environment_holds_no_secret():
                                       "FASHION_MNIST_ROOT": "/data", "SOFTMAX_TEST_SECRET": "s"})  # fmt: skip
     assert env["FASHION_MNIST_ROOT"] == "/data" and env["PATH"] == "/bin"
     assert not {"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "SOFTMAX_TEST_SECRET"} & set(env)
+
+
+KERNEL_ROUND = ("prlimit_grader", "fsetown_grader_group", "fiosetown_grader_socket",
+                "fill_scratch", "memfd_hoard")  # fmt: skip
+
+
+def test_the_kernel_round_is_refused_with_landlock_abi_4(tmp_path, examples):
+    """tests/files/redteam/round2_kernel.py graded by the CLI with SOFTMAX_LANDLOCK_ABI=4 (no
+    signal scoping): the grader completes (the filter before issue 20 let fiosetown_grader_socket
+    kill it with SIGIO after two students), every attack ends forbidden, the honest student is
+    unchanged. The grader runs in a session of its own, so a signal that got through could not
+    reach pytest."""
+    import importlib.util
+    import json
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "redteam_build_kernel", repo / "tests" / "files" / "redteam" / "build.py"
+    )
+    build = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build
+    spec.loader.exec_module(build)
+    target = build.Target(*(str(tmp_path / "none") for _ in range(6)), port=1, secret_env="NONE")
+    cases = build.build(tmp_path / "corpus", repo, target)
+    subs, out = tmp_path / "submitted", tmp_path / "out"
+    subs.mkdir()
+    for name in KERNEL_ROUND:
+        shutil.copytree(tmp_path / "corpus" / name, subs / name)
+    shutil.copytree(examples / "carol_blank", subs / "carol_blank")
+    env = dict(os.environ, **{landlock.MAX_ABI_VARIABLE: "4"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
+         "--workers", "2", "--device", "cpu", "--no-report"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=600, start_new_session=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    for name in KERNEL_ROUND:
+        result = json.loads((out / name / "results.json").read_text())
+        assert result["extra_data"]["info"]["confinement"]["landlock_abi"] == 4
+        softmax = [t for t in result["tests"] if t["name"].startswith("softmax.")]
+        assert softmax and all(t["output"].startswith("[forbidden]") for t in softmax), name
+        assert sum(t["score"] for t in softmax) == 0 and cases[name].softmax == ("forbidden",)
+    assert json.loads((out / "carol_blank" / "results.json").read_text())["score"] == 0
