@@ -165,12 +165,12 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
     hostile("background_process", "hang", "starts a background process (refused)",
             _softmax("subprocess.Popen(['sleep', '1000'])\nreturn X", "import subprocess"),
             "forbidden", ["forbidden"])  # fmt: skip
-    hostile("fill_disk", "hang", "writes a 1 GB file in its working folder (RLIMIT_FSIZE 64 MB)",
+    hostile("fill_disk", "hang", "writes a 1 GB file in its working folder (nothing can be created in scratch)",
             _softmax("""
                 with open('filler.bin', 'wb') as fh:
                     for _ in range(1024):
                         fh.write(bytes(1024**2))
-                return X""", "import torch"), "ok", ["error", "failed"])  # fmt: skip
+                return X""", "import torch"), "forbidden", ["forbidden"])  # fmt: skip
 
     # -- escapes -------------------------------------------------------------------------------
     hostile("exit_sys_exit", "escape", "sys.exit(0) inside softmax",
@@ -335,4 +335,11 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
     ):  # fmt: skip
         write(name, notebook(edit=edit))
         cases[name] = Expect("broken", what, "ok", score)
+    # The static gate (submissions/reach.py, issue 20) refuses these before anything runs: they
+    # replace attributes of imported modules, reach sys.modules or builtins, or name os._exit.
+    for name in ("exit_os_exit", "fake_autograder_module", "patch_allclose", "patch_builtins",
+                 "patch_isfinite", "patch_numpy", "patch_tensor_eq"):  # fmt: skip
+        case = cases[name]
+        case.status, case.softmax = "forbidden", ("forbidden",)
+        case.score = None if case.le_control else 0.0
     return cases
