@@ -70,7 +70,7 @@ def ensure_running() -> None:
         # folders (tempfile caches its choice) and multiprocessing's, which holds the fork
         # server's listening socket. stop() removes both.
         tempfile.gettempdir()
-        util.get_temp_dir()
+        _mp_temp_dir()
         saved = dict(os.environ)
         try:
             os.environ.clear()
@@ -158,9 +158,25 @@ def _reap(pid: int, seconds: float = STOP_WAIT_SECONDS) -> bool:
         time.sleep(0.005)
 
 
+SOCKET_PATH_MAX = 107
+"""The longest path a unix socket can be bound to (sun_path holds 108 bytes with the NUL)."""
+
+
+def _mp_temp_dir() -> str:
+    """multiprocessing's temp folder (it holds the fork server's listening socket), made under the
+    grader's TMPDIR, or under /tmp where TMPDIR is too long for a socket's path."""
+    config = multiprocessing.process.current_process()._config
+    if config.get("tempdir") is None:
+        base = tempfile.gettempdir()
+        if len(os.path.join(base, "pymp-12345678", "listener-12345678")) > SOCKET_PATH_MAX:
+            base = "/tmp"
+        config["tempdir"] = tempfile.mkdtemp(prefix="pymp-", dir=base)
+    return config["tempdir"]
+
+
 def _remove_mp_temp_dir() -> None:
     """Remove multiprocessing's temp folder (pymp-*) now, and forget it: ``os._exit`` (``grade``)
-    skips the finalizer that would remove it."""
+    skips any finalizer that would remove it."""
     config = multiprocessing.process.current_process()._config
     path = config.get("tempdir")
     if not path:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import psutil
+import pytest
 from conftest import ROOT
 
 from autograder.sandbox import forkserver
@@ -205,3 +211,72 @@ def test_on_one_core_the_grader_imports_torch_after_the_fork_server_is_ready(tmp
     script = tmp_path / "one_core.py"
     got = [run_script(script, ONE_CORE, cores).split() for cores in (1, 2)]
     assert got == [["True"], ["False"]]
+
+
+LEAVES = """
+import json, os, sys
+
+if __name__ == "__main__":
+    from multiprocessing import forkserver as mp_forkserver, resource_tracker, util
+
+    from autograder.sandbox import forkserver, runner
+    from autograder.submissions.notebook import Extraction
+
+    forkserver.start(preload=[])
+    caller = runner.WorkerCaller(Extraction(release_source="", student_source="x = 1\\n"))
+    caller._start()
+    worker = caller.process.pid
+    print(json.dumps({
+        "scratch": caller.scratch, "mp": util.get_temp_dir(), "worker": worker,
+        "server": mp_forkserver._forkserver._forkserver_pid,
+        "tracker": resource_tracker._resource_tracker._pid,
+    }), flush=True)
+    if sys.argv[1] == "stop":  # what grade does before os._exit (the worker still running)
+        forkserver.stop()
+        os._exit(0)
+    caller.close()  # the plain interpreter exit: forkserver.stop runs at exit
+"""
+
+
+@pytest.fixture
+def short_tmpdir():
+    """A new folder with a short path (a unix socket's path holds 107 bytes), removed after."""
+    path = Path(tempfile.mkdtemp(prefix="softmax-tmpdir-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("how", ["stop", "exit"])
+def test_nothing_outlives_the_grader_and_its_folders_are_under_tmpdir(tmp_path, short_tmpdir, how):
+    """Scratch and multiprocessing's folder (the fork server's socket) are made under the
+    grader's TMPDIR, and gone when it ends; the fork server, its workers and the resource tracker
+    are reaped before it exits (old code: under /tmp whatever TMPDIR said, pymp-* left behind,
+    the fork server adopted by pid 1 for seconds)."""
+    tmpdir = short_tmpdir
+    script = tmp_path / "leaves.py"
+    script.write_text(LEAVES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmpdir)}
+    proc = subprocess.run([sys.executable, str(script), how], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    made = json.loads(proc.stdout.splitlines()[0])
+    assert Path(made["scratch"]).parent == tmpdir and Path(made["mp"]).parent == tmpdir, made
+    alive = [k for k in ("server", "tracker", "worker") if made[k] and psutil.pid_exists(made[k])]
+    alive = [k for k in alive if psutil.Process(made[k]).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [] and list(tmpdir.iterdir()) == [], (alive, list(tmpdir.iterdir()))
+
+
+def test_a_tmpdir_too_long_for_a_socket_still_grades_and_leaves_nothing(tmp_path):
+    """A TMPDIR whose path leaves no room for the fork server's socket (107 bytes): scratch still
+    goes there, multiprocessing's folder to /tmp, and both are removed."""
+    tmpdir = tmp_path / ("long-" * 20)
+    tmpdir.mkdir()
+    script = tmp_path / "leaves.py"
+    script.write_text(LEAVES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmpdir)}
+    proc = subprocess.run([sys.executable, str(script), "stop"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    made = json.loads(proc.stdout.splitlines()[0])
+    assert Path(made["scratch"]).parent == tmpdir and Path(made["mp"]).parent == Path("/tmp")
+    assert not Path(made["mp"]).exists() and list(tmpdir.iterdir()) == []
