@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -361,3 +362,22 @@ def test_frames_written_by_the_grader_are_what_a_worker_connection_reads():
     assert got == b"x" * 300_000 and not reader.started
     ours.close()
     theirs.close()
+
+
+def test_closing_removes_a_scratch_folder_5000_levels_deep():
+    """What a student leaves in scratch (here 5,000 nested folders, made after the worker
+    started, as its code could before any rule forbade it) is removed by close(), which raises
+    nothing (old close(): shutil.rmtree raised RecursionError, the student ended as grader_error
+    and the folder stayed)."""
+    caller = runner.WorkerCaller(extraction(BASE))
+    caller._start()
+    where = caller.scratch
+    fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(5000):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    caller.close()
+    assert caller.scratch is None and not os.path.lexists(where)
