@@ -185,6 +185,19 @@ deadlines (sandbox/wire.py: FrameReader, write_frame), never blocking."""
 # --------------------------------------------------------------------------------------------
 # What the grader itself spends on one submission (issue 20): bounded whatever a student sends.
 # --------------------------------------------------------------------------------------------
+NOTEBOOK_CODE_CHARS = 128 * 1024
+"""The most characters the code cells of a submitted notebook may hold together (the assignment's
+take about 13,500): checked before anything is parsed (submissions/notebook.read_notebook), so the
+grader's own parsing of any notebook (IPython's transformer, ast.parse, ast.unparse) stays within
+about 2 s and 100 MB (measured on 2 busy cores: 1.6 s, +45 MB for 131,072 characters of one-line
+assignments)."""
+NOTEBOOK_CELLS = 1000
+"""The most cells a submitted notebook may hold (the assignment's about 80): each code cell costs
+the grader a transformer and a parse of its own."""
+NOTEBOOK_JSON_ITEMS = 1_000_000
+"""The most JSON items (counted as the bytes "[", "{" and "," in the file, strings included) a
+notebook may hold (the assignment's hold about 2,300): checked on the raw bytes before json.loads,
+which makes a Python object of about 85 bytes of each; outputs are what exceeds it."""
 RESULT_MAX_BYTES = 1024**2
 """The most a student's results.json holds (autograder/results/exports.make_writable): a result
 that would be larger loses its checks' details and has its texts cut to RESULT_SHORT_CHARS."""

@@ -224,8 +224,9 @@ class WorkerCaller(Caller):
     def _receive(self, seconds, doing, since=None, watch=None):
         """Wait for one message within `seconds` (counted from `since`, default now), polling
         memory (this worker's, and the early runs of `watch`, default self); kill the worker on
-        any failure. A reply that has begun by then gets config.REPLY_GRACE_SECONDS more to be
-        whole; one still incomplete then, or over wire.MAX_MESSAGE_BYTES, kills the worker."""
+        any failure. A reply must be whole within config.REPLY_GRACE_SECONDS of its first byte
+        (and of the limit, when it began before the limit was over); one still incomplete then,
+        or one announced over wire.MAX_MESSAGE_BYTES, kills the worker (crashed)."""
         watch = watch or self
         since = time.monotonic() if since is None else since
         end = min(since + seconds, self.deadline)
@@ -240,6 +241,8 @@ class WorkerCaller(Caller):
             # check that asks for it (its limit is enforced meanwhile by _watch_sides).
             if left <= 0 and (now >= grace_end or not (reader.started or self.conn.poll(0))):
                 self._fail_late(reader, since, seconds, doing)
+            if reader.started and now - reader.since > config.REPLY_GRACE_SECONDS:
+                self._fail_late(reader, since, seconds, doing)  # a frame begun must not stall
             rss = rss_bytes(pid)
             self.peak_rss = max(self.peak_rss, rss)
             if rss > self.limits.memory_bytes:

@@ -142,6 +142,8 @@ class FrameReader:
         self.fd, self.limit = fd, limit
         self.buf = bytearray()
         self.size: int | None = None
+        self.since: float | None = None
+        """time.monotonic() when the first byte of the frame being read arrived."""
 
     @property
     def started(self) -> bool:
@@ -168,6 +170,8 @@ class FrameReader:
                 return None
             if not chunk:
                 raise EOFError("the worker closed its end of the pipe")
+            if not self.started:
+                self.since = time.monotonic()
             self.buf += chunk
             if (done := self._take()) is not None:
                 return done
@@ -184,7 +188,7 @@ class FrameReader:
         if self.size is not None and len(self.buf) >= self.size:
             payload = bytes(self.buf[: self.size])
             del self.buf[: self.size]
-            self.size = None
+            self.size, self.since = None, (time.monotonic() if self.buf else None)
             return payload
         return None
 

@@ -72,12 +72,19 @@ def read_notebook(path: Path) -> dict:
             f"{MAX_NOTEBOOK_BYTES // 1024**2} MB limit; clear all outputs and save again"
         )
     raw = path.read_bytes()
+    items = raw.count(b"[") + raw.count(b"{") + raw.count(b",")
+    if items > config.NOTEBOOK_JSON_ITEMS:
+        raise MalformedNotebook(
+            f"{path}: the notebook holds {items} JSON items ([, {{ and ,), over the limit of "
+            f"{config.NOTEBOOK_JSON_ITEMS}; clear all outputs and save again"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise MalformedNotebook(
             f"{path}: not UTF-8 text (byte {err.start}); save it from Jupyter again"
         ) from err
+    del raw  # the text alone from here: the peak is the text and what json makes of it
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as err:
@@ -95,6 +102,11 @@ def read_notebook(path: Path) -> dict:
         raise MalformedNotebook(
             f"{path}: nbformat {nb.get('nbformat')} notebook; save it as nbformat 4"
         )
+    if len(nb["cells"]) > config.NOTEBOOK_CELLS:
+        raise MalformedNotebook(
+            f"{path}: the notebook has {len(nb['cells'])} cells, over the limit of "
+            f"{config.NOTEBOOK_CELLS}; remove the cells that are not part of the assignment"
+        )
     for i, cell in enumerate(nb["cells"]):
         if not isinstance(cell, dict) or "cell_type" not in cell:
             raise MalformedNotebook(f"{path}: cell {i} is not a notebook cell")
@@ -105,6 +117,13 @@ def read_notebook(path: Path) -> dict:
             cell["source"] = "".join(src)
         elif not isinstance(src, str):
             raise MalformedNotebook(f"{path}: cell {i} has a non-text source")
+    code = sum(len(c["source"]) for c in nb["cells"] if c.get("cell_type") == "code")
+    if code > config.NOTEBOOK_CODE_CHARS:
+        raise MalformedNotebook(
+            f"{path}: its code cells hold {code} characters, over the limit of "
+            f"{config.NOTEBOOK_CODE_CHARS} (the assignment needs about 15,000); remove the code "
+            "that is not part of it and save again"
+        )
     return nb
 
 
@@ -170,6 +189,8 @@ def definitions(src: str, computed: bool = True) -> tuple[list[ast.stmt], Syntax
         tree = ast.parse(python_source(src))
     except SyntaxError as err:
         return [], err
+    except (RecursionError, MemoryError):
+        return [], SyntaxError(_("the code is nested too deeply to read"), ("<cell>", 1, 0, ""))
     return [node for node in tree.body if _is_definition(node, computed)], None
 
 
@@ -339,8 +360,11 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
                     function=name
                 ),
             )  # fmt: skip
-    result.release_source = ast.unparse(ast.Module(body=release_nodes, type_ignores=[]))
-    result.student_source = ast.unparse(ast.Module(body=student_nodes, type_ignores=[]))
+    try:
+        result.release_source = ast.unparse(ast.Module(body=release_nodes, type_ignores=[]))
+        result.student_source = ast.unparse(ast.Module(body=student_nodes, type_ignores=[]))
+    except (RecursionError, MemoryError) as err:
+        raise MalformedNotebook(_("the code is nested too deeply to read")) from err
     result.forbidden = forbidden_uses(student_nodes)
     return result
 

@@ -299,7 +299,8 @@ def _call_in_thread(caller, *args):
 
 
 def test_a_reply_that_never_completes_kills_the_worker_instead_of_hanging_the_grader():
-    with started(_worker_writes(1000), [], call_seconds=2.0) as caller:
+    # a call limit far beyond the guard: the frame begun must end within REPLY_GRACE_SECONDS
+    with started(_worker_writes(1000), [], call_seconds=600.0) as caller:
         pid = caller.process.pid
         err, returned = _call_in_thread(caller, "softmax", [torch.zeros(2, 3)])
         assert returned, "the grader blocked on a half-sent reply"

@@ -6,7 +6,10 @@ import ast
 import json
 
 import pytest
+from conftest import ROOT
 
+from autograder import config
+from autograder.submissions import notebook
 from autograder.submissions.notebook import (
     MalformedNotebook,
     definitions,
@@ -328,3 +331,71 @@ def test_no_candidate_is_missing(tmp_path):
         tmp_path / "softmax_regression.ipynb",
         [],
     )
+
+
+# -- the grader's own work on a notebook is bounded before it parses anything (issue 20, item 5) ------
+def _write_notebook(path, sources):
+    cells = [{"cell_type": "code", "source": s, "metadata": {}, "outputs": []} for s in sources]
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4}))
+    return path
+
+
+def _no_parse(monkeypatch):
+    """Make any parse of student code fail the test (the caps are checked before)."""
+
+    def parsed(*args, **kwargs):
+        raise AssertionError("the code was parsed before its size was checked")
+
+    monkeypatch.setattr(notebook.ast, "parse", parsed)
+    monkeypatch.setattr(notebook, "python_source", parsed)
+
+
+def test_code_over_the_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    src = "".join(f"v{i} = {i}\n" for i in range(config.NOTEBOOK_CODE_CHARS // 8))
+    path = _write_notebook(tmp_path / "big.ipynb", [src])
+    _no_parse(monkeypatch)
+    with pytest.raises(notebook.MalformedNotebook) as err:
+        notebook.read_notebook(path)
+    assert str(path) in str(err.value) and str(config.NOTEBOOK_CODE_CHARS) in str(err.value)
+
+
+def test_a_notebook_of_too_many_cells_is_refused(tmp_path, monkeypatch):
+    path = _write_notebook(tmp_path / "cells.ipynb", ["x = 1"] * (config.NOTEBOOK_CELLS + 1))
+    _no_parse(monkeypatch)
+    with pytest.raises(notebook.MalformedNotebook, match=str(config.NOTEBOOK_CELLS)):
+        notebook.read_notebook(path)
+
+
+def test_json_of_too_many_items_is_refused_before_json_makes_objects_of_them(tmp_path, monkeypatch):
+    path = tmp_path / "lists.ipynb"
+    blob = ",".join(["[]"] * (config.NOTEBOOK_JSON_ITEMS // 2 + 1))
+    path.write_text('{"cells": [], "nbformat": 4, "metadata": {"x": [' + blob + "]}}")
+
+    def loads(*args, **kwargs):
+        raise AssertionError("json.loads ran on a notebook over the item cap")
+
+    monkeypatch.setattr(notebook.json, "loads", loads)
+    with pytest.raises(notebook.MalformedNotebook, match=str(config.NOTEBOOK_JSON_ITEMS)):
+        notebook.read_notebook(path)
+
+
+@pytest.mark.parametrize(
+    "source", ["x = " + "1+" * 60_000 + "1", "x = " + "-" * 100_000 + "1", "x = a" + ".b" * 20_000]
+)
+def test_code_nested_too_deeply_is_a_syntax_error_of_the_student_not_a_crash(source):
+    ext = notebook.extract({"cells": [{"cell_type": "code", "source": source, "metadata": {}}]},
+                           {"cells": []})  # fmt: skip
+    assert ext.student_source == "" and "nested too deeply" in ext.warnings[0]
+
+
+def test_the_assignment_fits_the_caps_with_room_to_spare():
+    for path in (ROOT / "release").glob("*/*.ipynb"):
+        nb = notebook.read_notebook(path)
+        code = sum(len(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        raw = path.read_bytes()
+        assert (
+            code * 5 < config.NOTEBOOK_CODE_CHARS and len(nb["cells"]) * 5 < config.NOTEBOOK_CELLS
+        )
+        assert (
+            raw.count(b"[") + raw.count(b"{") + raw.count(b",")
+        ) * 100 < config.NOTEBOOK_JSON_ITEMS
