@@ -213,10 +213,9 @@ class _Scanner(ast.NodeVisitor):
     def visit_Name(self, node):
         if node.id in self.sys_names:
             return  # judged by visit_Attribute's caller (sys attributes) in _sys_uses
-        if node.id in BLOCKED_NAMES or (
-            node.id.startswith("__")
-            and node.id.endswith("__")
-            and node.id not in ALLOWED_DUNDER_NAMES
+        dunder = node.id.startswith("__") and node.id.endswith("__")
+        if node.id in BLOCKED_NAMES or (  # a class body may define __hash__, __slots__...
+            dunder and node.id not in ALLOWED_DUNDER_NAMES and isinstance(node.ctx, ast.Load)
         ):
             self.flag(node, "builtin", node.id)
         elif node.id in ATTRIBUTE_FUNCTIONS and id(node) not in self.attribute_calls:

@@ -341,5 +341,6 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
                  "patch_isfinite", "patch_numpy", "patch_tensor_eq"):  # fmt: skip
         case = cases[name]
         case.status, case.softmax = "forbidden", ("forbidden",)
+        case.category = "refused"  # nothing runs: the honest accuracy beside it earns nothing
         case.score = None if case.le_control else 0.0
     return cases
