@@ -356,10 +356,15 @@ def test_frames_written_by_the_grader_are_what_a_worker_connection_reads():
     os.set_blocking(ours.fileno(), False)
     assert wire.write_frame(ours.fileno(), b"hello", time.monotonic() + 60)
     assert theirs.recv_bytes() == b"hello"
-    theirs.send_bytes(b"x" * 300_000)  # bigger than the pipe: read in pieces as it comes
+    import threading
+
+    # bigger than the pipe: sent from a thread, read in pieces as it comes
+    sender = threading.Thread(target=theirs.send_bytes, args=(b"x" * 300_000,), daemon=True)
+    sender.start()
     reader, got = wire.FrameReader(ours.fileno()), None
     while got is None:
         got = reader.pump(1.0)
+    sender.join()
     assert got == b"x" * 300_000 and not reader.started
     ours.close()
     theirs.close()
