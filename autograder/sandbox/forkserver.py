@@ -12,8 +12,6 @@ import threading
 import time
 from multiprocessing import util
 
-import psutil
-
 from autograder.sandbox import scratch
 from autograder.sandbox.limits import available_cores
 
@@ -94,6 +92,8 @@ def stop() -> None:
     and remove multiprocessing's temp folder and every scratch folder left. Safe to call twice;
     a later ensure_running starts afresh. (``grade``, the pytest plugin and the interpreter's exit
     call it; Gradescope and Classroom grade through ``grade``.)"""
+    if not _stop_registered:  # nothing started here (a no-op rerun of grade imports nothing)
+        return
     from multiprocessing import forkserver, resource_tracker
 
     with _env_lock:
@@ -122,6 +122,8 @@ def stop() -> None:
 
 def _kill_tree(pid: int) -> None:
     """SIGKILL process `pid`, then its children (their process groups too: workers lead one)."""
+    import psutil
+
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.Error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -280,3 +281,22 @@ def test_a_tmpdir_too_long_for_a_socket_still_grades_and_leaves_nothing(tmp_path
     made = json.loads(proc.stdout.splitlines()[0])
     assert Path(made["scratch"]).parent == tmpdir and Path(made["mp"]).parent == Path("/tmp")
     assert not Path(made["mp"]).exists() and list(tmpdir.iterdir()) == []
+
+
+def test_grade_leaves_no_process_and_no_folder(examples, short_tmpdir, tmp_path):
+    """`python -m autograder grade` (the path of Gradescope and Classroom too) stops the fork
+    server before its os._exit: rejects a grade that only relies on the interpreter's exit."""
+    env = {**os.environ, "TMPDIR": str(short_tmpdir)}
+    cmd = [sys.executable, "-m", "autograder", "grade", str(examples / "carol_blank"), "--out",
+           str(tmp_path / "out"), "--workers", "1", "--no-report"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen, me = set(), psutil.Process(proc.pid)
+    while proc.poll() is None:  # every process it starts, as long as it runs
+        with contextlib.suppress(psutil.Error):
+            seen |= {c.pid for c in me.children(recursive=True)}
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()[-3000:]
+    left = [p for p in seen if psutil.pid_exists(p)]
+    left = [p for p in left if psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert seen and left == [] and list(short_tmpdir.iterdir()) == []
