@@ -6,6 +6,11 @@ bytes, converted exactly as the release's ``fashion_mnist.load_arrays`` converts
 tensors (``tests/units/test_fashion_mnist.py`` proves the arrays equal). Students' notebooks keep
 d2l's torchvision pipeline. When the files are not on disk, the release helper (torchvision,
 which may download them) is the fallback.
+
+The fork server (``worker_arrays``) never reads the test files itself: a child forked for that
+reads them and sends back only the visible rows, so the hidden half never passes through the
+memory of the fork server or of any worker forked from it (``tests/sandbox/test_hidden_memory.py``
+searches a worker's whole memory for it).
 """
 
 from __future__ import annotations
