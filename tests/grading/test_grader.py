@@ -83,7 +83,9 @@ def test_builtin_found_statically_costs_all_softmax_points(tmp_path, function_ch
 
 @pytest.mark.slow
 def test_builtin_hidden_from_the_source_is_traced_at_run_time(tmp_path, function_checks_only):
-    sneaky = "def softmax(X):\n    f = getattr(torch, 'soft' + 'max')\n    return f(X, dim=1)\n"
+    # nn.Softmax2d is not a name the source scan knows; a computed getattr would be refused by
+    # the static gate before running (tests/submissions/test_reach.py)
+    sneaky = "def softmax(X):\n    return torch.nn.Softmax2d()(X[:, :, None, None])[:, :, 0, 0]\n"
     source = (IMPLS / "base.py").read_text() + "\n" + sneaky
     results, _ = grader.grade_function_checks(notebook_with(tmp_path, source))
     softmax = [r for r in results if r.check_id.startswith("softmax.")]
@@ -93,11 +95,11 @@ def test_builtin_hidden_from_the_source_is_traced_at_run_time(tmp_path, function
 
 @pytest.mark.slow
 def test_crash_in_one_function_costs_only_its_checks(tmp_path, function_checks_only):
-    crash = "def softmax(X):\n    import os\n    os._exit(3)\n"
+    crash = "def softmax(X):\n    import os\n    os.abort()\n"  # os._exit: refused by the gate
     source = (IMPLS / "base.py").read_text() + "\n" + crash
     results, info = grader.grade_function_checks(notebook_with(tmp_path, source))
     by = {r.check_id: r for r in results}
-    assert "exited with code 3" in by["softmax.shape"].message
+    assert "killed by SIGABRT" in by["softmax.shape"].message
     assert all(
         by[c].status == "crashed" and by[c].score == 0 for c in by if c.startswith("softmax.")
     )
