@@ -72,6 +72,14 @@ ALLOWED_DUNDER_NAMES = frozenset({"__name__", "__file__", "__doc__"})
 
 ATTRIBUTE_FUNCTIONS = ("getattr", "setattr", "delattr")
 
+CONFIG_MAPPINGS = frozenset({"rcParams"})
+"""Library settings a key may be stored into (d2l's ``set_figsize``: ``plt.rcParams[key] = v``);
+``rcParams.update(...)`` and ``matplotlib.use(...)``, plain calls, already change them."""
+
+READABLE_CODE_ATTRIBUTES = frozenset({"co_varnames"})
+"""What may be read through ``f.__code__`` (Dive-into-DL-PyTorch's evaluate_accuracy asks
+``'is_training' in net.__code__.co_varnames``): a tuple of names, no constants, globals or code."""
+
 RULES = {
     "import": (
         N_("imports {name}, which reaches the grader or the interpreter's insides"),
@@ -205,6 +213,9 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
+        if _reads_code_names(node):
+            self.visit(node.value.value)  # f.__code__.co_varnames: only f is judged
+            return
         rule = _attribute_rule(node.attr)
         if rule is not None:
             self.flag(node, rule, node.attr)
@@ -235,6 +246,27 @@ class _Scanner(ast.NodeVisitor):
             ):
                 self.flag(node, "getattr", func.id)
         self.generic_visit(node)
+
+
+def _reads_code_names(node: ast.Attribute) -> bool:
+    """Whether `node` reads ``<expr>.__code__.<READABLE_CODE_ATTRIBUTES>`` (not a store)."""
+    inner = node.value
+    return (
+        node.attr in READABLE_CODE_ATTRIBUTES
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(inner, ast.Attribute)
+        and inner.attr == "__code__"
+    )
+
+
+def _config_store(target: ast.AST) -> bool:
+    """Whether a store target is ``<chain>.rcParams[key]`` (a setting, not a module's attribute)."""
+    return (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Attribute)
+        and target.value.attr in CONFIG_MAPPINGS
+        and _dotted(target.value) is not None
+    )
 
 
 def _sys_uses(tree: ast.AST, scanner: _Scanner) -> None:
@@ -306,6 +338,8 @@ def _patches(tree: ast.AST, scanner: _Scanner) -> None:
                 ast.Attribute(value=node.args[0], attr="", ctx=ast.Store(), lineno=node.lineno)
             ]
         for target in targets:
+            if _config_store(target):
+                continue
             for sub in ast.walk(target):
                 if not isinstance(sub, (ast.Attribute, ast.Subscript)):
                     continue
