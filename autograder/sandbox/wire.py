@@ -2,12 +2,22 @@
 
 A worker runs untrusted code, so whatever it sends is parsed as data only: JSON, and tensors
 rebuilt with ``torch.frombuffer`` from an allow-listed dtype and a checked shape.
+
+Sealed: in a worker this module is imported before any student code runs, and everything it
+calls while encoding, decoding and framing is a C function captured here at import (the C JSON
+encoder and scanner, binascii, os.read/os.write, a struct.Struct, torch's TensorBase methods and
+descriptors). Student code that replaces ``json.dumps``, ``base64.b64encode``, ``struct.pack`` or
+``torch.Tensor.numpy`` (for example through a function's parameter, which the static gate cannot
+follow) changes nothing the worker sends or reads (``Channel``).
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
+import json.decoder
+import json.encoder
+import json.scanner
 import math
 import os
 import select
@@ -30,6 +40,34 @@ NAMES = {v: k for k, v in DTYPES.items()}
 MAX_MESSAGE_BYTES = 64 * 1024**2
 
 
+# -- captured at import, before any student code (see the module docstring) ---------------------
+_TB = torch._C.TensorBase
+_Tensor = torch.Tensor
+_detach, _cpu, _contiguous, _to, _view = _TB.detach, _TB.cpu, _TB.contiguous, _TB.to, _TB.view
+_numpy, _clone, _reshape, _element_size = _TB.numpy, _TB.clone, _TB.reshape, _TB.element_size
+_dtype_of = _TB.__dict__["dtype"].__get__
+_shape_of = _TB.__dict__["shape"].__get__
+_frombuffer, _empty = torch.frombuffer, torch.empty
+_float64, _int16, _bfloat16 = torch.float64, torch.int16, torch.bfloat16
+_b2a, _a2b = binascii.b2a_base64, binascii.a2b_base64
+_isfinite, _prod = math.isfinite, math.prod
+_os_read, _os_write = os.read, os.write
+
+
+def _refuse_default(obj):
+    """The encoder's hook for objects it cannot write (encode() leaves none)."""
+    raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
+_encode_json = json.encoder.c_make_encoder(
+    None, _refuse_default, json.encoder.c_encode_basestring_ascii, None, ":", ",", False, False,
+    False,
+)  # fmt: skip
+"""The C encoder, configured once: compact, ASCII, no NaN (json.dumps(..., allow_nan=False))."""
+_scan_json = json.scanner.c_make_scanner(json.decoder.JSONDecoder())
+"""The C scanner, configured once (json.loads' defaults)."""
+
+
 class WireError(ValueError):
     """A message that does not follow the format (from a broken or hostile worker)."""
 
@@ -40,20 +78,18 @@ class FrameTooLarge(WireError):
 
 def encode(obj):
     """Turn tensors (exactly torch.Tensor), numbers, strings, lists and dicts into JSON-able data."""
-    if type(obj) is torch.Tensor:
-        t = obj.detach().cpu().contiguous()
-        if t.dtype not in NAMES:
-            t = t.to(torch.float64)
+    if type(obj) is _Tensor:
+        t = _contiguous(_cpu(_detach(obj)))
+        if _dtype_of(t) not in NAMES:
+            t = _to(t, _float64)
+        dtype = _dtype_of(t)
+        raw = _numpy(t if dtype != _bfloat16 else _view(t, _int16)).tobytes()
         return {
-            "__tensor__": NAMES[t.dtype],
-            "shape": list(t.shape),
-            "data": base64.b64encode(
-                t.numpy().tobytes()
-                if t.dtype != torch.bfloat16
-                else t.view(torch.int16).numpy().tobytes()
-            ).decode(),
+            "__tensor__": NAMES[dtype],
+            "shape": list(_shape_of(t)),
+            "data": _b2a(raw, newline=False).decode("ascii"),
         }
-    if isinstance(obj, float) and not math.isfinite(obj):
+    if isinstance(obj, float) and not _isfinite(obj):
         return {"__float__": repr(obj)}
     if obj is None or type(obj) in (bool, int, float, str):
         return obj
@@ -91,23 +127,29 @@ def _tensor(obj):
         or not all(type(s) is int and s >= 0 for s in shape)
     ):
         raise WireError("bad tensor header")
-    raw = base64.b64decode(obj.get("data", ""), validate=True)
-    numel = math.prod(shape)
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    data = obj.get("data", "")
+    if type(data) is not str:
+        raise WireError("bad tensor data")
+    try:
+        raw = _a2b(data, strict_mode=True)
+    except (binascii.Error, ValueError) as err:
+        raise WireError(f"bad tensor data: {err}") from None
+    numel = _prod(shape)
+    itemsize = _element_size(_empty((), dtype=dtype))
     if len(raw) != numel * itemsize:
         raise WireError("tensor size does not match its shape")
     if numel == 0:
-        return torch.empty(shape, dtype=dtype)
-    storage_dtype = torch.int16 if dtype == torch.bfloat16 else dtype
-    t = torch.frombuffer(bytearray(raw), dtype=storage_dtype).clone()
-    if dtype == torch.bfloat16:
-        t = t.view(torch.bfloat16)
-    return t.reshape(shape)
+        return _empty(shape, dtype=dtype)
+    storage_dtype = _int16 if dtype == _bfloat16 else dtype
+    t = _clone(_frombuffer(bytearray(raw), dtype=storage_dtype))
+    if dtype == _bfloat16:
+        t = _view(t, _bfloat16)
+    return _reshape(t, shape)
 
 
 def dumps(obj) -> bytes:
-    """Serialise one message."""
-    return json.dumps(encode(obj), allow_nan=False).encode()
+    """Serialise one message (compact JSON, ASCII, no NaN: the C encoder captured at import)."""
+    return "".join(_encode_json(encode(obj), 0)).encode("ascii")
 
 
 def loads(raw: bytes):
@@ -115,7 +157,15 @@ def loads(raw: bytes):
     if len(raw) > MAX_MESSAGE_BYTES:
         raise WireError("message too large")
     try:
-        return decode(json.loads(raw))
+        text = bytes(raw).decode("utf-8")
+        start = len(text) - len(text.lstrip(" \t\n\r"))
+        try:
+            value, end = _scan_json(text, start)
+        except StopIteration as err:
+            raise ValueError(f"not JSON (at character {err.value})") from None
+        if text[end:].strip(" \t\n\r"):
+            raise ValueError(f"extra data after the message (character {end})")
+        return decode(value)
     except (ValueError, TypeError, RecursionError) as err:
         raise WireError(str(err)) from err
 
@@ -127,11 +177,50 @@ def loads(raw: bytes):
 # so that a worker that sends half a frame, or stops reading, costs a deadline, not a hang.
 
 HEADER = struct.Struct("!i")
+_pack, _unpack = HEADER.pack, HEADER.unpack
+
+
+class Channel:
+    """The worker's end of its pipe: whole frames, blocking, through the captured functions only.
+
+    Made in the worker before any student code runs; ``conn.send_bytes`` would look up
+    ``struct.pack`` and friends at every call, where student code could have replaced them."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, obj) -> None:
+        """Write `obj` as one message (dumps), whole."""
+        self.write(frame(dumps(obj)))
+
+    def write(self, framed: bytes) -> None:
+        """Write an already framed message (frame()), whole."""
+        view = memoryview(framed)
+        while view:
+            view = view[_os_write(self.fd, view) :]
+
+    def recv(self):
+        """The next message (loads); EOFError when the grader closed the pipe."""
+        (size,) = _unpack(self._exactly(HEADER.size))
+        if size < 0 or size > MAX_MESSAGE_BYTES:
+            raise WireError(f"a frame of {size} bytes announced")
+        return loads(self._exactly(size))
+
+    def _exactly(self, n: int) -> bytes:
+        """Read exactly `n` bytes."""
+        parts, left = [], n
+        while left:
+            chunk = _os_read(self.fd, min(left, 1 << 20))
+            if not chunk:
+                raise EOFError("the grader closed the pipe")
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
 
 
 def frame(payload: bytes) -> bytes:
     """`payload` as one frame (what Connection.send_bytes writes)."""
-    return HEADER.pack(len(payload)) + payload
+    return _pack(len(payload)) + payload
 
 
 class FrameReader:
@@ -180,7 +269,7 @@ class FrameReader:
     def _take(self) -> bytes | None:
         """Parse the header once it is whole; return the payload once it is whole."""
         if self.size is None and len(self.buf) >= HEADER.size:
-            (size,) = HEADER.unpack(bytes(self.buf[: HEADER.size]))
+            (size,) = _unpack(bytes(self.buf[: HEADER.size]))
             if size < 0 or size > self.limit:
                 raise FrameTooLarge(f"a frame of {size} bytes announced (limit {self.limit})")
             self.size = size

@@ -68,6 +68,7 @@ def serve(conn, spec):
     later changes nothing, and the audit hook (sandbox/audit.py) is armed before the student's
     definitions run."""
     call, train = execute_call, run_training
+    channel = wire.Channel(conn.fileno())  # sealed: see wire's docstring
     os_limits.detach_session()
     os_limits.close_fds({conn.fileno()})
     os_limits.silence_output()
@@ -96,31 +97,23 @@ def serve(conn, spec):
         namespace["__builtins__"] = audit.student_builtins()
         audit.arm()
         student_errors = _define(namespace, spec["student_source"], "<your notebook>")
-        conn.send_bytes(
-            wire.dumps(
-                {
-                    "op": "ready",
-                    "errors": release_errors + student_errors,
-                    "confinement": confinement,
-                }
-            )
+        channel.send(
+            {"op": "ready", "errors": release_errors + student_errors, "confinement": confinement}
         )
     except BaseException as err:  # noqa: BLE001
-        conn.send_bytes(
-            wire.dumps(
-                {
-                    "op": "ready",
-                    "fatal": f"{type(err).__name__}: {err}",
-                    # once armed, a traceback's frames are refused: the first line is enough
-                    "trace": "" if audit.armed() else traceback.format_exc()[-2000:],
-                }
-            )
+        channel.send(
+            {
+                "op": "ready",
+                "fatal": f"{type(err).__name__}: {err}",
+                # once armed, a traceback's frames are refused: the first line is enough
+                "trace": "" if audit.armed() else traceback.format_exc()[-2000:],
+            }
         )
         return
     while True:
         try:
-            request = wire.loads(conn.recv_bytes())
-        except (EOFError, OSError):
+            request = channel.recv()
+        except (EOFError, OSError, wire.WireError):
             return
         op = request.get("op")
         if op == "call":
@@ -144,15 +137,19 @@ def serve(conn, spec):
         else:
             return
         try:
-            message = wire.dumps({"op": "reply", "nonce": request.get("nonce"), **reply})
-        except (TypeError, ValueError) as err:
-            message = wire.dumps(
-                {
-                    "op": "reply",
-                    "nonce": request.get("nonce"),
-                    "ok": False,
-                    "status": "failed",
-                    "error": f"result could not be sent back: {str(err)[:300]}",
-                }
+            message = wire.frame(
+                wire.dumps({"op": "reply", "nonce": request.get("nonce"), **reply})
             )
-        conn.send_bytes(message)
+        except (TypeError, ValueError) as err:
+            message = wire.frame(
+                wire.dumps(
+                    {
+                        "op": "reply",
+                        "nonce": request.get("nonce"),
+                        "ok": False,
+                        "status": "failed",
+                        "error": f"result could not be sent back: {str(err)[:300]}",
+                    }
+                )
+            )
+        channel.write(message)

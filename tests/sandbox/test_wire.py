@@ -1,6 +1,7 @@
 """The worker message format parses data only, and rejects malformed messages (autograder/sandbox/wire.py)."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -39,3 +40,41 @@ def test_subclasses_are_not_encoded_as_tensors():
 
     with pytest.raises(TypeError):
         wire.dumps(torch.zeros(2).as_subclass(Fake))
+
+
+def test_sealed_against_library_patches(monkeypatch):
+    """What a worker sends and reads never goes through a library function that student code could
+    replace after import (json, base64, binascii, struct, os, torch.Tensor's methods): the
+    reply-path forgery of tests/files/redteam/round2_harness.py (reply_path_via_parameter)."""
+    import base64
+    import binascii
+    import struct
+
+    X = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    message = {"op": "reply", "value": X, "n": [1, 2.5, float("inf")]}
+    before = wire.dumps(message)
+
+    def forged(*args, **kwargs):
+        raise AssertionError("a patched library function was called")
+
+    for module, names in ((json, ("dumps", "loads")), (base64, ("b64encode", "b64decode")),
+                          (binascii, ("b2a_base64", "a2b_base64")), (struct, ("pack", "unpack")),
+                          (torch, ("frombuffer", "empty")), (torch.Tensor, ("numpy", "detach", "cpu",
+                          "contiguous", "view", "clone", "reshape"))):  # fmt: skip
+        for name in names:
+            monkeypatch.setattr(module, name, forged)
+    monkeypatch.setattr(torch.Tensor, "dtype", property(lambda self: torch.float64))
+    assert wire.dumps(message) == before
+    back = wire.loads(before)
+    assert torch.equal(back["value"], X) and back["n"][2] == float("inf")
+    r, w = os.pipe()
+    try:
+        monkeypatch.setattr(os, "write", forged)
+        monkeypatch.setattr(os, "read", forged)
+        wire.Channel(w).send(message)
+        got = wire.Channel(r).recv()
+    finally:
+        monkeypatch.undo()
+        os.close(r)
+        os.close(w)
+    assert torch.equal(got["value"], X)

@@ -156,3 +156,53 @@ def add(corpus):
                   updater.snapshots.taken = {1: updater.params if hasattr(updater, 'params') else []}
               """)}, train=("train_ch3.updates", "train_ch3.accuracy", "train_ch3.end_to_end"))  # fmt: skip
     cases["forged_counters"].softmax = ("error",)  # softmax is the blank stub: not run
+    # The reply path: json.dumps replaced through a function's parameter (the static gate follows
+    # names, not values), rewriting the replies of this identity softmax into torch's softmax of
+    # its argument. The worker's Channel encodes and frames with C functions captured before
+    # student code (wire.py): on the old reply path this earned 8 softmax points, not 5.
+    corpus.write("reply_path_via_parameter", textwrap.dedent("""
+        import base64
+        import json
+
+        import torch
+
+        real_dumps = json.dumps
+        DTYPES = {'float32': torch.float32, 'float64': torch.float64}
+
+
+        def decoded(d):
+            raw = bytearray(base64.b64decode(d['data']))
+            return torch.frombuffer(raw, dtype=DTYPES[d['__tensor__']]).reshape(d['shape']).clone()
+
+
+        def encoded(t, name):
+            return {'__tensor__': name, 'shape': list(t.shape),
+                    'data': base64.b64encode(t.contiguous().numpy().tobytes()).decode()}
+
+
+        def forge(obj, *args, **kwargs):
+            # a reply whose value is its first argument unchanged (this softmax's) becomes softmax
+            after = obj.get('args_after') if isinstance(obj, dict) else None
+            if after and isinstance(after[0], dict) and obj.get('value') == after[0]:
+                name = after[0].get('__tensor__')
+                if name in DTYPES and len(after[0]['shape']) == 2:
+                    obj['ok'], obj['ops'] = True, []
+                    obj['value'] = encoded(torch.softmax(decoded(after[0]), dim=1), name)
+            return real_dumps(obj, *args, **kwargs)
+
+
+        def install(module):
+            module.dumps = forge
+
+
+        installed = install(json)
+
+
+        def softmax(X):
+            return X.clone()
+        """))  # fmt: skip
+    cases["reply_path_via_parameter"] = Attack(
+        "harness", "json.dumps replaced through a function's parameter, forging the replies into "
+        "torch's softmax of the arguments", ("passed", "failed", "error"),
+        max_points=19,  # what `return X.clone()` earns honestly (5) and the honest functions (14)
+    )  # fmt: skip
