@@ -151,8 +151,9 @@ def grade_corpus(base: Path, user: str) -> dict:
     secret = "CANARY-" + secrets.token_hex(12)
     canary = canary_dir / "secret.txt"
     canary.write_text(f"{secret}\n")
-    subs, out = base / "submitted", base / "out"
+    subs, out, tmpdir = base / "submitted", base / "out", base / "t"
     subs.mkdir()
+    tmpdir.mkdir()  # the grader's TMPDIR: scratch and multiprocessing's folders, empty afterwards
     shutil.copytree(EXAMPLES / "alice_full", subs / "alice_copy")
     shutil.copytree(EXAMPLES / "carol_blank", subs / "carol_copy")
     other = subs / "alice_copy" / "softmax_regression" / "softmax_regression.ipynb"
@@ -176,7 +177,8 @@ def grade_corpus(base: Path, user: str) -> dict:
     before = _tree_state(canary_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOFTMAX_")}
     env.update(LIMITS_ENV, SOFTMAX_TEST_SECRET=secret, SOFTMAX_COURSE_ROOT=str(course),
-               PYTHONPATH=str(course), FASHION_MNIST_ROOT=data_root, HOME=str(base))  # fmt: skip
+               PYTHONPATH=str(course), FASHION_MNIST_ROOT=data_root, HOME=str(base),
+               TMPDIR=str(tmpdir))  # fmt: skip
     cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
            "--workers", "2", "--device", "cpu", "--no-report"]  # fmt: skip
     if user == "nobody":
@@ -208,6 +210,7 @@ def grade_corpus(base: Path, user: str) -> dict:
         "before": before, "after": _tree_state(canary_dir), "listener": listener, "out": out,
         "texts": _texts(out) + proc.stdout + proc.stderr + report.stdout + report.stderr,
         "sleepers": _sleepers(), "course": course, "stderr": proc.stderr,
+        "left_in_tmpdir": sorted(p.name for p in tmpdir.iterdir()),
     }  # fmt: skip
 
 
@@ -271,6 +274,8 @@ def test_each_attack_ends_as_expected(batch):
         total = sum(c["score"] for c in res["checks"])
         if attack.max_points is not None and total > attack.max_points:
             failures.append(f"{name}: {total} points, at most {attack.max_points} earned")
+        if attack.min_points is not None and total < attack.min_points:
+            failures.append(f"{name}: {total} points, at least {attack.min_points} kept")
         soft_points = sum(c["score"] for c in _by_function(res, "softmax"))
         if attack.softmax == ("forbidden",) and soft_points:
             failures.append(f"{name}: {soft_points} softmax points")
@@ -326,6 +331,19 @@ def test_no_connection_reached_the_listener(batch):
 
 def test_no_process_outlives_the_grader(batch):
     assert batch["sleepers"] == []
+
+
+def test_no_folder_is_left_in_the_grader_tmpdir(batch):
+    """Scratch folders (deep, locked, linked ones included) and multiprocessing's are removed."""
+    assert batch["left_in_tmpdir"] == []
+
+
+def test_no_hidden_test_file_is_in_a_worker_memory(batch):
+    """A student scanning its own memory finds neither the test files' headers nor their data."""
+    seen = " ".join(
+        c["message"] for c in _by_function(batch["results"]["proc_mem_hidden_labels"], "softmax")
+    )
+    assert "'labels header': 0" in seen and "'gzip test files': 0" in seen, seen
 
 
 def test_no_child_outlives_its_worker_when_processes_are_allowed(tmp_path):

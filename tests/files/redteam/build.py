@@ -52,6 +52,8 @@ class Attack:
     where the attack breaks torch for its own worker)."""
     max_points: int | None = None
     """The most points the whole submission may earn (forgeries: what its honest part is worth)."""
+    min_points: int | None = None
+    """The least points it must keep (honest-but-unusual code the grader must not punish)."""
 
 
 def _src(cell):

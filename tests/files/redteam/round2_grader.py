@@ -89,8 +89,12 @@ def add(corpus):
         ("crashed", "timeout"))  # fmt: skip
     corpus.write("none_test_accuracy", train=_none_early_accuracy(corpus.honest["train_ch3"]))
     corpus.cases["none_test_accuracy"] = Attack(
-        "training", "a correct train_ch3 giving d2l's Animator None for early test accuracies "
-        "(honest-but-unusual: must keep full train_ch3 marks)", ("passed",))  # fmt: skip
+        "training",
+        "a correct train_ch3 giving d2l's Animator None for early test accuracies "
+        "(honest-but-unusual: must keep full train_ch3 marks)",
+        ("passed",),
+        min_points=34,
+    )  # min_points: everything but the quiz it leaves blank
     corpus.write("quiz_infinite_answer")
     _quiz(corpus, "quiz_infinite_answer", {"q7": "q7_answer = 1e999"})
     corpus.cases["quiz_infinite_answer"] = Attack(
