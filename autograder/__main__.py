@@ -94,16 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--due",
         default=None,
         metavar="WHEN",
-        help="due date, ISO 8601 (e.g. 2026-12-01T23:59+08:00; no zone: UTC); default: "
-        "nbgrader's gradebook due date when there is one; lateness is read from timestamp.txt",
+        help="due date, ISO 8601 (e.g. 2026-12-01T23:59+08:00; no zone: UTC), or 'none'; "
+        "default: the one this class was graded with before (--out/class.json), else nbgrader's "
+        "gradebook due date when there is one; lateness is read from timestamp.txt",
     )
     g.add_argument(
         "--late-penalty",
         type=float,
         default=None,
         metavar="FRACTION",
-        help="deduct this fraction of the maximum score per started day late (e.g. 0.1); "
-        "default: no penalty (lateness is only recorded)",
+        help="deduct this fraction of the maximum score per started day late (e.g. 0.1; 0: "
+        "none); default: the penalty this class was graded with before (--out/class.json), else "
+        "none (lateness is only recorded). A change is announced, naming whom it affects",
     )
     g.add_argument(
         "--csv-bom",
@@ -349,9 +351,9 @@ def cmd_grade(args) -> int:
     limits = config.LIMITS
     if args.timeout:
         limits = dataclasses.replace(limits, submission_seconds=args.timeout)
-    policy = config.LATE_POLICY
+    policy = None  # None: the policy the class was graded with before (class.json), else config's
     if args.late_penalty is not None:
-        policy = dataclasses.replace(policy, per_day=args.late_penalty)
+        policy = dataclasses.replace(config.LATE_POLICY, per_day=args.late_penalty)
     try:  # what to grade, in a second: no torch, no fork server, no data set (batch.plan)
         planned = batch.plan(args.paths, args.out, shard=args.shard, force=args.force,
                              only=args.only, due=args.due, late_policy=policy,

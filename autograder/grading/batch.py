@@ -246,15 +246,65 @@ class Plan:
         )
 
 
+NO_DUE_DATE = ("none", "no", "off")
+"""--due values that remove the due date on purpose."""
+
+
+def _policy_record(due_at, policy) -> dict:
+    """A grading policy as class.json records it (collect.recorded_policy)."""
+    return {
+        "due": due_at.isoformat(timespec="seconds") if due_at else None,
+        "late_policy": {"per_day": policy.per_day, "max_fraction": policy.max_fraction,
+                        "grace_minutes": policy.grace_minutes},
+    }  # fmt: skip
+
+
+def resolve_policy(out_dir, due=None, late_policy=None):
+    """(due date, late policy, what changes) for a run into `out_dir`.
+
+    A grading decision is kept: `due` (text; "none" removes the due date) and `late_policy` given
+    by the caller win; what they leave as None is what DIR/class.json recorded from the class's
+    earlier runs, and only without a record config.DUE_DATE / nbgrader's gradebook and
+    config.LATE_POLICY. The changes are sentences naming each recorded value a given one replaces.
+    """
+    recorded = collect.recorded_policy(out_dir) if Path(out_dir).is_dir() else None
+    if due is not None and str(due).strip().lower() in NO_DUE_DATE:
+        due_at = None
+    elif due is not None:
+        due_at = late.due_date(due)
+    elif recorded is not None:
+        due_at = late.parse_time(recorded["due"]) if recorded["due"] else None
+    else:
+        due_at = late.due_date(None, _gradebook_due())
+    if late_policy is None:
+        late_policy = (
+            config.LatePolicy(**recorded["late_policy"]) if recorded else config.LATE_POLICY
+        )
+    changes = []
+    if recorded is not None:
+        new = _policy_record(due_at, late_policy)
+        if new["due"] != recorded["due"]:
+            changes.append(f"due date {recorded['due'] or 'none'} -> {new['due'] or 'none'}")
+        for key, value in new["late_policy"].items():
+            if value != recorded["late_policy"][key]:
+                changes.append(f"late {key} {recorded['late_policy'][key]:g} -> {value:g}")
+    return due_at, late_policy, changes
+
+
 def plan(
-    paths, out_dir, shard=None, force=False, only=(), due=None, late_policy=config.LATE_POLICY,
-    replace=False,
+    paths, out_dir, shard=None, force=False, only=(), due=None, late_policy=None, replace=False,
+    notify=None,
 ):  # fmt: skip
     """Find the submissions, claim `out_dir` for their class, and split them into those to grade
     and those whose results are current (lateness recomputed and rewritten). Imports no torch.
 
-    Raises StudentClash, OtherClass or FileNotFoundError before anything is graded.
+    `due` and `late_policy`: resolve_policy (None: as the class was graded before). A run that
+    changes the recorded policy says so through `notify` (default: standard error), naming the
+    students whose lateness or penalty changes, before anything is written; the new policy is
+    recorded in DIR/class.json. Raises StudentClash, OtherClass or FileNotFoundError before
+    anything is graded.
     """
+    notify = notify or (lambda text: print(text, file=sys.stderr))
     subs, whole_class, roots = collect.collect_with_roots(paths)
     result = Plan()
     result.found = len(subs)
@@ -265,24 +315,38 @@ def plan(
         subs = select_only(subs, only)
         force = True
     out_dir = Path(out_dir)
+    due_at, late_policy, changes = resolve_policy(out_dir, due, late_policy)
     every_folder, result.moved = collect.claim(out_dir, roots, replace=replace)
-    due_at = late.due_date(due, _gradebook_due() if due is None else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     exports.sweep_partial_writes(out_dir)  # a run killed mid-write leaves its temporary behind
     if shard is not None:
         shards.write_manifest(out_dir, shard, [sub.student for sub in subs])
     result.subs, result.shard, result.whole_class = subs, shard, whole_class and every_folder
     result.todo, result.reused, result.changed = [], [], []
+    changed, affected = [], []
     for sub in subs:
         old = None if force else previous(out_dir, sub)
         if old is None:
             result.todo.append(sub)
             continue
+        before = _lateness(old)
         if _apply_lateness(old, sub, due_at, late_policy):
-            store.write(out_dir, old)
-            result.changed.append(old.student)
+            changed.append(old)
+            if _lateness(old) != before:
+                affected.append(old.student)
         result.reused.append(old)
-    result.due_at, result.late_policy = due_at, late_policy
+    if changes:  # said before anything is written
+        whom = ", ".join(affected) or "no student graded so far"
+        notify(
+            f"The grading policy of {out_dir} changes on purpose: {'; '.join(changes)}. "
+            f"Lateness or penalty changes for: {whom}; students graded in this run get the new "
+            "policy. It is kept for later runs (class.json)."
+        )
+    for old in changed:
+        store.write(out_dir, old)
+        result.changed.append(old.student)
+    collect.record_policy(out_dir, _policy_record(due_at, late_policy))
+    result.due_at, result.late_policy, result.policy_changes = due_at, late_policy, changes
     return result
 
 
@@ -301,7 +365,7 @@ class ClassRun(list):
 
 def grade_all(
     paths, out_dir, workers=None, device="auto", limits=config.LIMITS, progress=True, shard=None,
-    force=False, only=(), due=None, late_policy=config.LATE_POLICY, missing="keep", bom=None,
+    force=False, only=(), due=None, late_policy=None, missing="keep", bom=None,
     replace=False, planned=None,
 ):  # fmt: skip
     """Grade every submission in `paths` into `out_dir`; return this run's results (a ClassRun).
@@ -309,7 +373,7 @@ def grade_all(
     `shard` ("i/n" or a shards.Shard) grades only that shard of the class and writes
     `out_dir`/shard.json for ``shards.merge``. `force` regrades unchanged submissions; `only`
     (student ids) grades those students only, always afresh. `due` (text) and `late_policy`: see
-    late.py. `missing`: "keep" or "drop" the results of students whose submission disappeared from
+    resolve_policy (None: as the class was graded before, kept in class.json). `missing`: "keep" or "drop" the results of students whose submission disappeared from
     the class root given in `paths`. `bom`: grades.csv with a UTF-8 BOM (None: as it was).
     `replace`: `out_dir` may hold another class; its results move to `out_dir`/.dropped/.
     `planned`: the Plan of these arguments when the caller made it already (``plan``).
@@ -427,6 +491,12 @@ def _apply_lateness(result, sub: Submission, due_at, policy) -> bool:
         result.info["warnings"].append(problem)
         changed = True
     return changed
+
+
+def _lateness(result) -> tuple:
+    """(late seconds, penalty) of `result`: what a change of policy changes for its student."""
+    late_info = result.info.get("late") or {}
+    return late_info.get("late_seconds"), late_info.get("penalty")
 
 
 def _gradebook_due():

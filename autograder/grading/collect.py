@@ -98,9 +98,52 @@ def recorded_class(out_dir) -> list[str] | None:
     return folders
 
 
+def _record(out_dir) -> dict:
+    """DIR/class.json as a dict ({} when there is none or it cannot be read)."""
+    try:
+        body = json.loads((Path(out_dir) / CLASS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def record_class(out_dir, roots) -> None:
-    """Write DIR/class.json naming the class folders `roots`."""
-    body = {"submissions": sorted(str(r) for r in roots)}
+    """Write DIR/class.json naming the class folders `roots` (the grading policy it records kept)."""
+    body = {**_record(out_dir), "submissions": sorted(str(r) for r in roots)}
+    exports.atomic_write(Path(out_dir) / CLASS_RECORD, json.dumps(body, indent=1) + "\n")
+
+
+POLICY_KEYS = ("due", "late_policy")
+
+
+def recorded_policy(out_dir) -> dict | None:
+    """The grading policy DIR/class.json records, {"due": ISO text or None, "late_policy":
+    {per_day, max_fraction, grace_minutes}}, or None when no run has recorded one. Raises
+    OtherClass naming the file when the record is malformed."""
+    body = _record(out_dir)
+    if "policy" not in body:
+        return None
+    policy = body["policy"]
+    ok = (
+        isinstance(policy, dict)
+        and set(policy) == set(POLICY_KEYS)
+        and (policy["due"] is None or isinstance(policy["due"], str))
+        and isinstance(policy["late_policy"], dict)
+        and set(policy["late_policy"]) == {"per_day", "max_fraction", "grace_minutes"}
+        and all(type(v) in (int, float) for v in policy["late_policy"].values())
+    )
+    if not ok:
+        raise OtherClass(
+            f'{Path(out_dir) / CLASS_RECORD}: its "policy" must be {{"due": null or an ISO '
+            'date, "late_policy": {"per_day": 0.1, "max_fraction": 1.0, "grace_minutes": 0}}: '
+            "fix it, or grade with --due and --late-penalty to set it anew"
+        )
+    return policy
+
+
+def record_policy(out_dir, policy: dict) -> None:
+    """Keep the grading policy `policy` (recorded_policy's form) in DIR/class.json."""
+    body = {**_record(out_dir), "policy": policy}
     exports.atomic_write(Path(out_dir) / CLASS_RECORD, json.dumps(body, indent=1) + "\n")
 
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import EXAMPLES, ROOT
 
 from autograder import config
-from autograder.checks.outcome import SubmissionResult
+from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import batch, collect
 from autograder.results import store
 from autograder.units.softmax_regression import quiz
@@ -369,7 +369,7 @@ def test_a_results_folder_holds_one_class(tmp_path, monkeypatch):
     other = _class(tmp_path / "b", ["cat"])
     out = tmp_path / "out"
     batch.grade_all([first], out, device="cpu", progress=False)
-    assert json.loads((out / "class.json").read_text()) == {"submissions": [str(first.resolve())]}
+    assert json.loads((out / "class.json").read_text())["submissions"] == [str(first.resolve())]
     batch.grade_all([first / "amy"], out, device="cpu", progress=False, force=True)  # same class
     with pytest.raises(collect.OtherClass) as err:
         batch.grade_all([other], out, device="cpu", progress=False)
@@ -381,7 +381,7 @@ def test_a_results_folder_holds_one_class(tmp_path, monkeypatch):
     run = batch.grade_all([other], out, device="cpu", progress=False, replace=True)
     assert [r.student for r in run.class_results] == ["cat"] and run.plan.moved == ["amy", "ben"]
     assert (out / ".dropped" / "amy" / "results.json").is_file()
-    assert json.loads((out / "class.json").read_text()) == {"submissions": [str(other.resolve())]}
+    assert json.loads((out / "class.json").read_text())["submissions"] == [str(other.resolve())]
 
 
 def _add_cell(notebook, source, nbgrader=None):
@@ -421,3 +421,43 @@ def test_torchvision_is_preloaded_only_for_submissions_that_import_it(tmp_path):
         found[:1]
     )  # the release mentions it in text
     assert "torchvision" in collect.imported_modules(found)
+
+
+def test_a_late_policy_is_kept_by_every_later_run_until_changed_on_purpose(tmp_path, monkeypatch):
+    """A plain rerun keeps the due date and penalty the class was graded with (class.json); a run
+    that changes them says what changes and for whom before it writes (issue #23, item 1)."""
+
+    def full(sub, *args, **kwargs):
+        check = CheckResult("softmax.values", 44.0, 44.0, "passed")
+        return SubmissionResult(sub.student, [check], "ok", info={"fingerprint": sub.fingerprint()})
+
+    monkeypatch.setattr(batch, "grade_submission", full)
+    subs = _class(tmp_path, ["amy", "ben"])
+    (subs / "amy" / config.ASSIGNMENT / "timestamp.txt").write_text("2026-12-02 05:59:00 UTC")
+    out, said = tmp_path / "out", []
+    policy = config.LatePolicy(per_day=0.1)
+    run = batch.grade_all([subs], out, device="cpu", progress=False, due="2026-12-01T00:00Z",
+                          late_policy=policy)  # fmt: skip
+    scores = {r.student: r.score for r in run.class_results}
+    assert scores == {"amy": 44 - 2 * 4.4, "ben": 44}  # two started days late
+    recorded = json.loads((out / "class.json").read_text())["policy"]
+    assert recorded == {"due": "2026-12-01T00:00:00+00:00", "late_policy": {
+        "per_day": 0.1, "max_fraction": 1.0, "grace_minutes": 0.0}}  # fmt: skip
+    # The README's "rerun after a fix": no --due, no --late-penalty. Nothing changes, nothing said.
+    planned = batch.plan([subs], out, notify=said.append)
+    assert planned.late_policy == policy and planned.policy_changes == [] and said == []
+    run = batch.grade_all([subs], out, device="cpu", progress=False, force=True)
+    assert {r.student: r.score for r in run.class_results} == scores
+    assert "35.2" in (out / "grades.csv").read_text()
+    # A change on purpose is announced, naming the students it affects, and then recorded.
+    planned = batch.plan([subs], out, due="none", notify=said.append)
+    assert len(said) == 1 and "due date 2026-12-01T00:00:00+00:00 -> none" in said[0], said
+    assert "amy" in said[0] and "ben" not in said[0].split("for:")[1]
+    assert sorted(planned.changed) == ["amy", "ben"]  # both rewritten (the due date they record)
+    assert json.loads((out / "class.json").read_text())["policy"]["due"] is None
+    assert {r.student: r.score for r in store.load(out)} == {"amy": 44, "ben": 44}
+    # And the command line says it too.
+    proc = _grade(subs, "--out", out, "--due", "2026-12-01T00:00Z", "--late-penalty", "0.2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "changes on purpose" in proc.stderr and "late per_day 0.1 -> 0.2" in proc.stderr
+    assert "amy" in proc.stderr
