@@ -39,7 +39,18 @@ from autograder.i18n import N_  # noqa: E402
 from autograder.units.softmax_regression import calls, checks  # noqa: E402
 
 TARGET = ROOT / "source" / config.ASSIGNMENT / "softmax_selfcheck.py"
-EXTERNAL = {"config", "references", "bounded", "CheckResult", "torch", "math", "_", "N_", "i18n"}
+EXTERNAL = {
+    "config",
+    "references",
+    "bounded",
+    "STUDENT_TEXT_CHARS",
+    "CheckResult",
+    "torch",
+    "math",
+    "_",
+    "N_",
+    "i18n",
+}
 """Names the copied code may use that are not copied from the checks package (provided by the header)."""
 
 SELF_CHECK_TEXTS = (

@@ -18,6 +18,7 @@ and autograder/units/softmax_regression/calls.py. Do not edit: regenerate.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import string
@@ -221,7 +222,13 @@ def fmt(x, width=6):
         return _("{values} (shape {shape}, {dtype})").format(
             values=body, shape=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "")
         )
-    return repr(x)
+    return shown(x)
+
+
+def shown(value, limit=STUDENT_TEXT_CHARS):
+    """repr(value) of something a worker sent, at most `limit` characters (saying the rest's size):
+    every text taken from a student's value into a message goes through here or ``bounded``."""
+    return bounded(repr(value), limit)
 
 
 def _round(v, width):
@@ -255,12 +262,15 @@ WORKER_ERRORS = (
     N_("no function named {function} was defined"),
 )
 
+WORKER_ERROR_CHARS = 600
+
 
 def worker_error(text):
     """`text` (a call's error as calls.py words it) in the current language; other text unchanged
     (a student's exception, e.g. "RuntimeError: ...", stays as Python wrote it)."""
-    if not isinstance(text, str):
+    if text is None:
         return text
+    text = bounded(text, WORKER_ERROR_CHARS)
     for template in WORKER_ERRORS:
         found = i18n.parse(template, text)
         if found is not None:
@@ -371,7 +381,7 @@ def _tensor_or_fail(check_id, value, inp, expected, fn):
         check_id,
         inp,
         expected,
-        f"{type(value).__name__} {value!r}",
+        bounded(f"{type(value).__name__} {shown(value)}"),
         _("{function} must return a torch.Tensor").format(function=fn),
     )
 
@@ -461,9 +471,9 @@ def softmax_dtype(caller):
             on = _("a result on {device}")
             return report(
                 cid,
-                _("X on {device}").format(device=reply.get("input_device")),
-                on.format(device=reply.get("input_device")),
-                on.format(device=reply.get("device")),
+                _("X on {device}").format(device=bounded(reply.get("input_device"), 40)),
+                on.format(device=bounded(reply.get("input_device"), 40)),
+                on.format(device=bounded(reply.get("device"), 40)),
                 _("do not move tensors between devices (.cpu(), .numpy(), torch.tensor(...))"),
             )
     return result(cid, True)
@@ -515,7 +525,12 @@ def _count(caller, cid, y_hat, y):
                                 _("tensor of shape {shape}").format(shape=tuple(value.shape)),
                                 _("compare predicted and true labels, then sum the matches to one number"))  # fmt: skip
         value = float(value.reshape(-1)[0])
-    return float(value), None
+    if not isinstance(value, (int, float)):
+        return None, report(cid, f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)}", _("one number"),
+                            f"{type(value).__name__} {shown(value)}",
+                            _("compare predicted and true labels, then sum the matches to one number"))  # fmt: skip
+    too_big = isinstance(value, int) and abs(value) >= 2**1000  # float() would overflow
+    return (math.inf if too_big else float(value)), None
 
 
 def accuracy_labels(caller):
@@ -526,7 +541,7 @@ def accuracy_labels(caller):
     if fail:
         return fail
     if got != 3.0:
-        return report(cid, _("y_hat = {y_hat} (labels), y = {y}").format(y_hat=y_hat.tolist(), y=y.tolist()), "3.0", repr(got),
+        return report(cid, _("y_hat = {y_hat} (labels), y = {y}").format(y_hat=y_hat.tolist(), y=y.tolist()), "3.0", shown(got),
                       _("only take the argmax when y_hat has more than one column (len(y_hat.shape) > 1 and y_hat.shape[1] > 1)"))  # fmt: skip
     return result(cid, True)
 
