@@ -238,6 +238,12 @@ def test_every_student_graded_and_confined(batch):
     assert set(results) == set(cases) | {"alice_copy", "carol_copy"}, batch["stderr"][-3000:]
     for student, res in results.items():
         conf = res["info"].get("confinement") or {}
+        if not res["info"].get("worker_starts"):
+            # Never run (the static gate, the notebook caps, only stubs): no function check earned.
+            earned = [c["check_id"] for c in res["checks"]
+                      if c["score"] and not c["check_id"].startswith("quiz.")]  # fmt: skip
+            assert not earned, (student, earned)
+            continue
         assert conf.get("confined") is True and conf.get("landlock_abi", 0) >= 1, (student, conf)
 
 
@@ -293,15 +299,17 @@ def test_in_place_is_judged_by_the_grader(batch):
     """Replacing the worker's helpers needs sys.modules: the static gate refuses the notebook
     before it runs (in-place results are judged by the grader: tests/units checks)."""
     res = batch["results"]["patch_harness_in_place"]
-    assert {c["status"] for c in res["checks"]} == {"forbidden"}
-    assert all("sys.modules" in c["message"] for c in res["checks"])
+    code = [c for c in res["checks"] if not c["check_id"].startswith("quiz.")]  # quiz: blank
+    assert {c["status"] for c in code} == {"forbidden"}
+    assert all("sys.modules" in c["message"] for c in code)
 
 
 def test_hidden_test_images_are_not_in_a_worker(batch):
     """Searching the worker's memory with gc is refused before the code runs (the hidden half
     is never in a worker: tests/sandbox/test_forkserver.py scans a worker's memory directly)."""
     res = batch["results"]["hidden_test_in_memory"]
-    assert {c["status"] for c in res["checks"]} == {"forbidden"}
+    code = [c for c in res["checks"] if not c["check_id"].startswith("quiz.")]  # quiz: blank
+    assert {c["status"] for c in code} == {"forbidden"}
     seen = " ".join(c["message"] for c in _by_function(res, "softmax"))
     assert "import gc" in seen and "LEAK" not in seen, seen
 

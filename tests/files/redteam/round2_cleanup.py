@@ -133,5 +133,5 @@ def add(corpus) -> None:
     corpus.cases["proc_mem_hidden_labels"] = Attack(
         "read",
         "searches its own memory for the test files' idx headers and gzip headers",
-        ("error",),
+        ("error", "failed"),
     )

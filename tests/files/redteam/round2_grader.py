@@ -102,7 +102,7 @@ def add(corpus):
     corpus.write("lone_surrogate_message", SURROGATE)
     corpus.cases["lone_surrogate_message"] = Attack(
         "write", "an exception message holding lone surrogates (no UTF-8 page can hold them)",
-        ("error",))  # fmt: skip
+        ("error", "failed"))  # fmt: skip
     _huge_code(corpus, "huge_notebook_code")
     corpus.cases["huge_notebook_code"] = Attack(
         "parse", "a notebook with more code than config.NOTEBOOK_CODE_CHARS (one-line assignments)",
