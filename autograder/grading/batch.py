@@ -18,6 +18,7 @@ to regrade costs a second; the grader (and torch) is imported only when somethin
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -254,9 +255,8 @@ def _policy_record(due_at, policy) -> dict:
     """A grading policy as class.json records it (collect.recorded_policy)."""
     return {
         "due": due_at.isoformat(timespec="seconds") if due_at else None,
-        "late_policy": {"per_day": policy.per_day, "max_fraction": policy.max_fraction,
-                        "grace_minutes": policy.grace_minutes},
-    }  # fmt: skip
+        "late_policy": dataclasses.asdict(policy),
+    }
 
 
 def resolve_policy(out_dir, due=None, late_policy=None):

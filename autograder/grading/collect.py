@@ -12,6 +12,7 @@ folders and the ways on: a new ``--out``, or ``--replace`` (the old results move
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -129,7 +130,7 @@ def recorded_policy(out_dir) -> dict | None:
         and set(policy) == set(POLICY_KEYS)
         and (policy["due"] is None or isinstance(policy["due"], str))
         and isinstance(policy["late_policy"], dict)
-        and set(policy["late_policy"]) == {"per_day", "max_fraction", "grace_minutes"}
+        and set(policy["late_policy"]) == {f.name for f in dataclasses.fields(config.LatePolicy)}
         and all(type(v) in (int, float) for v in policy["late_policy"].values())
     )
     if not ok:

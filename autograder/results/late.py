@@ -11,6 +11,7 @@ results reused unchanged, so changing the due date or the policy needs no regrad
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -99,8 +100,7 @@ def apply(result: SubmissionResult, submitted_at, due, policy: LatePolicy | None
         "due": due.isoformat(timespec="seconds") if due else None,
         "late_seconds": late_seconds,
         "penalty": points,
-        "policy": {"per_day": policy.per_day, "max_fraction": policy.max_fraction,
-                   "grace_minutes": policy.grace_minutes} if policy.enabled else None,
+        "policy": dataclasses.asdict(policy) if policy.enabled else None,
     }  # fmt: skip
     if points:
         with i18n.use(result.info.get("lang")):  # the student's language (the grader recorded it)

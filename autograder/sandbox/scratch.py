@@ -71,7 +71,7 @@ def _remove_in(parent_fd: int, name: str) -> list[str]:
     if info is None:
         return []
     if not stat.S_ISDIR(info.st_mode):
-        _unlink(parent_fd, name)
+        _remove(parent_fd, name)
         return []
     root_fd = _open_dir(parent_fd, name, info)
     if root_fd is None:
@@ -81,7 +81,7 @@ def _remove_in(parent_fd: int, name: str) -> list[str]:
     finally:
         os.close(root_fd)
     if not left:
-        _rmdir(parent_fd, name)
+        _remove(parent_fd, name, folder=True)
     return left
 
 
@@ -106,11 +106,11 @@ def _empty(root_fd: int) -> list[str]:
                 queue += _clear(fd, hold_fd, counter, skip=None, left=left, where=moved)
             finally:
                 os.close(fd)
-            if not _rmdir(hold_fd, moved):
+            if not _remove(hold_fd, moved, folder=True):
                 left.append(os.path.join(hold_name, moved))
     finally:
         os.close(hold_fd)
-    if not _rmdir(root_fd, hold_name):
+    if not _remove(root_fd, hold_name, folder=True):
         left.append(hold_name)
     return left
 
@@ -126,7 +126,7 @@ def _clear(dir_fd, hold_fd, counter, skip, left, where) -> list[str]:
         if info is None:
             continue
         if not stat.S_ISDIR(info.st_mode):
-            if not _unlink(dir_fd, entry):
+            if not _remove(dir_fd, entry):
                 left.append(os.path.join(where, entry))
             continue
         # Moving a folder to another parent rewrites its "..": it must be writable by its owner.
@@ -149,7 +149,7 @@ def _flat_only(root_fd: int) -> list[str]:
         info = _lstat(root_fd, entry)
         if info is None:
             continue
-        ok = _rmdir(root_fd, entry) if stat.S_ISDIR(info.st_mode) else _unlink(root_fd, entry)
+        ok = _remove(root_fd, entry, folder=stat.S_ISDIR(info.st_mode))
         if not ok:
             left.append(entry)
     return left
@@ -231,21 +231,11 @@ def _chmod_dir(dir_fd: int, name: str, info) -> bool:
         os.close(fd)
 
 
-def _unlink(dir_fd: int, name: str) -> bool:
-    """Unlink the non-folder `name` of `dir_fd` (a link itself, never its target)."""
+def _remove(dir_fd: int, name: str, folder: bool = False) -> bool:
+    """Remove `name` of `dir_fd`: an empty folder (`folder`), else a non-folder (a link itself,
+    never its target); whether it is gone."""
     try:
-        os.unlink(name, dir_fd=dir_fd)
-        return True
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-
-
-def _rmdir(dir_fd: int, name: str) -> bool:
-    """Remove the empty folder `name` of `dir_fd`."""
-    try:
-        os.rmdir(name, dir_fd=dir_fd)
+        (os.rmdir if folder else os.unlink)(name, dir_fd=dir_fd)
         return True
     except FileNotFoundError:
         return True
