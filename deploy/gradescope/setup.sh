@@ -12,9 +12,15 @@ SOURCE="${SOFTMAX_SOURCE:-/autograder/source}"
 VENV="${SOFTMAX_VENV:-/autograder/venv}"
 BUILD="${SOFTMAX_TORCH_BUILD:-cpu}"
 
+# The first candidate that runs and is 3.11 or newer (as scripts/bootstrap.sh does): a name on PATH
+# may be a broken shim (pyenv's exits 127 for a version it does not have).
 pick_python() {
   for py in python3.13 python3.12 python3.11; do
-    if command -v "$py" >/dev/null 2>&1; then command -v "$py"; return 0; fi
+    if command -v "$py" >/dev/null 2>&1 &&
+      "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+      command -v "$py"
+      return 0
+    fi
   done
   return 1
 }
@@ -22,7 +28,7 @@ if ! PY="$(pick_python)"; then
   # Gradescope's Ubuntu 22.04 base image ships Python 3.10; 3.11 is in Ubuntu's own archive.
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
-  PY="$(command -v python3.11)"
+  PY="$(pick_python)" || { echo "setup.sh: no working Python 3.11 or newer, even after apt-get install python3.11" >&2; exit 1; }
 fi
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --isolated --quiet --disable-pip-version-check uv

@@ -194,3 +194,26 @@ def test_staging_picks_the_chinese_edition(tmp_path):
     folder, notes = gradescope.stage(sub, tmp_path / "work")
     assert folder.name == "softmax_regression_zh" and notes == []
     assert (folder / config.MAIN_NOTEBOOK).is_file()
+
+
+def test_setup_skips_a_python_that_does_not_run_or_is_too_old(tmp_path):
+    """setup.sh probes each candidate: a broken shim (exit 127) and a 3.10 are passed over."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    log.write_text("")
+    fakes = {
+        "python3.13": 'echo "pyenv: python3.13: command not found" >&2; exit 127',
+        "python3.12": f'echo "python3.12 $*" >>"{log}"; [ "$1" = -c ] && exit 1; exit 4',  # 3.10
+        "python3.11": f'echo "python3.11 $*" >>"{log}"; [ "$1" = -c ] && exit 0; exit 3',
+        "apt-get": "exit 99",
+    }
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}",
+               SOFTMAX_SOURCE=str(tmp_path / "source"), SOFTMAX_VENV=str(tmp_path / "venv"))  # fmt: skip
+    proc = subprocess.run(["bash", str(ROOT / "deploy" / "gradescope" / "setup.sh")],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    venv_calls = [ln for ln in log.read_text().splitlines() if " -m venv " in ln]
+    assert venv_calls == [f"python3.11 -m venv {tmp_path / 'venv'}"], proc.stderr
+    assert proc.returncode == 3  # stopped by the fake python3.11's venv, as planned
