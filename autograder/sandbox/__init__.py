@@ -17,6 +17,8 @@ from autograder.sandbox import landlock, policy, seccomp
 
 MIN_LANDLOCK_ABI = 1
 """Files need ABI 1; TCP (4) and signal scoping (6) are also enforced by seccomp where missing."""
+KERNEL_LANDLOCK_ABI = 4
+"""The confined Jupyter kernel needs TCP rules: it binds its own ports and no other."""
 
 
 class ConfinementUnavailable(RuntimeError):
@@ -96,25 +98,37 @@ def drop_capabilities() -> None:
         raise OSError(err, f"capset: {os.strerror(err)}")
 
 
-def confine(scratch, readable=(), excluded=(), device="cpu", allow_processes=False) -> dict:
+def confine(
+    scratch, readable=(), excluded=(), device="cpu", allow_processes=False, kernel=None
+) -> dict:
     """Confine this process for good; return what was applied (recorded in each result).
 
     Order matters: capabilities first (while prctl may still drop them), then Landlock (its
     rules open paths, which the filter does not hinder), then seccomp, which also sets
-    no_new_privs and covers every thread already running.
+    no_new_privs and covers every thread already running. kernel: a policy.KernelProfile, for
+    the confined Jupyter kernel (sandbox/kernel.py); it needs Landlock ABI 4+ (TCP rules).
     """
-    rules = policy.worker_rules(scratch, readable, excluded, device, allow_processes)
+    rules = policy.worker_rules(scratch, readable, excluded, device, allow_processes, kernel)
+    if kernel is not None and landlock.effective_abi() < KERNEL_LANDLOCK_ABI:
+        raise ConfinementUnavailable(
+            f"the confined Jupyter kernel needs Landlock ABI {KERNEL_LANDLOCK_ABI}+ (Linux 6.7+) "
+            f"to limit its TCP sockets to its own ports; this kernel offers ABI "
+            f"{landlock.effective_abi()}"
+        )
     drop_capabilities()
     ruleset = landlock.Ruleset()
     for path, access in rules.allow:
         ruleset.allow(path, access)
+    for port in rules.bind_ports:
+        ruleset.allow_port(port, landlock.NET_BIND_TCP)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(seccomp.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     ruleset.restrict_self()
     arch = seccomp.machine()
     cuda = device.startswith("cuda")
-    seccomp.install(seccomp.build_filter(arch, os.getpid(), allow_processes, cuda), arch)
+    sockets = kernel.family if kernel is not None else None
+    seccomp.install(seccomp.build_filter(arch, os.getpid(), allow_processes, cuda, sockets), arch)
     return {
         "confined": True,
         "landlock_abi": ruleset.abi,

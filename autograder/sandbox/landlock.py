@@ -61,6 +61,9 @@ WRITE = READ | FS["write_file"] | FS["remove_dir"] | FS["remove_file"] | FS["tru
 right: no file, folder, link, fifo, socket or device; REFER neither). The disk a worker can
 fill is what exists in scratch when it confines (nothing) times RLIMIT_FSIZE: zero. seccomp
 refuses O_TMPFILE, which Landlock's MAKE_REG does not cover."""
+KERNEL_SCRATCH = WRITE | FS["make_reg"] | FS["make_dir"]
+"""The confined Jupyter kernel's scratch folder: a student's notebook may also create files and
+folders there (each at most RLIMIT_FSIZE); still no link, fifo, socket or device."""
 DEVICE = FS["read_file"] | FS["write_file"] | FS["ioctl_dev"]
 """A device file the worker must drive (/dev/null, NVIDIA's devices)."""
 
@@ -80,6 +83,11 @@ class _RulesetAttr(ctypes.Structure):
 class _PathBeneathAttr(ctypes.Structure):
     _pack_ = 1
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+class _NetPortAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -138,6 +146,7 @@ class Ruleset:
         size = 8 if self.abi < 4 else (16 if self.abi < 6 else ctypes.sizeof(attr))
         self.fd = _syscall("create_ruleset", ctypes.byref(attr), ctypes.c_size_t(size), 0)
         self.rules: list[tuple[str, int]] = []
+        self.ports: list[tuple[int, int]] = []
 
     def allow(self, path: str, access: int) -> bool:
         """Grant `access` beneath `path` (a file gets only file rights); False if it does not exist."""
@@ -157,6 +166,14 @@ class Ruleset:
             return True
         finally:
             os.close(fd)
+
+    def allow_port(self, port: int, access: int = NET_BIND_TCP) -> None:
+        """Grant `access` (NET_BIND_TCP and/or NET_CONNECT_TCP) on one TCP port (ABI 4+)."""
+        if self.abi < 4:
+            raise LandlockError(0, f"Landlock ABI {self.abi} has no TCP rules (4+ needed)")
+        attr = _NetPortAttr(access, port)
+        _syscall("add_rule", self.fd, RULE_NET_PORT, ctypes.byref(attr), 0)
+        self.ports.append((port, access))
 
     def restrict_self(self) -> None:
         """Enforce the ruleset on this thread and everything it starts (needs no_new_privs)."""

@@ -79,12 +79,27 @@ def minimal_environment(environ) -> dict:
     return env
 
 
+@dataclass(frozen=True)
+class KernelProfile:
+    """What the confined Jupyter kernel needs beyond a worker (sandbox/kernel.py).
+
+    ports: the TCP ports of its connection file, the only ones it may bind (Landlock ABI 4+;
+    it may connect to none); family: "inet" or "inet6", the only socket family it may open
+    (seccomp, TCP only). Its scratch folder is also where it may create files (KERNEL_SCRATCH).
+    """
+
+    ports: tuple[int, ...]
+    family: str = "inet"
+
+
 @dataclass
 class Rules:
     """A worker's Landlock rules: (path, rights) pairs, and the paths kept out of reading."""
 
     allow: list[tuple[str, int]] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    bind_ports: list[int] = field(default_factory=list)
+    """TCP ports that may be bound (the kernel profile's; none for workers)."""
 
     def add(self, path, access):
         if path:
@@ -137,12 +152,14 @@ def worker_rules(
     excluded=(),
     device: str = "cpu",
     allow_processes: bool = False,
+    kernel: KernelProfile | None = None,
 ) -> Rules:
     """The rules of one worker: read the Python installation and `readable`, write `scratch`.
 
     excluded: folders never readable even where a readable one holds them (the grader's package
     is always excluded). device: a "cuda" device adds NVIDIA's device files and driver state.
     allow_processes: also let programs under the Python installation be executed.
+    kernel: the confined Jupyter kernel's profile (create in scratch, bind its TCP ports).
     """
     rules = Rules(excluded=sorted({os.path.realpath(p) for p in (PACKAGE_DIR, *excluded)}))
     read = landlock.READ_EXEC if allow_processes else landlock.READ
@@ -159,5 +176,7 @@ def worker_rules(
         for path in CUDA_READ:
             if os.path.exists(path):
                 rules.add(path, landlock.READ)
-    rules.add(scratch, landlock.WRITE)
+    rules.add(scratch, landlock.KERNEL_SCRATCH if kernel else landlock.WRITE)
+    if kernel:
+        rules.bind_ports = sorted(set(kernel.ports))
     return rules

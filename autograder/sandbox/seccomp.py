@@ -70,6 +70,8 @@ SYSCALL_NUMBERS = {
     "ioprio_set": (251, 30), "migrate_pages": (256, 238), "move_pages": (279, 239),
     "fcntl": (72, 25), "ioctl": (16, 29), "open": (2, None), "openat": (257, 56),
     "openat2": (437, 437),
+    # judged only in the confined Jupyter kernel's profile (allowed, unjudged, in workers)
+    "sendto": (44, 206), "sendmsg": (46, 211), "sendmmsg": (307, 269),
 }  # fmt: skip
 PROCESS_CALLS = ("execve", "execveat", "fork", "vfork")
 """Refused unless the instructor's limits allow processes (clone is handled by its flags)."""
@@ -89,8 +91,15 @@ WHICH_WHO_CALLS = {"setpriority": (0, 1), "ioprio_set": (1, 2)}
 IOPRIO_WHO_USER), and `who` = 0 (the caller) or the worker's own pid (its own group)."""
 SIGNAL_CALLS = ("kill", "tgkill")
 """Allowed towards the worker itself only (pid, 0 or its own group); tkill never."""
+KERNEL_SEND_CALLS = {"sendto": 3, "sendmsg": 2, "sendmmsg": 3}
+"""Calls (and the index of their flags argument) that the kernel profile refuses with
+MSG_FASTOPEN, which connects a TCP socket without connect(); workers have no socket at all."""
+KERNEL_SOCKET_CALLS = ("socket", "socketpair", "bind", "listen", "accept", "accept4")
+"""Left to the confined Jupyter kernel (``kernel_sockets``): socket and socketpair only as judged
+below; bind and listen are Landlock's (ABI 4+: only the connection file's TCP ports); connect
+stays refused."""
 _ARGUMENT_CALLS = ("clone", *SIGNAL_CALLS, *OWN_PID_CALLS, *WHICH_WHO_CALLS, "fcntl", "ioctl",
-                   "open", "openat")  # fmt: skip
+                   "open", "openat", *KERNEL_SEND_CALLS)  # fmt: skip
 DENIED = tuple(
     n for n in SYSCALL_NUMBERS if n not in PROCESS_CALLS + FALLBACK_CALLS + _ARGUMENT_CALLS
 )
@@ -108,6 +117,13 @@ FIOSETOWN, SIOCSPGRP, TIOCSPGRP, TIOCSTI = 0x8901, 0x8902, 0x5410, 0x5412
 IOCTL_REFUSED = (FIOSETOWN, SIOCSPGRP, TIOCSPGRP, TIOCSTI)
 """ioctl requests that set a file's signal owner or a terminal's process group, or type into a
 terminal (the same numbers on x86_64 and aarch64)."""
+AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
+SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC = 1, 0o4000, 0o2000000
+IPPROTO_TCP = 6
+SCHED_OTHER = 0
+MSG_FASTOPEN = 0x20000000
+KERNEL_SOCKETS = {"inet": (AF_INET,), "inet6": (AF_INET6,)}
+"""The families a kernel's TCP sockets may use, by the connection file's address (IPv4 or IPv6)."""
 O_TMPFILE_BIT = 0o20000000
 """__O_TMPFILE: an unnamed file in a folder (Landlock's MAKE_REG does not cover it), refused."""
 
@@ -119,6 +135,7 @@ X32_SYSCALL_BIT = 0x40000000
 PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 38, 1, 1
 SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}
 EPERM, ENOSYS = RET_ERRNO | errno.EPERM, RET_ERRNO | errno.ENOSYS
+EINVAL = RET_ERRNO | errno.EINVAL
 
 
 class SeccompError(OSError):
@@ -144,6 +161,60 @@ def _one_of(values, then, otherwise):
     """Jump to `then` if the accumulator is one of `values`, else to `otherwise`."""
     out = [(JEQ_K, then, 0, v & 0xFFFFFFFF) for v in values]
     return out + [(JEQ_K, otherwise, otherwise, 0)]  # an unconditional forward jump
+
+
+def _stream_type(then):
+    """Continue at `then` if the accumulator is SOCK_STREAM (with NONBLOCK/CLOEXEC), else eperm."""
+    flags = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC
+    return [(JSET_K, "eperm", 0, ~flags & 0xFFFFFFFF), (JSET_K, then, "eperm", SOCK_STREAM)]
+
+
+def _kernel_blocks(families, own_pid):
+    """The kernel profile's checks: TCP sockets of `families`, unix stream socketpairs, and
+    sched_setscheduler(tid, SCHED_OTHER) from libzmq's threads."""
+    blocks = {
+        # libzmq's I/O threads call pthread_setschedparam(self, SCHED_OTHER, 0) with their tid,
+        # which no filter can tell from another process's pid: SCHED_OTHER (priority 0, nice
+        # untouched) is allowed on any process, every other policy only on 0 or the kernel.
+        "sched_other": [
+            _arg(0),
+            *_one_of((0, own_pid), "allow", "sched_other.policy"),
+            ("sched_other.policy",),
+            _arg(1),
+            *_one_of((SCHED_OTHER,), "allow", "eperm"),
+        ],
+        # socket(domain, type, protocol): TCP only (UDP, raw, netlink, packet, unix: refused).
+        "socket": [
+            _arg(0),
+            *_one_of(families, "socket.type", "socket.netlink"),
+            # EINVAL, not EPERM: libzmq's bind looks the address up as an interface name first
+            # (getifaddrs, a netlink socket) and aborts on any error but EINVAL (its WSL path),
+            # which sends it on to the numeric address.
+            ("socket.netlink",),
+            *_one_of((AF_NETLINK,), "einval", "eperm"),
+            ("socket.type",),
+            _arg(1),
+            *_stream_type("socket.protocol"),
+            ("socket.protocol",),
+            _arg(2),
+            *_one_of((0, IPPROTO_TCP), "allow", "eperm"),
+        ],
+        # socketpair(AF_UNIX, SOCK_STREAM, 0): asyncio's self-pipe; a connected stream pair
+        # can never be connected elsewhere (a datagram pair could).
+        "socketpair": [
+            _arg(0),
+            *_one_of((AF_UNIX,), "socketpair.type", "eperm"),
+            ("socketpair.type",),
+            _arg(1),
+            *_stream_type("socketpair.protocol"),
+            ("socketpair.protocol",),
+            _arg(2),
+            *_one_of((0,), "allow", "eperm"),
+        ],
+    }
+    for name, index in KERNEL_SEND_CALLS.items():
+        blocks[name] = [_arg(index), (JSET_K, "eperm", "allow", MSG_FASTOPEN)]
+    return blocks
 
 
 def _blocks(own_pid, cuda):
@@ -176,11 +247,17 @@ def _blocks(own_pid, cuda):
     return blocks
 
 
-def _dispatch(arch, allow_processes):
+def _dispatch(arch, allow_processes, kernel_sockets=None):
     """(syscall name, label) for every call decided by its arguments."""
     pairs = [] if allow_processes else [("clone", "clone")]
+    if kernel_sockets:
+        pairs += [("socket", "socket"), ("socketpair", "socketpair")]
+        pairs += [(n, n) for n in KERNEL_SEND_CALLS]
     pairs += [(n, "signal") for n in SIGNAL_CALLS]
-    pairs += [(n, "own_pid") for n in OWN_PID_CALLS]
+    pairs += [
+        (n, "sched_other" if kernel_sockets and n == "sched_setscheduler" else "own_pid")
+        for n in OWN_PID_CALLS
+    ]
     pairs += [(n, n) for n in WHICH_WHO_CALLS]
     pairs += [("fcntl", "fcntl"), ("ioctl", "ioctl"), ("openat", "openat")]
     if arch == "x86_64":
@@ -207,12 +284,20 @@ def _assemble(prog):
 
 
 def build_filter(
-    arch: str, own_pid: int, allow_processes: bool = False, cuda: bool = False
+    arch: str,
+    own_pid: int,
+    allow_processes: bool = False,
+    cuda: bool = False,
+    kernel_sockets: str | None = None,
 ) -> list[tuple]:
     """The filter as (code, jt, jf, k) instructions for `arch`, for the worker whose pid is `own_pid`.
 
     allow_processes: the instructor's limits allow programs (execve, fork, clone of a process).
     cuda: a GPU worker, where CUDA_NEEDS and byte-range locks stay allowed for NVIDIA's driver.
+    kernel_sockets: the confined Jupyter kernel's profile ("inet" or "inet6", a KERNEL_SOCKETS
+    key): TCP sockets of that family, bind, listen and accept (Landlock limits bind to the
+    kernel's ports), unix stream socketpairs, no MSG_FASTOPEN, sched_setscheduler(any,
+    SCHED_OTHER) for libzmq's threads; None (workers): no socket call.
     """
     if arch not in AUDIT_ARCH:
         raise SeccompError(0, f"no seccomp filter for the {arch} architecture")
@@ -227,29 +312,37 @@ def build_filter(
         prog.append((JGE_K, "eperm", 0, X32_SYSCALL_BIT))
     denied = [n for n in DENIED if not (cuda and n in CUDA_NEEDS)]
     denied += [] if allow_processes else list(PROCESS_CALLS)
+    if kernel_sockets:
+        denied = [n for n in denied if n not in KERNEL_SOCKET_CALLS]
     for name in denied:
         nr = _number(name, arch)
         if nr is not None:
             prog.append((JEQ_K, "eperm", 0, nr))
     for name in FALLBACK_CALLS:
         prog.append((JEQ_K, "enosys", 0, _number(name, arch)))
-    for name, label in _dispatch(arch, allow_processes):
+    dispatch = _dispatch(arch, allow_processes, kernel_sockets)
+    for name, label in dispatch:
         prog.append((JEQ_K, label, 0, _number(name, arch)))
     prog += [("allow",), (RET_K, 0, 0, RET_ALLOW), ("eperm",), (RET_K, 0, 0, EPERM)]
     prog += [("enosys",), (RET_K, 0, 0, ENOSYS)]
     # BPF jumps forward only: the argument checks come after the returns they may not reach, so
     # they end at a second pair of returns at the very end.
-    labels_used = {label for _, label in _dispatch(arch, allow_processes)}
-    for label, block in _blocks(own_pid, cuda).items():
+    labels_used = {label for _, label in dispatch}
+    blocks = _blocks(own_pid, cuda)
+    if kernel_sockets:
+        blocks.update(_kernel_blocks(KERNEL_SOCKETS[kernel_sockets], own_pid))
+    for label, block in blocks.items():
         if label in labels_used:
             prog += [(label,), *_rename(block)]
     prog += [("allow2",), (RET_K, 0, 0, RET_ALLOW), ("eperm2",), (RET_K, 0, 0, EPERM)]
+    if kernel_sockets:
+        prog += [("einval2",), (RET_K, 0, 0, EINVAL)]
     return _assemble(prog)
 
 
 def _rename(block):
     """A block's jumps to allow/eperm go to the returns at the end of the program."""
-    names = {"allow": "allow2", "eperm": "eperm2"}
+    names = {"allow": "allow2", "eperm": "eperm2", "einval": "einval2"}
     return [
         item
         if len(item) == 1
