@@ -97,18 +97,31 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 
 class Submissions(pytest.File):
-    """The grading items of every submission: one per (student, check), in grading order."""
+    """The grading items of every submission, grouped by student, in grading order."""
 
     def collect(self):
         for sub in self.config.stash[submissions_key]:
-            for cid, points in check_ids():
-                item = GradingCheck.from_parent(
-                    self, name=f"{sub.student}-{cid}", sub=sub, check_id=cid, points=points
-                )
-                item.add_marker(pytest.mark.points(points))
-                item.add_marker(pytest.mark.student(sub.student))
-                item.add_marker(pytest.mark.xdist_group(sub.student))
-                yield item
+            # The student's node id is the student alone, so that a check's id (what -v and the
+            # JUnit XML show) is ``student::check``, not this file's path.
+            yield Student.from_parent(self, name=sub.student, nodeid=sub.student, sub=sub)
+
+
+class Student(pytest.Collector):
+    """One student's checks: one item per check and quiz question."""
+
+    def __init__(self, *, sub, **kwargs):
+        super().__init__(**kwargs)
+        self.sub = sub
+
+    def collect(self):
+        for cid, points in check_ids():
+            item = GradingCheck.from_parent(
+                self, name=cid, sub=self.sub, check_id=cid, points=points
+            )
+            item.add_marker(pytest.mark.points(points))
+            item.add_marker(pytest.mark.student(self.sub.student))
+            item.add_marker(pytest.mark.xdist_group(self.sub.student))
+            yield item
 
 
 class CheckFailed(Exception):
@@ -129,7 +142,8 @@ class GradingCheck(pytest.Item):
             raise CheckFailed(f"{self.check_id} was not graded for {self.sub.student}")
         self.user_properties += [("student", self.sub.student), ("check", self.check_id),
                                  ("score", check.score), ("max_score", check.max_score),
-                                 ("status", check.status)]  # fmt: skip
+                                 ("status", check.status), ("submission_status", result.status),
+                                 ("seconds", round(result.seconds, 3))]  # fmt: skip
         if not check.passed:
             raise CheckFailed(
                 f"[{check.status}] {check.score:g}/{check.max_score:g} points\n{check.message}"
@@ -159,7 +173,7 @@ def graded(config, sub):
 
 
 class _Scores:
-    """Collects each check's score (from user_properties) for the summary, on the controller too
+    """Collects each check's result (from user_properties) for the summary, on the controller too
     (pytest_runtest_logreport gets no config: this object holds it, its state is in config.stash)."""
 
     def __init__(self, config):
@@ -168,20 +182,37 @@ class _Scores:
     def pytest_runtest_logreport(self, report):
         props = dict(report.user_properties)
         if report.when == "call" and "student" in props:
-            per = self.config.stash[scores_key].setdefault(props["student"], [0.0, 0.0])
-            per[0] += float(props["score"])
-            per[1] += float(props["max_score"])
+            from autograder.checks.outcome import CheckResult, SubmissionResult
+
+            per = self.config.stash[scores_key]
+            student = props["student"]
+            result = per.setdefault(student, SubmissionResult(student=student, checks=[]))
+            result.status = props.get("submission_status", result.status)
+            result.seconds = float(props.get("seconds", result.seconds))
+            check = CheckResult(props["check"], float(props["score"]),
+                                float(props["max_score"]), props["status"])  # fmt: skip
+            result.checks.append(check)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, config):
-    scores = config.stash[scores_key]
-    if not scores:
-        return
-    terminalreporter.section("grades")
-    width = max(len(s) for s in scores)
-    for student in sorted(scores):
-        got, total = scores[student]
-        terminalreporter.write_line(f"{student.ljust(width)}  {got:g}/{total:g}")
+    """One line per student with the score, as ``grade`` prints it, after pytest's own summary."""
+    try:
+        return (yield)
+    finally:
+        results = list(config.stash.get(scores_key, {}).values())
+        if results:
+            from autograder.results.exports import table
+
+            terminalreporter.section("grades")
+            for line in table(results).splitlines():
+                terminalreporter.write_line(line)
+            graded = [r for r in results if len(r.checks) == len(check_ids())]
+            if len(graded) < len(results):
+                terminalreporter.write_line(
+                    f"({len(results) - len(graded)} of {len(results)} students with only the "
+                    "selected checks: their scores count those alone)"
+                )
 
 
 def pytest_unconfigure(config):

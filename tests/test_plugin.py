@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograder import config
+from autograder.plugin import check_ids as plugin_check_ids
 from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
         cwd=root, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout[-3000:]  # bob fails the stability check
-    assert "bob_naive_softmax-softmax.stability" in proc.stdout
+    assert "bob_naive_softmax::softmax.stability" in proc.stdout
     assert (
         "subtract each row's maximum" in proc.stdout.lower() or "Subtract each row" in proc.stdout
     )
@@ -37,6 +38,31 @@ def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
     total = config.max_points() + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
     assert scores["alice_full"] == total
     assert scores["bob_naive_softmax"] == total - config.POINTS["softmax.stability"]
+
+
+def test_verbose_names_student_and_check_and_the_end_is_a_table_of_scores(root, examples):
+    """-v names each test ``student::check``; the last lines before pytest's count are one row
+    per student with the score, as ``grade`` prints them (the full and the blank submission)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v",
+         "--submission", str(examples / "alice_full"), "--submission", str(examples / "carol_blank")],
+        cwd=root, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1, proc.stdout[-3000:]  # carol loses every point
+    ids = [cid for cid, _ in plugin_check_ids()]
+    for student in ("alice_full", "carol_blank"):
+        for cid in ids:
+            assert any(ln.startswith(f"{student}::{cid} ") for ln in lines), (student, cid)
+    assert "FAILED carol_blank::softmax.values" in proc.stdout
+    end = lines[lines.index(next(ln for ln in lines if " grades " in ln)) + 1 : -1]
+    assert not any(ln.startswith("FAILED") for ln in end)  # after pytest's short summary
+    rows = {ln.split()[0]: ln.split() for ln in end if ln.split()}
+    total = config.max_points() + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    assert rows["student"][:3] == ["student", "score", "status"]
+    assert rows["alice_full"][1] == f"{total:g}/{total:g}"
+    assert rows["carol_blank"][1] == f"0/{total:g}"
+    assert len(rows) == 4  # header, rule, two students
 
 
 def test_points_marker_is_registered(root):
