@@ -1,0 +1,434 @@
+"""The confined Jupyter kernel softmax-confined: each claim shown with the attack it stops."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder import sandbox
+from autograder.sandbox import kernel, landlock, policy, seccomp
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = ROOT / "release" / "softmax_regression"
+SECRET = "SOFTMAX_TEST_SECRET"
+SECRET_VALUE = "s3cr3t-token-that-must-not-leak"
+
+
+def _confinable() -> str | None:
+    found = sandbox.probe()
+    if found["missing"]:
+        return "; ".join(found["missing"])
+    if landlock.effective_abi() < sandbox.KERNEL_LANDLOCK_ABI:
+        return f"Landlock ABI {landlock.effective_abi()} < {sandbox.KERNEL_LANDLOCK_ABI}"
+    return None
+
+
+needs_confinement = pytest.mark.skipif(
+    _confinable() is not None, reason=f"this machine cannot confine: {_confinable()}"
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# The kernel profile, as data (no kernel started)
+# ----------------------------------------------------------------------------------------------
+def _simulate(prog, nr, *args, arch="x86_64"):
+    """Run the classic-BPF program on one system call, as the kernel would; return its verdict."""
+    argv = [a & (2**64 - 1) for a in args] + [0] * (6 - len(args))
+    data = struct.pack("=iIQ6Q", nr, seccomp.AUDIT_ARCH[arch], 0, *argv)
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        if code == seccomp.LD_W_ABS:
+            acc = struct.unpack_from("=I", data, k)[0]
+        elif code == seccomp.RET_K:
+            return k
+        else:
+            taken = {seccomp.JEQ_K: acc == k, seccomp.JGE_K: acc >= k, seccomp.JSET_K: acc & k}
+            pc += jt if taken[code] else jf
+        pc += 1
+
+
+ALLOW, EPERM, EINVAL = seccomp.RET_ALLOW, seccomp.EPERM, seccomp.EINVAL
+SOCK_DGRAM, SOCK_RAW, AF_PACKET = 2, 3, 17
+
+
+@pytest.mark.parametrize("arch", sorted(seccomp.AUDIT_ARCH))
+def test_kernel_filter_allows_only_tcp_and_unix_stream_pairs(arch):
+    nr = {n: v[0 if arch == "x86_64" else 1] for n, v in seccomp.SYSCALL_NUMBERS.items()}
+    own, other = 4242, 4343
+    prog = seccomp.build_filter(arch, own, kernel_sockets="inet")
+    worker = seccomp.build_filter(arch, own)
+    stream = seccomp.SOCK_STREAM | seccomp.SOCK_CLOEXEC | seccomp.SOCK_NONBLOCK
+
+    def run(p, name, *args):
+        return _simulate(p, nr[name], *args, arch=arch)
+
+    assert run(prog, "socket", seccomp.AF_INET, stream, seccomp.IPPROTO_TCP) == ALLOW
+    assert run(prog, "socket", seccomp.AF_INET, seccomp.SOCK_STREAM, 0) == ALLOW
+    assert run(prog, "socket", seccomp.AF_INET, SOCK_DGRAM, 0) == EPERM  # UDP
+    assert run(prog, "socket", seccomp.AF_INET, SOCK_RAW, 1) == EPERM  # raw ICMP
+    assert run(prog, "socket", seccomp.AF_INET, seccomp.SOCK_STREAM, 132) == EPERM  # SCTP
+    assert run(prog, "socket", seccomp.AF_INET, seccomp.SOCK_STREAM, 262) == EPERM  # MPTCP
+    assert run(prog, "socket", seccomp.AF_INET6, seccomp.SOCK_STREAM, 0) == EPERM
+    assert run(prog, "socket", seccomp.AF_UNIX, seccomp.SOCK_STREAM, 0) == EPERM
+    assert run(prog, "socket", AF_PACKET, SOCK_RAW, 0) == EPERM
+    assert run(prog, "socket", seccomp.AF_NETLINK, SOCK_RAW, 0) == EINVAL
+    assert run(prog, "socketpair", seccomp.AF_UNIX, stream, 0) == ALLOW
+    assert run(prog, "socketpair", seccomp.AF_UNIX, SOCK_DGRAM, 0) == EPERM
+    assert run(prog, "connect", 3, 0, 16) == EPERM
+    for name in ("bind", "listen", "accept4"):
+        assert run(prog, name, 3, 0, 0) == ALLOW, name  # Landlock decides the port
+    assert run(prog, "sendto", 3, 0, 1, seccomp.MSG_FASTOPEN) == EPERM
+    assert run(prog, "sendto", 3, 0, 1, 0x4000) == ALLOW  # MSG_NOSIGNAL
+    assert run(prog, "sendmsg", 3, 0, seccomp.MSG_FASTOPEN) == EPERM
+    assert run(prog, "sched_setscheduler", other, 0, 0) == ALLOW  # libzmq: SCHED_OTHER
+    assert run(prog, "sched_setscheduler", other, 5, 0) == EPERM  # SCHED_IDLE on another
+    assert run(prog, "sched_setscheduler", own, 5, 0) == ALLOW
+    for name in ("execve", "fork", "ptrace") if arch == "x86_64" else ("execve", "ptrace"):
+        assert run(prog, name) == EPERM, name
+    assert run(prog, "kill", other, signal.SIGTERM) == EPERM
+    # workers keep their profile: no socket at all, sched_setscheduler only on themselves
+    assert run(worker, "socket", seccomp.AF_INET, seccomp.SOCK_STREAM, 0) == EPERM
+    assert run(worker, "socketpair", seccomp.AF_UNIX, seccomp.SOCK_STREAM, 0) == EPERM
+    assert run(worker, "sched_setscheduler", other, 0, 0) == EPERM
+    assert run(worker, "sendto", 3, 0, 1, seccomp.MSG_FASTOPEN) == ALLOW  # no socket to send on
+    v6 = seccomp.build_filter(arch, own, kernel_sockets="inet6")
+    assert _simulate(v6, nr["socket"], seccomp.AF_INET6, 1, 0, arch=arch) == ALLOW
+    assert _simulate(v6, nr["socket"], seccomp.AF_INET, 1, 0, arch=arch) == EPERM
+
+
+def test_kernel_rules_create_in_scratch_and_bind_only_its_ports(tmp_path):
+    rules = policy.worker_rules(str(tmp_path), kernel=policy.KernelProfile(ports=(5, 3, 5)))
+    assert rules.bind_ports == [3, 5]
+    assert (str(tmp_path.resolve()), landlock.KERNEL_SCRATCH) in rules.allow
+    assert not landlock.KERNEL_SCRATCH & (
+        landlock.FS["make_sym"] | landlock.FS["make_sock"] | landlock.FS["make_fifo"]
+    )
+    assert not any(p.startswith(policy.PACKAGE_DIR) for p, _ in rules.allow)
+    worker = policy.worker_rules(str(tmp_path))
+    assert worker.bind_ports == [] and (str(tmp_path.resolve()), landlock.WRITE) in worker.allow
+
+
+def test_kernelspec_is_installed_and_refreshed(tmp_path):
+    assert kernel.ensure_kernelspec(prefix=str(tmp_path)) == kernel.KERNEL_NAME
+    folder = tmp_path / "share" / "jupyter" / "kernels" / kernel.KERNEL_NAME
+    spec = json.loads((folder / "kernel.json").read_text())
+    assert spec["argv"][-4:] == ["-m", "autograder.sandbox.kernel", "-f", "{connection_file}"]
+    assert spec["language"] == "python" and "confined" in spec["display_name"]
+    (folder / "kernel.json").write_text('{"argv": ["python"]}')
+    kernel.ensure_kernelspec(prefix=str(tmp_path))
+    assert json.loads((folder / "kernel.json").read_text()) == spec
+
+
+def test_a_kernel_needs_landlock_tcp_rules_unless_unconfined(monkeypatch, tmp_path):
+    monkeypatch.setenv(landlock.MAX_ABI_VARIABLE, "3")
+    monkeypatch.setattr(sandbox, "UNCONFINED", False)
+    with pytest.raises(sandbox.ConfinementUnavailable, match="ABI 4"):
+        kernel.execute(new_notebook(cells=[new_code_cell("print(1)")]), tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# A real confined kernel, through jupyter_client
+# ----------------------------------------------------------------------------------------------
+class Kernel:
+    def __init__(self, km, kc, cwd):
+        self.km, self.kc, self.cwd = km, kc, cwd
+
+    def run(self, code, timeout=60):
+        """(stdout text, error name or None) of one cell."""
+        out, errors = [], []
+
+        def hook(msg):
+            content = msg["content"]
+            if msg["msg_type"] == "stream":
+                out.append(content["text"])
+            elif msg["msg_type"] == "error":
+                errors.append(f"{content['ename']}: {content['evalue']}")
+
+        self.kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+        return "".join(out), (errors[0] if errors else None)
+
+    def value(self, expression):
+        text, error = self.run(f"print(repr({expression}))")
+        assert error is None, error
+        return eval(text)  # noqa: S307 - a repr the test itself asked for
+
+
+def _start(cwd) -> Kernel:
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name=kernel.ensure_kernelspec())
+    km.start_kernel(cwd=str(cwd))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+    except RuntimeError:
+        km.shutdown_kernel(now=True)
+        raise
+    return Kernel(km, kc, cwd)
+
+
+@pytest.fixture(scope="module")
+def confined(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("nb") / "softmax_regression"
+    shutil.copytree(RELEASE, cwd)
+    old = os.environ.get(SECRET)
+    os.environ[SECRET] = SECRET_VALUE
+    try:
+        k = _start(cwd)
+    finally:
+        if old is None:
+            os.environ.pop(SECRET, None)
+        else:
+            os.environ[SECRET] = old
+    assert k.run("import os, sys") == ("", None)
+    k.scratch = k.value("os.environ['SOFTMAX_KERNEL_SCRATCH']")
+    yield k
+    k.kc.stop_channels()
+    if k.km.has_kernel:
+        k.km.shutdown_kernel(now=True)
+
+
+@needs_confinement
+def test_prints_reach_the_notebook(confined):
+    assert confined.run("print('hello', 6 * 7)") == ("hello 42\n", None)
+
+
+@needs_confinement
+def test_no_process_can_be_started(confined):
+    _, error = confined.run("import subprocess\nsubprocess.run(['true'])")
+    assert error and error.startswith("PermissionError"), error
+    _, error = confined.run("import os\nos.fork()")
+    assert error and error.startswith("PermissionError"), error
+
+
+@needs_confinement
+def test_no_network_but_its_own_ports(confined):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    try:
+        attacks = {
+            "tcp connect": f"socket.create_connection(('127.0.0.1', {port}), timeout=2)",
+            "tcp fast open": f"socket.socket().sendto(b'x', socket.MSG_FASTOPEN, ('127.0.0.1', {port}))",
+            "udp": "socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+            "ipv6": "socket.socket(socket.AF_INET6, socket.SOCK_STREAM)",
+            "unix": "socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+            "unix datagram pair": "socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
+            "listen elsewhere (Landlock)": "socket.socket().bind(('127.0.0.1', 0))",
+        }
+        for name, code in attacks.items():
+            _, error = confined.run(f"import socket\n{code}")
+            assert error and error.startswith(("PermissionError", "OSError")), (name, error)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing ever reached the test's listener
+    finally:
+        listener.close()
+    # what ipykernel itself needs still works: asyncio's self-pipe
+    assert (
+        confined.run("import socket\na, b = socket.socketpair()\nprint(a.family.name)")[0]
+        == "AF_UNIX\n"
+    )
+
+
+@needs_confinement
+def test_writes_only_in_scratch(confined):
+    name = f"softmax-kernel-test-{os.getpid()}"
+    assert os.access(confined.cwd, os.W_OK)  # the test's user could write there: Landlock refuses
+    for target in (f"/tmp/{name}", str(confined.cwd / name), str(Path.home() / name)):
+        _, error = confined.run(f"open({target!r}, 'w')")
+        assert error and error.startswith("PermissionError"), (target, error)
+        assert not os.path.exists(target)
+    assert confined.scratch and confined.scratch.startswith(
+        os.path.realpath(os.environ.get("TMPDIR", "/tmp"))
+    )
+    text, error = confined.run(
+        "import os, tempfile\n"
+        "p = os.path.join(os.environ['HOME'], 'notes', 'a.txt')\n"
+        "os.makedirs(os.path.dirname(p))\n"
+        "open(p, 'w').write('kept')\n"
+        "print(open(p).read(), tempfile.gettempdir().startswith(os.environ['HOME']))"
+    )
+    assert (text, error) == ("kept True\n", None)
+    # reading the notebook's folder and the data set works
+    text, error = confined.run("import fashion_mnist\nprint(open('fashion_mnist.py').read()[:3])")
+    assert error is None and text == (RELEASE / "fashion_mnist.py").read_text()[:3] + "\n"
+
+
+@needs_confinement
+def test_the_grader_is_out_of_reach(confined):
+    key = ROOT / "autograder" / "units" / "softmax_regression" / "answer_key.json"
+    assert key.exists()
+    _, error = confined.run(f"open({str(key)!r}).read()")
+    assert error and error.startswith("PermissionError"), error
+    _, error = confined.run("import autograder.units.softmax_regression.quiz")
+    assert error and error.startswith(("ModuleNotFoundError", "PermissionError", "ImportError")), (
+        error
+    )
+    assert confined.value("[m for m in sys.modules if m.startswith('autograder')]") == []
+    # nor the connection file (other kernels' keys live beside it)
+    _, error = confined.run(f"open({confined.km.connection_file!r}).read()")
+    assert error and error.startswith("PermissionError"), error
+
+
+@needs_confinement
+def test_no_secret_of_the_caller_reaches_the_kernel(confined):
+    assert confined.value(f"os.environ.get({SECRET!r})") is None
+    environ = confined.value("open('/proc/self/environ', 'rb').read()")
+    # the launcher executed itself again with a clean environment: the first one is gone too
+    assert b"PATH=" in environ and SECRET_VALUE.encode() not in environ
+    assert "MPLBACKEND" not in os.environ or confined.value("os.environ['MPLBACKEND']").startswith(
+        "module://"
+    )
+
+
+@needs_confinement
+def test_memory_hog_fails_alone(confined):
+    _, error = confined.run("x = bytearray(40 * 2**30)")
+    assert error and error.startswith("MemoryError"), error
+    assert confined.run("print('alive')") == ("alive\n", None)
+
+
+@needs_confinement
+def test_interrupt_stops_a_busy_cell(confined):
+    msg_id = confined.kc.execute("while True: pass")
+    time.sleep(1.0)
+    confined.km.interrupt_kernel()
+    reply = confined.kc.get_shell_msg(timeout=20)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = confined.kc.get_shell_msg(timeout=20)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert confined.run("print('still here')") == ("still here\n", None)
+
+
+@needs_confinement
+def test_shutdown_removes_scratch(confined):
+    scratch = confined.scratch
+    assert os.path.isdir(scratch)
+    confined.kc.stop_channels()
+    confined.km.shutdown_kernel()
+    assert not os.path.exists(scratch)
+
+
+def _gone(path, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not os.path.exists(path)
+
+
+def _dead(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().split(")")[-1].split()[0] == "Z"
+
+
+@needs_confinement
+def test_killed_kernel_leaves_nothing(tmp_path):
+    k = _start(tmp_path)
+    try:
+        scratch = k.value("__import__('os').environ['SOFTMAX_KERNEL_SCRATCH']")
+        pid = k.value("__import__('os').getpid()")
+        launcher = k.km.provisioner.process.pid
+        assert pid != launcher and os.path.isdir(scratch)
+        os.killpg(os.getpgid(launcher), signal.SIGKILL)  # what a kernel manager's kill does
+        k.km.provisioner.process.wait(timeout=10)
+        assert _gone(scratch), "the reaper did not remove scratch"
+        deadline = time.monotonic() + 5
+        while not _dead(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _dead(pid), "the confined kernel outlived its launcher"
+    finally:
+        k.kc.stop_channels()
+        k.km.cleanup_resources()
+
+
+# ----------------------------------------------------------------------------------------------
+# execute(): what the nbgrader preprocessor calls
+# ----------------------------------------------------------------------------------------------
+@needs_confinement
+def test_execute_cuts_slow_cells_and_survives_a_dead_kernel(tmp_path):
+    cells = [
+        new_code_cell("print('before')"),
+        new_code_cell("import time\ntime.sleep(120)"),
+        new_code_cell("print('after')"),
+        new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+        new_code_cell("print('never')"),
+    ]
+    nb = new_notebook(cells=cells)
+    out, notes = kernel.execute(nb, tmp_path, timeout=3)
+    assert nb.cells[0].outputs == []  # the caller's notebook is left as it was
+    first, slow, after, kill, never = out.cells
+    assert first.outputs[0]["text"] == "before\n"
+    assert [o["ename"] for o in slow.outputs] == ["TimeoutError"]
+    assert "stopped after 3 s" in slow.outputs[0]["evalue"]
+    assert after.outputs[0]["text"] == "after\n"
+    assert kill.outputs[-1]["ename"] == "KernelDied"
+    assert never.outputs == [] and never.execution_count is None
+    assert notes[0] == "cell 2 stopped after 3 s", notes
+    assert notes[1].startswith("the kernel died") and "cell 4" in notes[1], notes
+
+
+@needs_confinement
+def test_execute_runs_the_release_notebook_demo_cells(tmp_path):
+    folder = tmp_path / "softmax_regression"
+    shutil.copytree(RELEASE, folder)
+    nb = nbformat.read(folder / "softmax_regression.ipynb", as_version=4)
+    ids = [(c.metadata.get("nbgrader") or {}).get("grade_id") for c in nb.cells]
+    nb.cells = nb.cells[: ids.index("dataset-show") + 1]
+    out, notes = kernel.execute(nb, folder, timeout=120)
+    assert notes == []
+    by_id = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c for c in out.cells}
+    for grade_id in ("setup", "dataset-demo", "dataset-show"):
+        cell = by_id[grade_id]
+        assert cell.execution_count, grade_id
+        assert not [o for o in cell.outputs if o.output_type == "error"], (grade_id, cell.outputs)
+    images = [o for o in by_id["dataset-show"].outputs if "image/png" in o.get("data", {})]
+    assert images, by_id["dataset-show"].outputs
+
+
+def test_execute_refuses_without_confinement_unless_allowed(monkeypatch, tmp_path):
+    missing = {"landlock_abi": 0, "seccomp": False, "missing": ["Landlock (test)"]}
+    monkeypatch.setattr(sandbox, "probe", lambda: missing)
+    monkeypatch.setattr(sandbox, "UNCONFINED", False)
+    nb = new_notebook(
+        cells=[new_code_cell("import subprocess\nprint(subprocess.run(['true']).returncode)")]
+    )
+    with pytest.raises(sandbox.ConfinementUnavailable, match="Landlock"):
+        kernel.execute(nb, tmp_path)
+    monkeypatch.setattr(sandbox, "UNCONFINED", True)
+    out, notes = kernel.execute(nb, tmp_path, timeout=60)
+    assert any("unconfined" in n for n in notes), notes
+    assert out.cells[0].outputs[0]["text"] == "0\n"  # unconfined indeed: a process started
+
+
+def test_errno_constants_match_the_socket_module():
+    assert (seccomp.AF_UNIX, seccomp.AF_INET, seccomp.AF_INET6) == (
+        socket.AF_UNIX,
+        socket.AF_INET,
+        socket.AF_INET6,
+    )
+    assert seccomp.AF_NETLINK == socket.AF_NETLINK and seccomp.MSG_FASTOPEN == socket.MSG_FASTOPEN
+    assert (seccomp.SOCK_NONBLOCK, seccomp.SOCK_CLOEXEC) == (
+        socket.SOCK_NONBLOCK,
+        socket.SOCK_CLOEXEC,
+    )
+    assert errno.EINVAL == seccomp.EINVAL & 0xFFFF
