@@ -10,7 +10,16 @@ import os
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    NbGraderPreprocessor,
+    OverwriteCells,
+)
+
+from autograder.platforms.nbgrader import ConfinedGrade, EditionExportPlugin, QuietOverwriteCells
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -35,9 +44,25 @@ c.CourseDirectory.ignore = [
     ".pytest_cache",
 ]
 
-# Training 10 epochs takes seconds, but hidden train_ch3 checks train several models; allow them
-# up to the grader's per-submission budget per cell instead of nbgrader's default of 30 s.
-c.Execute.timeout = 600
+# Grading: nbgrader's Execute step (student code in an ordinary kernel with the instructor's rights,
+# hidden tests judging inside it) is replaced by the confined grader, which grades each notebook
+# with the sandboxed workers and judging of `python -m autograder grade` and writes each test cell's
+# verdict as the outputs nbgrader scores; the student's own outputs come from the confined kernel
+# (softmax-confined). Test cells lack their hidden block in every student copy by design: only real
+# changes of read-only cells are reported. See autograder/platforms/nbgrader.py.
+c.Autograde.sanitize_preprocessors = [
+    QuietOverwriteCells if step is OverwriteCells else step
+    for step in Autograde.class_traits()["sanitize_preprocessors"].default()
+]
+c.Autograde.autograde_preprocessors = [
+    ConfinedGrade if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()
+]
+# nbgrader export: one row per student for the edition handed in (English or Chinese), not one per
+# assignment in the gradebook (nbgrader's default gives every student a 0 for the other edition).
+c.ExportApp.plugin_class = EditionExportPlugin
+# A demo cell (the training run, predict_ch3) may run this long in the confined kernel.
+c.ConfinedGrade.timeout = 600
 
 
 class ShortTestTracebacks(NbGraderPreprocessor):

@@ -1,12 +1,8 @@
-"""The nbgrader path: run the shared checks on functions already defined in a notebook kernel.
+"""The self-check's caller: run the shared checks on functions defined in a notebook kernel.
 
-Hidden test cells call ``run_checks("softmax.values", globals())``. Student code runs in the
-kernel here (nbgrader's model), so this path trusts the kernel; the pytest autograder is the
-isolated, tamper-resistant path, and both give the same points to every honest submission.
-
-Both editions' hidden test cells are the same code, so the messages' language is found here: the
---lang override (SOFTMAX_LANG), else the edition of the notebooks in the kernel's folder (nbgrader
-runs a notebook in its own folder; their metadata ``softmax_course.edition``), else English.
+Only the student-side self-check (selfcheck.py) runs checks in a kernel, on the student's own
+machine, and it never judges a grade. Grades, on every path (``grade``, the pytest plugin,
+Gradescope, ``nbgrader autograde``), come from the confined workers (autograder/sandbox/).
 """
 
 from __future__ import annotations
@@ -15,20 +11,15 @@ import ast
 import inspect
 import textwrap
 
-from autograder import i18n
-from autograder.checks import loop
 from autograder.submissions.notebook import forbidden_uses
 from autograder.units import get as unit_of
 
 UNIT = unit_of()
-REGISTRY = UNIT.registry
 Caller, execute_call, run_training = (
     UNIT.caller.Caller,
     UNIT.calls.execute_call,
     UNIT.calls.run_training,
 )
-
-_callers: dict[int, InProcessCaller] = {}
 
 
 class InProcessCaller(Caller):
@@ -59,23 +50,3 @@ def forbidden_in(namespace) -> dict[str, list[str]]:
         except (OSError, TypeError, SyntaxError):
             continue
     return forbidden_uses(nodes)
-
-
-def run_checks(selector, namespace, lang=None):
-    """Run the checks named by `selector` (a check id or a function name) on `namespace`.
-
-    Returns None when all pass; raises AssertionError with the student-facing messages otherwise,
-    in `lang` (None: i18n.here(), the edition of the notebook in the kernel's folder).
-    Training runs are cached per namespace, so several train_ch3 checks train only once per mode.
-    """
-    caller = _callers.get(id(namespace))
-    if caller is None or caller.namespace is not namespace:
-        caller = _callers[id(namespace)] = InProcessCaller(namespace)
-    chosen = REGISTRY.select(selector)
-    with i18n.use(lang or i18n.here()):
-        results = loop.run(chosen, caller, needs=REGISTRY.needs, forbidden=forbidden_in(namespace))
-        failures = [
-            f"[{res.check_id}] {res.status}: {res.message}" for res in results if not res.passed
-        ]
-    if failures:
-        raise AssertionError("\n\n".join(failures))

@@ -1,14 +1,28 @@
-"""The nbgrader path: run_checks on a notebook's namespace (autograder/inprocess.py)."""
+"""Checks run in process on a notebook's namespace (autograder/inprocess.py, the self-check's caller)."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import FILES
 
-from autograder.inprocess import forbidden_in, run_checks
+from autograder import i18n
+from autograder.checks import loop
+from autograder.inprocess import InProcessCaller, forbidden_in
 from autograder.units.softmax_regression import checks
 
 BASE = FILES / "impls" / "base.py"
+
+
+def run_checks(selector, namespace, lang=None):
+    """Run the checks named by `selector` on `namespace` in this process; AssertionError with the
+    student-facing messages when one fails (as the self-check reports them)."""
+    caller = InProcessCaller(namespace)
+    with i18n.use(lang or i18n.here()):
+        results = loop.run(checks.REGISTRY.select(selector), caller, needs=checks.REGISTRY.needs,
+                           forbidden=forbidden_in(namespace))  # fmt: skip
+        failures = [f"[{r.check_id}] {r.status}: {r.message}" for r in results if not r.passed]
+    if failures:
+        raise AssertionError("\n\n".join(failures))
 
 
 def namespace_from(tmp_path, extra=""):

@@ -168,7 +168,7 @@ def test_release_has_no_delimiters_or_hidden_test_code(assignment):
         text = path.read_text(encoding="utf-8")
         for marker in MARKERS:
             assert marker not in text, f"{path.name} contains {marker!r}"
-        for hidden in ("run_checks", "check_answer", "autograder", "answer_key"):
+        for hidden in ("run_checks", "check_answer", "autograder", "answer_key", "confined grader"):
             assert hidden not in text, f"{path.name} mentions {hidden!r} (hidden test code)"
 
 
@@ -280,7 +280,8 @@ def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
         gid = "test_" + check.replace(".", "_")
         source = cells[gid]["source"]
         stated = (one if points == 1 else many).format(points)
-        assert f'run_checks("{check}", globals())' in source, gid
+        # the cell names its check and calls nothing: the confined grader grades it
+        assert f'confined grader: check "{check}"' in source and "import" not in source, gid
         assert source.startswith(prefix) and stated in source.splitlines()[0], gid
         assert released[gid]["source"].strip() == source.splitlines()[0], gid
     # the function owning each check: its solution cell comes before the check's cell

@@ -260,7 +260,7 @@ def test_quiz_notebook_cells_follow_the_specs():
         assert answer["source"].startswith(f"# Answer: {q.variable} = ")
         visible, hidden = test["source"].split("### BEGIN HIDDEN TESTS")
         assert "autograder" not in visible and q.variable in visible
-        assert f'check_answer("{q.qid}", {q.variable})' in hidden
+        assert f'confined grader: check "{q.check_id}"' in hidden and "import" not in hidden
         assert test["metadata"]["nbgrader"]["points"] == config.QUIZ.points_per_question
     for m in quiz.MANUAL_QUESTIONS:
         meta = cells[m.qid]["metadata"]["nbgrader"]

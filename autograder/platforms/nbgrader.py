@@ -1,0 +1,308 @@
+"""nbgrader's own autograde path, graded by the confined grader: preprocessors for nbgrader_config.py.
+
+``nbgrader autograde`` runs two lists of preprocessors on each notebook: ``sanitize_preprocessors``
+(clear outputs, put the read-only cells back from the gradebook) and ``autograde_preprocessors``
+(execute, then save the grades that ``nbgrader.utils.determine_grade`` reads from each test cell's
+outputs). This course's nbgrader_config.py swaps two of them:
+
+- ``Execute`` becomes ``ConfinedGrade``: the notebook is graded with the same sandboxed workers,
+  checks and judging as ``python -m autograder grade`` (every judgement in this process, student
+  code only in confined workers), and each graded cell's verdict is written as the outputs
+  nbgrader reads: full points, no output; partial credit, an ``execute_result`` number; none, an
+  ``error`` whose text is the student-facing message of feedback.html, in the edition's language.
+  The student's own outputs (prints, the training curve, images) come from running the notebook in
+  the confined kernel (sandbox/kernel.py); what happens there earns and costs nothing. The hidden
+  test cells call nothing, so no judge, reference or key is ever needed where student code runs.
+- ``OverwriteCells`` becomes ``QuietOverwriteCells``: a student copy of a test cell lacks its
+  hidden block by design, which nbgrader reports as a changed checksum for every test cell of
+  every student; only real changes are reported.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from nbformat import NotebookNode, write
+from nbgrader import utils
+from nbgrader.plugins.export import CsvExportPlugin
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors.clearhiddentests import ClearHiddenTests
+from traitlets import Bool, Integer, Unicode
+
+from autograder import config, i18n, sandbox
+from autograder.checks.outcome import CheckResult
+from autograder.i18n import _
+from autograder.results.gradebook import grade_cell_id
+
+UNCONFINED_ENV = "SOFTMAX_UNCONFINED"
+"""Set to 1 to grade where the kernel cannot confine student code (every notebook then says so)."""
+
+
+class NbgraderPathError(RuntimeError):
+    """The nbgrader path cannot grade here (no confinement, no data): nothing is graded."""
+
+
+def cell_verdicts(results: list[CheckResult]) -> dict[str, tuple[float, float, list[str]]]:
+    """grade_id -> (score, max score, messages of the checks that lost points), summed per cell."""
+    cells: dict[str, tuple[float, float, list[str]]] = {}
+    for res in results:
+        score, top, messages = cells.get(grade_cell_id(res.check_id), (0.0, 0.0, []))
+        if res.score < res.max_score:
+            messages = [*messages, f"[{res.check_id}] {res.status}: {res.message}".rstrip()]
+        cells[grade_cell_id(res.check_id)] = (score + res.score, top + res.max_score, messages)
+    return cells
+
+
+def verdict_outputs(score: float, points: float, messages: list[str]) -> list[NotebookNode]:
+    """The outputs nbgrader reads as `score` of `points` (nbgrader.utils.determine_grade)."""
+    text = "\n\n".join(messages)
+    if score >= points:
+        return []
+    if score > 0:
+        return [
+            NotebookNode(output_type="stream", name="stdout", text=text + "\n"),
+            NotebookNode(
+                output_type="execute_result",
+                execution_count=None,
+                metadata={},
+                data={"text/plain": repr(round(float(score), 6))},
+            ),
+        ]
+    return [
+        NotebookNode(
+            output_type="error",
+            ename="AssertionError",
+            evalue=text,
+            traceback=text.splitlines() or [""],
+        )
+    ]
+
+
+def grade_notebook(nb: NotebookNode, assignment: str, notebook: str, device: str) -> list:
+    """The CheckResults of notebook `notebook` ("softmax_regression", "quiz") of a submission to
+    `assignment`, graded from `nb` exactly as ``python -m autograder grade`` grades that file."""
+    from autograder.grading import grader
+    from autograder.units import get as unit_of
+
+    unit = unit_of(assignment)
+    with tempfile.TemporaryDirectory(prefix="softmax-nbgrader-") as tmp:
+        path = Path(tmp) / f"{notebook}.ipynb"
+        with open(path, "w", encoding="utf-8") as fh:
+            write(nb, fh)
+        lang = i18n.language_for(config.EDITIONS.get(assignment), path)
+        with i18n.use(lang):
+            if f"{notebook}.ipynb" == config.QUIZ_NOTEBOOK:
+                return unit.quiz.grade_quiz(path)
+            if f"{notebook}.ipynb" == config.MAIN_NOTEBOOK:
+                results, _info = grader.grade_function_checks(
+                    path, device=device, assignment=assignment
+                )
+                return results
+    return []
+
+
+def check_ready() -> dict:
+    """What confines student code here; NbgraderPathError when the kernel cannot and the
+    instructor has not opted in to unconfined grading (SOFTMAX_UNCONFINED=1)."""
+    from autograder.grading import batch
+
+    sandbox.allow_unconfined(os.environ.get(UNCONFINED_ENV, "") not in ("", "0"))
+    try:
+        found = batch.check_confinement()
+        batch.check_data()
+    except batch.GraderUnavailable as err:
+        raise NbgraderPathError(
+            f"the grader cannot run here, nothing was graded: {err} (for nbgrader: set "
+            f"{UNCONFINED_ENV}=1 instead of --unconfined)"
+        ) from err
+    from autograder.sandbox import forkserver
+
+    forkserver.start()  # once per nbgrader run: torch, the data and the grader's own runs load
+    return found
+
+
+class ConfinedGrade(NbGraderPreprocessor):
+    """Grade a notebook with the confined grader and write each test cell's verdict as its outputs."""
+
+    display = Bool(
+        True,
+        help="Run the notebook in the confined kernel (softmax-confined) first, so the student's "
+        "own outputs appear in the autograded notebook and the feedback (they earn nothing).",
+    ).tag(config=True)
+    timeout = Integer(
+        int(config.LIMITS.submission_seconds),
+        help="Seconds one cell may run in the confined kernel before it is stopped.",
+    ).tag(config=True)
+    device = Unicode("auto", help="Where graded student code runs: auto, cpu or cuda.").tag(
+        config=True
+    )
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        """Grade `nb`, optionally show the student's outputs, then write the verdicts."""
+        found = check_ready()
+        meta = resources["nbgrader"]
+        assignment, notebook = meta["assignment"], meta["notebook"]
+        if assignment not in config.EDITIONS:
+            self.log.warning("assignment %s is not graded by this course's grader", assignment)
+            return nb, resources
+        device = _device(self.device)
+        start = time.monotonic()
+        results = grade_notebook(nb, assignment, notebook, device)
+        self.log.info(
+            "graded %s by the confined grader in %.1f s", notebook, time.monotonic() - start
+        )
+        if self.display and self._executing():
+            nb = self._display(nb, resources, assignment)
+        verdicts = cell_verdicts(results)
+        for cell in nb.cells:
+            if not (utils.is_grade(cell) and cell.cell_type == "code") or utils.is_solution(cell):
+                continue
+            gid = cell.metadata["nbgrader"]["grade_id"]
+            if gid in verdicts:
+                score, top, messages = verdicts[gid]
+                points = float(cell.metadata["nbgrader"]["points"])
+                cell.outputs = verdict_outputs(
+                    score * points / top if top else 0.0, points, messages
+                )
+            elif float(cell.metadata["nbgrader"].get("points", 0)):
+                with i18n.use(i18n.language_for(config.EDITIONS[assignment])):
+                    why = _("this test cell has no check in the grader; ask your instructor")
+                cell.outputs = verdict_outputs(0.0, 1.0, [why])
+        if found.get("missing"):
+            nb.cells.insert(0, _unconfined_note(found, assignment))
+        return nb, resources
+
+    def _executing(self) -> bool:
+        """False under ``nbgrader autograde --no-execute`` (it disables Execute): grade, show nothing."""
+        return self.config.get("Execute", {}).get("enabled", True) is not False
+
+    def _display(self, nb: NotebookNode, resources: dict, assignment: str) -> NotebookNode:
+        """`nb` run in the confined kernel (a copy: errors and notes stay out of the grading)."""
+        from autograder.sandbox import kernel
+
+        cwd = resources.get("metadata", {}).get("path") or os.getcwd()
+        shown = copy.deepcopy(nb)
+        try:
+            shown, notes = kernel.execute(shown, cwd=cwd, timeout=self.timeout)
+        except sandbox.ConfinementUnavailable as err:
+            self.log.error("the confined kernel cannot start here: %s", err)
+            return nb
+        for note in notes:
+            self.log.warning("%s: %s", resources["nbgrader"].get("student", "?"), note)
+        return shown
+
+
+def _device(choice: str) -> str:
+    """'auto' -> cuda when a GPU is usable, else cpu (grade's --device)."""
+    from autograder.grading import batch
+
+    return batch.resolve_device(choice)
+
+
+def _unconfined_note(found: dict, assignment: str) -> NotebookNode:
+    """A Markdown cell saying this notebook was graded without kernel confinement."""
+    with i18n.use(i18n.language_for(config.EDITIONS.get(assignment))):
+        text = _(
+            "**Graded without kernel confinement** ({variable}=1): this machine lacks {missing}."
+        ).format(variable=UNCONFINED_ENV, missing="; ".join(found["missing"]))
+    return NotebookNode(cell_type="markdown", metadata={}, source=text)
+
+
+class QuietOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, without a warning for a test cell that lacks only its hidden
+    block (every student copy does): real changes of read-only cells are still reported."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        """OverwriteCells.preprocess_cell, with the expected checksum difference not reported."""
+        self._expected = False
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid and utils.is_locked(cell) and cell.cell_type == "code":
+            try:
+                source = self.gradebook.find_source_cell(
+                    gid, self.notebook_id, self.assignment_id
+                ).source
+            except Exception:  # noqa: BLE001 - OverwriteCells reports a missing cell itself
+                source = None
+            if source is not None:
+                released = NotebookNode(source=source, cell_type="code", metadata={})
+                clear = ClearHiddenTests()
+                if clear._remove_hidden_test_region(released):
+                    self._expected = _same(cell.source, released.source)
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def report_change(self, name, attr, old, new):
+        """Report a change, unless it is a test cell's hidden block, missing by design."""
+        if attr == "checksum" and getattr(self, "_expected", False):
+            return
+        super().report_change(name, attr, old, new)
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two cell sources are equal but for trailing white space."""
+    return a.rstrip() == b.rstrip()
+
+
+class EditionExportPlugin(CsvExportPlugin):
+    """``nbgrader export`` with one row per student and unit: the edition the student handed in
+    (English and Chinese are two nbgrader assignments of one unit), or, when none was, a row of 0
+    for the unit's first edition. Assignments of no unit get nbgrader's rows; fields are quoted."""
+
+    def export(self, gradebook) -> None:
+        """Write the grades CSV (``--to``, default grades.csv)."""
+        from nbgrader.api import MissingEntry
+
+        keys = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+                "email", "raw_score", "late_submission_penalty", "score", "max_score"]  # fmt: skip
+        wanted_assignments = {str(a) for a in self.assignment}
+        wanted_students = {str(s) for s in self.student}
+        assignments = [a for a in gradebook.assignments
+                       if not wanted_assignments or a.name in wanted_assignments]  # fmt: skip
+        names = {a.name for a in gradebook.assignments}
+        rows = []
+        for student in gradebook.students:
+            if wanted_students and student.id not in wanted_students:
+                continue
+            submitted = {}
+            for assignment in gradebook.assignments:
+                try:
+                    submitted[assignment.name] = gradebook.find_submission(
+                        assignment.name, student.id
+                    )
+                except MissingEntry:
+                    pass
+            for assignment in assignments:
+                if not _row_wanted(assignment.name, submitted, names):
+                    continue
+                sub = submitted.get(assignment.name)
+                penalty = sub.late_submission_penalty if sub else 0.0
+                raw = sub.score if sub else 0.0
+                row = {"assignment": assignment.name, "duedate": assignment.duedate,
+                       "timestamp": sub.timestamp if sub else "", "student_id": student.id,
+                       "last_name": student.last_name, "first_name": student.first_name,
+                       "email": student.email, "raw_score": raw, "late_submission_penalty": penalty,
+                       "score": max(0.0, raw - (penalty or 0.0)), "max_score": assignment.max_score}  # fmt: skip
+                order = assignments.index(assignment)
+                rows.append((order, ["" if row[k] is None else str(row[k]) for k in keys]))
+        dest = self.to or "grades.csv"
+        self.log.info("Exporting grades to %s", dest)
+        with open(dest, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(keys)
+            writer.writerows(row for _order, row in sorted(rows, key=lambda r: r[0]))
+
+
+def _row_wanted(assignment: str, submitted: dict, known: set[str]) -> bool:
+    """Whether a student's export has a row for `assignment`: any assignment handed in; else, for
+    an edition of a unit, only when no edition of that unit was handed in and it is the first."""
+    if assignment in submitted or assignment not in config.UNITS:
+        return True
+    unit = config.UNITS[assignment]
+    editions = [a for a in config.EDITIONS if config.UNITS.get(a) == unit and a in known]
+    if any(edition in submitted for edition in editions):
+        return False
+    return editions[:1] == [assignment]
