@@ -92,11 +92,21 @@ def pass_rates(results) -> list[tuple[str, int, int]]:
     return [(cid, passed[cid], total[cid]) for cid in check_order(results)]
 
 
+def malformed_answers(result: SubmissionResult) -> list[str]:
+    """The quiz questions whose answer could not be read: the student's mistake, shown in the
+    student's row of the scores table, not a grading problem (an unreadable quiz notebook makes
+    the submission's own status "malformed")."""
+    return [c.check_id for c in result.checks if c.status == "malformed" and c.function == "quiz"]
+
+
 def problem_students(results) -> list[tuple[str, str, str, list[str]]]:
-    """(student, status, message, checks with a problem status) for submissions with problems."""
+    """(student, status, message, checks with a problem status) for submissions with problems:
+    the grader's, or a status an instructor must act on; a malformed quiz answer is neither."""
     rows = []
     for r in results:
-        bad = [c.check_id for c in r.checks if c.status in status.PROBLEMS]
+        answers = malformed_answers(r)
+        bad = [c.check_id for c in r.checks
+               if c.status in status.PROBLEMS and c.check_id not in answers]  # fmt: skip
         if r.status in status.PROBLEMS or bad:
             rows.append((r.student, r.status, r.message, bad))
     return rows
@@ -266,7 +276,11 @@ def _build(results: list[SubmissionResult], title: str | None) -> str:
     feedback_link = esc(_("feedback"))
     for r in results:
         per = function_scores(r)
-        rows.append([esc(r.student), f"{r.score:g}", _status_span(r.status),
+        state = _status_span(r.status)
+        if answers := malformed_answers(r):
+            note = _("malformed answer: {questions}").format(questions=", ".join(answers))
+            state += f" <span class='malformed'>({esc(note)})</span>"
+        rows.append([esc(r.student), f"{r.score:g}", state,
                      *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
                      f"<a href='{esc(quote(store.folder_name(r.student)))}/feedback.html'>{feedback_link}</a>"])  # fmt: skip
     score_of = _("score (of {max_score})").format(max_score=f"{most:g}")

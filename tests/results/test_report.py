@@ -8,6 +8,7 @@ the rendering tests skip only when no chromium binary can be found at all.
 
 from __future__ import annotations
 
+import copy
 import html
 import importlib.util
 import re
@@ -81,7 +82,6 @@ def test_common_failures_grouped_by_check_and_hint(results, page):
 def test_problem_students_listed(results, page):
     problems = {s: st for s, st, _, _ in report.problem_students(results)}
     assert problems == {
-        "dave_wrong_axis": "ok",  # status ok, but listed for its malformed quiz answer (quiz.q7)
         "frank_builtins": "forbidden",
         "gina_timeout": "timeout",
         "hank_crashed": "crashed",
@@ -91,6 +91,26 @@ def test_problem_students_listed(results, page):
     for s in problems:
         assert s in section
     assert "alice_full" not in section
+
+
+def test_a_malformed_quiz_answer_is_the_students_not_a_grading_problem(results, page):
+    """dave's only problem status is his malformed quiz answer (quiz.q7): it shows in his row of
+    the scores table, and he is not listed under "Grading problems"."""
+    dave = next(r for r in results if r.student == "dave_wrong_axis")
+    odd = {
+        c.check_id: c.status for c in dave.checks if c.status not in ("passed", "failed", "error")
+    }
+    assert dave.status == "ok" and odd == {"quiz.q7": "malformed"}  # the stored result's premise
+    assert "dave_wrong_axis" not in {s for s, *_ in report.problem_students(results)}
+    section = page.split("id='problems'")[1].split("</table>")[0]
+    assert "dave_wrong_axis" not in section
+    scores = page.split("id='scores'")[1].split("</table>")[0]
+    row = next(tr for tr in scores.split("<tr>") if "dave_wrong_axis" in tr)
+    assert "malformed answer: quiz.q7" in row
+    # the whole quiz notebook unreadable (the submission's status) is still a grading problem
+    unreadable = copy.deepcopy(dave)
+    unreadable.status = "malformed"
+    assert [s for s, *_ in report.problem_students([unreadable])] == ["dave_wrong_axis"]
 
 
 def test_accuracy_and_times_in_report(results, page):
