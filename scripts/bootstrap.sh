@@ -43,6 +43,11 @@ _softmax_venv="${SOFTMAX_VENV:-$_softmax_root/.venv}"
     "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
     echo "$want" >"$VENV/.softmax-stamp"
   fi
+  # The confined Jupyter kernel softmax-confined (autograder/sandbox/kernel.py) in the venv's
+  # share/jupyter/kernels: after a (re)install, or when missing. Idempotent.
+  if [ "$want" != "$have" ] || [ ! -f "$VENV/share/jupyter/kernels/softmax-confined/kernel.json" ]; then
+    "$VENV/bin/python" -m autograder.sandbox.kernel install >/dev/null
+  fi
 ) || { echo "bootstrap: setting up $_softmax_venv failed" >&2; unset _softmax_root _softmax_venv; return 1 2>/dev/null || exit 1; }
 # A CJK font for the Chinese edition's plots and pages (#13): installed with apt-get when missing and
 # root or passwordless sudo is at hand; otherwise one line says what to install. Never fails bootstrap.
