@@ -466,6 +466,9 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True):
     else:
         env.pop(UNCONFINED_VARIABLE, None)
     nb = nbformat.from_dict(copy.deepcopy(nb))
+    for cell in nb.cells:  # a cell this run does not reach shows nothing (no saved output)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     seconds = max(1, int(math.ceil(timeout))) if timeout else None
     cwd = os.path.abspath(os.fspath(cwd))
 
@@ -535,7 +538,12 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True):
                     stop_now = True
                     break
                 except CellExecutionError as err:
-                    notes.append(f"{_label(index, cell)} raised {err.ename}; later cells not run")
+                    if timed_out:
+                        _mark_timeout(cell, seconds)
+                        text = f"{_label(index, cell)} stopped after {seconds} s"
+                    else:
+                        text = f"{_label(index, cell)} raised {err.ename}"
+                    notes.append(text + "; later cells not run")
                     break
                 except Exception as err:  # noqa: BLE001 - nbclient's own failures, as a note
                     notes.append(

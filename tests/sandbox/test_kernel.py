@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder import sandbox
 from autograder.sandbox import kernel, landlock, policy, seccomp
@@ -373,16 +373,17 @@ def test_execute_cuts_slow_cells_and_survives_a_dead_kernel(tmp_path):
         new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
         new_code_cell("print('never')"),
     ]
+    cells[-1].outputs = [new_output("stream", name="stdout", text="a saved output\n")]
     nb = new_notebook(cells=cells)
     out, notes = kernel.execute(nb, tmp_path, timeout=3)
-    assert nb.cells[0].outputs == []  # the caller's notebook is left as it was
+    assert nb.cells[0].outputs == [] and nb.cells[-1].outputs  # the caller's notebook is unchanged
     first, slow, after, kill, never = out.cells
     assert first.outputs[0]["text"] == "before\n"
     assert [o["ename"] for o in slow.outputs] == ["TimeoutError"]
     assert "stopped after 3 s" in slow.outputs[0]["evalue"]
     assert after.outputs[0]["text"] == "after\n"
     assert kill.outputs[-1]["ename"] == "KernelDied"
-    assert never.outputs == [] and never.execution_count is None
+    assert never.outputs == [] and never.execution_count is None  # not run, no saved output
     assert notes[0] == "cell 2 stopped after 3 s", notes
     assert notes[1].startswith("the kernel died") and "cell 4" in notes[1], notes
 
