@@ -7,6 +7,7 @@ A check is a function ``check(caller) -> CheckResult``; the caller says where st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from types import MappingProxyType
 
 from autograder import config
 from autograder.checks.outcome import CheckResult
@@ -78,15 +79,42 @@ def run(
     from a check itself goes to `on_exception(check_id, points, err)`, or is raised when None.
     `dead` (function or check id -> (status, message)), when given, is filled as checks fail, for
     the caller to read afterwards.
+
+    A check function with a ``settle`` attribute, ``settle(result, results)``, words its result
+    from the other checks' outcomes: it is called, in this (the grader's) process, once every
+    check has run, with a read-only mapping check id -> CheckResult of the whole run; its result
+    and those after it are yielded then, in order.
     """
     missing, forbidden = missing or {}, forbidden or {}
     dead = {} if dead is None else dead
+    done: dict[str, CheckResult] = {}
+    held: list[tuple[CheckResult, Callable | None]] = []  # from the first result to settle on
+    for res, settle in _run(checks, caller, needs, missing, forbidden, share_forbidden,
+                            on_exception, dead):  # fmt: skip
+        done[res.check_id] = res
+        if settle is None and not held:
+            yield res
+        else:
+            held.append((res, settle))
+    for res, settle in held:
+        if settle is not None:
+            try:
+                settle(res, MappingProxyType(done))
+            except Exception as err:
+                if on_exception is None:
+                    raise
+                res = on_exception(res.check_id, res.max_score, err)
+        yield res
+
+
+def _run(checks, caller, needs, missing, forbidden, share_forbidden, on_exception, dead):
+    """run's loop: (result, the check's settle or None) for each check, as it runs."""
     for cid, check in checks:
         func = cid.split(".")[0]
         points = float(config.POINTS[cid])
         skipped = unrunnable(cid, missing, forbidden, dead, needs)
         if skipped is not None:
-            yield skipped
+            yield skipped, None
             continue
         try:
             res = check(caller)
@@ -104,4 +132,4 @@ def run(
             res = on_exception(cid, points, err)
         if share_forbidden and res.status == "forbidden":
             dead.setdefault(func, ("forbidden", res.message))
-        yield res
+        yield res, getattr(check, "settle", None)

@@ -51,7 +51,7 @@ def extracted(domain: str) -> set[str]:
         with open(ROOT / "babel.cfg", encoding="utf-8") as fh:
             method_map, options_map = parse_mapping_cfg(fh)
         found += [m[2] for m in extract_from_dir(str(ROOT / "autograder"), method_map, options_map, keywords=KEYWORDS)]  # fmt: skip
-        found = [(0, m, None, None) if not isinstance(m, tuple) else m for m in found]
+        found = [(0, m, None, None) for m in found]  # a plural msgid is a (singular, plural) tuple
         found += extract_from_file("python", str(ROOT / "scripts" / "make_selfcheck.py"), keywords=KEYWORDS)  # fmt: skip
     return {m[1] if isinstance(m[1], str) else m[1][0] for m in found}
 

@@ -196,3 +196,86 @@ def test_training_check_messages_in_chinese(monkeypatch):
         for res, en in zip(results, english):
             assert (res.status, res.score) == (en.status, en.score), variant
             assert english_words(res.message) == [], (variant, res.check_id, res.message)
+
+
+# -- hints chosen from what was measured (#23 item 3) -----------------------------------------
+@pytest.mark.parametrize("name", ["ce_mean.py", "ce_sum.py"])
+def test_a_loss_of_the_wrong_shape_is_blamed_on_the_shape_not_on_autograd(name):
+    res = run(IMPLS / "broken" / name, training=False)["cross_entropy.model_gradient"]
+    assert not res.passed
+    assert "cross_entropy returned shape () for 5 examples" in res.message, res.message
+    assert "cut off from autograd" not in res.message
+    cut = run(IMPLS / "broken" / "ce_detach.py", training=False)["cross_entropy.model_gradient"]
+    assert "cut off from autograd" in cut.message  # a detached loss still is
+
+
+class CannedTraining(InProcessCaller):
+    """Function checks on real code, training runs canned (canned_runs), to test hints fast."""
+
+    def __init__(self, ns, runs):
+        super().__init__(ns)
+        self.canned = runs
+
+    def train(self, mode):
+        return dict(self.canned[mode])
+
+
+def end_to_end_hint(monkeypatch, corpus_file, grader_model="good", only_end_to_end=False):
+    """The hint line of train_ch3.end_to_end when its run leaves d2l's trajectory, as loop.run
+    (the grader's loop) settles it, with `corpus_file`'s functions and a canned grader_model run."""
+    from autograder.checks import loop
+    from autograder.units.softmax_regression import references
+
+    params, keys, runs = canned_runs()
+    good = {**runs["trajectory"], "snapshots": {str(k): params for k in keys}}
+    runs["good"] = good
+    monkeypatch.setattr(
+        references, "sgd_run", lambda mode: {"snapshots": dict.fromkeys(keys, params)}
+    )
+    caller = CannedTraining(namespace(IMPLS / corpus_file),
+                            {"end_to_end": runs["trajectory"], "grader_model": runs[grader_model]})  # fmt: skip
+    chosen = [p for p in checks.CHECKS if not only_end_to_end or p[0] == "train_ch3.end_to_end"]
+    results = {r.check_id: r for r in loop.run(chosen, caller, needs=checks.REGISTRY.needs)}
+    e2e = results["train_ch3.end_to_end"]
+    assert not e2e.passed and "after epoch 1" in e2e.message
+    return next(ln for ln in e2e.message.splitlines() if ln.startswith("Hint: "))
+
+
+def test_end_to_end_names_the_function_whose_own_checks_failed(monkeypatch):
+    hint = end_to_end_hint(monkeypatch, "broken/softmax_wrong_axis.py")
+    assert hint.startswith("Hint: softmax failed its own checks (softmax.values, "), hint
+    assert "cross_entropy" not in hint  # cross_entropy passed all its checks: not blamed
+    hint = end_to_end_hint(monkeypatch, "broken/ce_wrong_sign.py", grader_model="zero_grad")
+    assert hint.startswith("Hint: cross_entropy, train_ch3 failed their own checks ("), hint
+    assert "train_ch3.updates" in hint and "softmax" not in hint
+    hint = end_to_end_hint(monkeypatch, "broken/acc_no_argmax.py")  # accuracy moves no parameter
+    assert hint.startswith("Hint: softmax, cross_entropy, train_ch3 passed their own checks"), hint
+
+
+def test_end_to_end_says_when_every_function_passed_its_own_checks(monkeypatch):
+    hint = end_to_end_hint(monkeypatch, "base.py")
+    assert hint.startswith(
+        "Hint: softmax, cross_entropy, accuracy, train_ch3 passed their own checks"
+    ), hint
+    assert "updater(X.shape[0])" in hint
+    # the other checks not run: nothing measured to blame, the hint stays general
+    hint = end_to_end_hint(monkeypatch, "base.py", only_end_to_end=True)
+    assert hint == "Hint: check cross_entropy (per-example losses) and the training loop"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "corpus_file, blamed",
+    [("broken/softmax_wrong_axis.py", "Hint: softmax failed its own checks (softmax.values"),
+     ("broken/train_d2l_branch_mean.py",
+      "Hint: softmax, cross_entropy, accuracy, train_ch3 passed their own checks")],
+)  # fmt: skip
+def test_end_to_end_hint_of_real_training_runs(corpus_file, blamed):
+    """The two mutants trained for real through the grader's loop (in this process)."""
+    from autograder.checks import loop
+
+    caller = InProcessCaller(namespace(IMPLS / corpus_file))
+    results = list(loop.run(checks.CHECKS, caller, needs=checks.REGISTRY.needs))
+    e2e = next(r for r in results if r.check_id == "train_ch3.end_to_end")
+    assert not e2e.passed and blamed in e2e.message, e2e.message
+    assert [r.check_id for r in results] == [cid for cid, _ in checks.CHECKS]  # grading order

@@ -193,6 +193,20 @@ def cross_entropy_gradient(caller):
     return result(cid, True, gradcheck_error=err)
 
 
+def _no_gradient_hint(caller, O, y):
+    """Why no gradient came back, from what cross_entropy returns for the same input without one:
+    not one loss per example (the mean or the sum: the shape is the cause), else a cut graph."""
+    plain = caller.call("@softmax_ce", [O, y])
+    value = plain.get("value") if plain.get("ok") else None
+    if type(value) is torch.Tensor and tuple(value.shape) != (len(y),):
+        return _(
+            "cross_entropy returned shape {got} for {n} examples instead of one loss per example, "
+            "shape ({n},), so the per-example gradient could not be taken: return "
+            "-log(y_hat[range(len(y_hat)), y]), not its mean or sum (see the shape check)"
+        ).format(got=tuple(value.shape), n=len(y))
+    return _(NO_GRAD_HINT)
+
+
 def cross_entropy_model_gradient(caller):
     """Through torch's softmax and the student's cross_entropy: dL/dO = (softmax(O) - onehot(y))/n,
     and the W, b closed forms (the student's softmax is not involved: its faults cost it alone)."""
@@ -206,7 +220,8 @@ def cross_entropy_model_gradient(caller):
     if r.get("ok") and (forbidden := _builtins_used(cid, r, "cross_entropy")):
         return forbidden
     if not r.get("ok") or r["grads"][0] is None:
-        return report(cid, inp, fmt(want), r.get("error") or _("no gradient"), _(NO_GRAD_HINT))
+        return report(cid, inp, fmt(want), r.get("error") or _("no gradient"),
+                      _no_gradient_hint(caller, O, y))  # fmt: skip
     if not close(r["grads"][0], want, torch.float64):
         return report(
             cid,

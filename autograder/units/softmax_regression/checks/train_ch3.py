@@ -6,7 +6,7 @@ import functools
 
 from autograder import config
 from autograder.checks.registry import Check
-from autograder.i18n import N_, _
+from autograder.i18n import N_, _, ngettext
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.calls import bounded
 from autograder.units.softmax_regression.checks.common import (
@@ -229,10 +229,54 @@ def train_ch3_end_to_end(caller):
                       _("train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given"))  # fmt: skip
     if gap := _trajectory_gap(run, "end_to_end", [bpe]):
         return report(cid, what, _("after the first epoch, parameters close to d2l's SGD run"),
-                      _gap_text(*gap, bpe), _("check cross_entropy (per-example losses) and the training loop"))  # fmt: skip
+                      _gap_text(*gap, bpe), _(END_TO_END_HINT))  # fmt: skip
     res = _tiers(cid, run["test_accuracy"], what)
     res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
     return res
+
+
+END_TO_END_HINT = N_("check cross_entropy (per-example losses) and the training loop")
+"""The end-to-end trajectory's hint until the other checks are known (settle_end_to_end)."""
+
+SHAPES_THE_RUN = ("softmax", "cross_entropy", "train_ch3")
+"""The graded functions the end-to-end run's parameters depend on (accuracy only reports)."""
+
+OWN_FUNCTIONS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
+
+
+def settle_end_to_end(res, results):
+    """Once every check has run (checks.loop.run), the end-to-end trajectory hint names what was
+    measured: the functions the run depends on whose own checks failed, or that they passed theirs
+    (the difference is then d2l's path of train_epoch_ch3). Unchanged when some are not known."""
+    line = _("Hint: {hint}").format(hint=_(END_TO_END_HINT))
+    lines = res.message.splitlines()
+    if res.passed or line not in lines:
+        return
+    own = {f: [r for r in results.values() if r.function == f and r.check_id != res.check_id]
+           for f in OWN_FUNCTIONS}  # fmt: skip
+    failing = [f for f in SHAPES_THE_RUN if any(not r.passed for r in own[f])]
+    if failing:
+        checks = [r.check_id for f in failing for r in own[f] if not r.passed]
+        hint = ngettext(
+            "{functions} failed its own checks ({checks}) and this run uses it: fix those first",
+            "{functions} failed their own checks ({checks}) and this run uses them: fix those first",
+            len(failing),
+        ).format(functions=", ".join(failing), checks=", ".join(checks))
+    elif all(own[f] for f in SHAPES_THE_RUN):
+        passed = [f for f in OWN_FUNCTIONS if own[f] and all(r.passed for r in own[f])]
+        hint = _(
+            "{functions} passed their own checks, where train_ch3 trains with torch.optim.SGD; this "
+            "run passes d2l's sgd function as the updater, so check train_epoch_ch3's other branch: "
+            "l.sum().backward(), then updater(X.shape[0]), on every minibatch"
+        ).format(functions=", ".join(passed))
+    else:
+        return
+    res.message = "\n".join(
+        _("Hint: {hint}").format(hint=hint) if ln == line else ln for ln in lines
+    )
+
+
+train_ch3_end_to_end.settle = settle_end_to_end
 
 
 CHECKS = [
