@@ -208,7 +208,7 @@ COMMAND_HELP = {
         "nbgrader export holds everything. The assignment must be in the gradebook\n"
         "(bash scripts/release.sh --gradebook). The written answers are graded in formgrader,\n"
         "which lists the submissions under autograded/: nbgrader autograde --no-execute puts\n"
-        "them there without running student code; run it before this export.",
+        "them there (graded by the same confined grader, no notebook run in a kernel).",
         "example:\n"
         "  bash scripts/release.sh --gradebook\n"
         "  nbgrader autograde softmax_regression --no-execute\n"
@@ -281,6 +281,7 @@ def cmd_report(args) -> int:
 
     from autograder.i18n import normalise, use
     from autograder.results import store
+    from autograder.results.exports import students
     from autograder.results.feedback import write_all_feedback
 
     try:
@@ -298,7 +299,7 @@ def cmd_report(args) -> int:
     with use(report_lang):  # the class report's language (#13)
         results = store.rebuild(out, bom=args.csv_bom, report=True)
     path = out / "report.html"
-    print(f"{len(results)} students; class report: {path}")
+    print(f"{students(len(results))}; class report: {path}")
     if not args.no_feedback:
         print(f"feedback: {out}/<student>/feedback.html and feedback.md")
     return 0
@@ -339,7 +340,7 @@ def cmd_grade(args) -> int:
     from autograder import sandbox
     from autograder.grading import batch
     from autograder.grading.collect import OtherClass, StudentClash
-    from autograder.results.exports import table
+    from autograder.results.exports import students, table
     from autograder.sandbox import forkserver
 
     sandbox.allow_unconfined(args.unconfined)
@@ -400,7 +401,7 @@ def cmd_grade(args) -> int:
     else:
         print(f"No results in {args.out} yet: nothing was graded into it.")
     print(f"\nThis run: {len(results) - len(results.reused)} graded, {len(results.reused)} "
-          f"reused; the class ({args.out}): {len(results.class_results)} students")  # fmt: skip
+          f"reused; the class ({args.out}): {students(len(results.class_results))}")  # fmt: skip
     failed = [r.student for r in results if r.grader_failed]
     if failed:
         print(f"warning: the grader failed on {', '.join(failed)} (status grader_error); rerun "

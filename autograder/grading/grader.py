@@ -186,6 +186,7 @@ def grade_submission(
     with i18n.use(lang):
         result = _grade_submission(sub, device, threads, limits)
     result.info["lang"] = lang
+    result.info["assignment"] = sub.assignment  # the edition handed in (nbgrader's assignment)
     return result
 
 

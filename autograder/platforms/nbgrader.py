@@ -25,6 +25,7 @@ import csv
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from nbformat import NotebookNode, write
@@ -152,12 +153,16 @@ class ConfinedGrade(NbGraderPreprocessor):
             return nb, resources
         device = _device(self.device)
         start = time.monotonic()
-        results = grade_notebook(nb, assignment, notebook, device)
-        self.log.info(
-            "graded %s by the confined grader in %.1f s", notebook, time.monotonic() - start
-        )
-        if self.display and self._executing():
-            nb = self._display(nb, resources, assignment)
+        with ThreadPoolExecutor(1, thread_name_prefix="softmax-display") as pool:
+            # The kernel shows the student's outputs on one core while the grader's workers grade.
+            shown = None
+            if self.display and self._executing():
+                shown = pool.submit(self._display, copy.deepcopy(nb), resources)
+            results = grade_notebook(nb, assignment, notebook, device)
+            self.log.info(
+                "graded %s by the confined grader in %.1f s", notebook, time.monotonic() - start
+            )
+            nb = shown.result() if shown else nb
         verdicts = cell_verdicts(results)
         for cell in nb.cells:
             if not (utils.is_grade(cell) and cell.cell_type == "code") or utils.is_solution(cell):
@@ -181,14 +186,13 @@ class ConfinedGrade(NbGraderPreprocessor):
         """False under ``nbgrader autograde --no-execute`` (it disables Execute): grade, show nothing."""
         return self.config.get("Execute", {}).get("enabled", True) is not False
 
-    def _display(self, nb: NotebookNode, resources: dict, assignment: str) -> NotebookNode:
-        """`nb` run in the confined kernel (a copy: errors and notes stay out of the grading)."""
+    def _display(self, nb: NotebookNode, resources: dict) -> NotebookNode:
+        """`nb` (a copy) run in the confined kernel; unchanged if the kernel cannot start here."""
         from autograder.sandbox import kernel
 
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
-        shown = copy.deepcopy(nb)
         try:
-            shown, notes = kernel.execute(shown, cwd=cwd, timeout=self.timeout)
+            shown, notes = kernel.execute(nb, cwd=cwd, timeout=self.timeout)
         except sandbox.ConfinementUnavailable as err:
             self.log.error("the confined kernel cannot start here: %s", err)
             return nb

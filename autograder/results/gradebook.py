@@ -2,14 +2,13 @@
 
     bash scripts/release.sh --gradebook                  # once: records the graded cells in gradebook.db
     python -m autograder grade submitted --out grades
-    nbgrader autograde softmax_regression --no-execute   # submissions -> autograded/ (no code runs)
+    nbgrader autograde softmax_regression --no-execute   # submissions -> autograded/ (confined grader, no kernel run)
     python -m autograder gradebook-export grades         # our scores -> gradebook.db (auto scores)
     nbgrader formgrader / nbgrader export                # hand-grade m1-m3, export one grades.csv
 
-formgrader lists only the submissions under autograded/; `nbgrader autograde --no-execute` puts
-them there without running student code, but scores test cells by the outputs the notebooks already
-hold (a hidden test never ran: full points), so it comes first and this export, which overwrites
-those auto scores, after it.
+formgrader lists only the submissions under autograded/; `nbgrader autograde` puts them there
+(graded by the same confined grader, autograder/platforms/nbgrader.py: its scores equal these), and
+this export writes the scores of a `grade` run over whatever nbgrader holds.
 
 Every check is an nbgrader test cell with the grade_id ``test_<check id with _ for .>`` (quiz
 questions: ``test_q1``...), so each score goes to the matching grade of the student's submission
@@ -66,7 +65,9 @@ def export_to_gradebook(
         editions = [a for a in config.EDITIONS if a in known]
         for res in results:
             gb.update_or_create_student(res.student)
-            target = assignment or edition_of(gb, res.student, editions)
+            handed_in = res.info.get("assignment")
+            target = assignment or (handed_in if handed_in in known else None)
+            target = target or edition_of(gb, res.student, editions)
             try:
                 sub = gb.find_submission(target, res.student)
             except MissingEntry:
@@ -121,8 +122,8 @@ def not_autograded(targets: dict[str, str], course=None) -> str:
     )
     return (
         f"\nformgrader lists only submissions under {autograded}, where {shown} have none: run "
-        f"{commands} (copies them, runs no code), then this export again (autograde "
-        "--no-execute gives hidden tests, which it does not run, full points)."
+        f"{commands} (grades them with the confined grader; no notebook runs in a kernel), then "
+        "this export again if you want this run's scores."
     )
 
 

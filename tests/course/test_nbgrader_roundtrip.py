@@ -1,7 +1,9 @@
-"""nbgrader end to end in a temporary course: release, autograde the solution and a blank, export, feedback.
+"""nbgrader end to end in a temporary course: release, autograde, export, feedback, as the README runs them.
 
-Both editions (config.EDITIONS) are released and autograded; the Chinese one only for the solution
-and the blank, which must get the same points per graded cell as in the English edition."""
+`nbgrader autograde` grades with the confined grader (autograder/platforms/nbgrader.py): the source
+solution, a blank release and the whole example class (both editions), and `python -m autograder
+grade` grades the same submissions: the two agree check for check. The solution alone is also run
+in the confined kernel, for the outputs a student sees in the feedback."""
 
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source" / config.ASSIGNMENT
 NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
 SOLUTION, BLANK = "solution_student", "blank_student"
-AGREEMENT = ("bob_naive_softmax", "dave_wrong_axis", "frank_builtins")
-"""Example students also graded by the isolated grader: both paths must give the same points."""
 EXAMPLES = REPO / "examples" / "submitted"
+CLASS = tuple(sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+"""The example class, each in the edition it handed in: nbgrader and `grade` must agree on all."""
 ZH = "softmax_regression_zh"
 ZH_SOURCE = REPO / "source" / ZH
 
@@ -92,17 +94,20 @@ def course(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert release.returncode == 0, f"release.sh --gradebook failed:\n{release.stderr}"
-    submissions = [(SOLUTION, SOURCE), (BLANK, root / "release" / config.ASSIGNMENT)]
-    submissions += [(s, EXAMPLES / s / config.ASSIGNMENT) for s in AGREEMENT]
-    submissions = [(s, o, config.ASSIGNMENT) for s, o in submissions]
-    submissions += [(SOLUTION, ZH_SOURCE, ZH), (BLANK, root / "release" / ZH, ZH)]
+    submissions = [(SOLUTION, SOURCE, config.ASSIGNMENT), (SOLUTION, ZH_SOURCE, ZH)]
+    submissions += [(BLANK, root / "release" / a, a) for a in (config.ASSIGNMENT, ZH)]
     for student, origin, assignment in submissions:
         folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)
         for name in NOTEBOOKS:
             shutil.copy(origin / name, folder / name)
+    for student in CLASS:
+        shutil.copytree(EXAMPLES / student, root / "submitted" / student)
+    # The solution is also run in the confined kernel (its outputs in the feedback); the others are
+    # graded only (--ConfinedGrade.display=False), as a TA's quick regrade would.
+    nbgrader(root, "autograde", config.ASSIGNMENT, "--student", SOLUTION)
     for assignment in (config.ASSIGNMENT, ZH):
-        nbgrader(root, "autograde", assignment)
+        nbgrader(root, "autograde", assignment, "--ConfinedGrade.display=False")
         nbgrader(root, "generate_feedback", assignment)
     nbgrader(root, "export", "--to", str(root / "grades.csv"))
     return root
@@ -193,30 +198,62 @@ def test_feedback_shows_results_but_not_hidden_tests(course):
             html = (course / "feedback" / student / config.ASSIGNMENT / name).with_suffix(".html")
             text = html.read_text(encoding="utf-8")
             assert "Hidden test" in text or name == config.QUIZ_NOTEBOOK
-            if student == BLANK:  # failed checks show their message; unanswered quiz: NameError
-                error = "AssertionError" if name == config.MAIN_NOTEBOOK else "NameError"
-                assert error in text, f"{student}/{html.name} shows no {error}"
+            if student == BLANK:  # each failed check shows the grader's message
+                assert "AssertionError" in text, f"{student}/{html.name} shows no failed check"
             for hidden in ("run_checks", "check_answer", "HIDDEN TESTS", "autograder"):
                 assert hidden not in text, f"{student}/{html.name} shows {hidden!r}"
 
 
-@pytest.mark.parametrize("student", AGREEMENT)
-def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, student):
-    from autograder.grading.grader import grade_submission
-    from autograder.submissions.submission import find_submissions
+@pytest.fixture(scope="module")
+def isolated(course) -> dict[str, dict]:
+    """`python -m autograder grade` on the same submissions (English solution and blank, the example
+    class): student -> {"assignment", "checks": {check id: score}}."""
+    folder, out = course / "isolated" / "submitted", course / "isolated" / "out"
+    for student in (SOLUTION, BLANK):
+        shutil.copytree(course / "submitted" / student / config.ASSIGNMENT,
+                        folder / student / config.ASSIGNMENT)  # fmt: skip
+    for student in CLASS:
+        shutil.copytree(course / "submitted" / student, folder / student)
+    graded = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
+         "--device", "cpu", "--no-report"],
+        env=nbgrader_env(), capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert graded.returncode == 0, graded.stderr[-3000:]
+    found = {}
+    for path in out.glob("*/results.json"):
+        data = json.loads(path.read_text())["extra_data"]
+        found[data["student"]] = {
+            "assignment": data.get("assignment", config.ASSIGNMENT),
+            "checks": {c["check_id"]: c["score"] for c in data["checks"]},
+        }
+    assert set(found) == {SOLUTION, BLANK, *CLASS}
+    return found
 
-    ours = grade_submission(find_submissions(EXAMPLES / student)[0])
-    ours = {c.check_id: c.score for c in ours.checks}
-    cell_of = {"test_" + cid.replace(".", "_"): cid for cid in ours}  # test_q1 -> quiz.q1 too
-    cell_of.update({"test_" + cid.split(".", 1)[1]: cid for cid in ours if cid.startswith("quiz.")})
+
+@pytest.mark.parametrize("student", [SOLUTION, BLANK, *CLASS])
+def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, isolated, student):
+    from autograder.results.gradebook import grade_cell_id
+
+    ours = isolated[student]["checks"]
+    assignment = next(p.name for p in (course / "submitted" / student).iterdir())
+    cell_of = {grade_cell_id(cid): cid for cid in ours}
     theirs = {
         cell_of[gid]: g["auto_score"]
-        for (_, gid), g in grades(course, student).items()
+        for (_, gid), g in grades(course, student, assignment).items()
         if g["cell_type"] == "code" and g["max_score"]  # 0-point cells: the visible tests
     }
     assert set(theirs) == set(ours)
     differ = {k: (theirs[k], ours[k]) for k in ours if theirs[k] != pytest.approx(ours[k])}
     assert not differ, f"{student}: (nbgrader, isolated grader) differ on {differ}"
+
+
+def test_each_student_has_one_export_row_for_the_edition_handed_in(course):
+    with open(course / "grades.csv", newline="", encoding="utf-8") as handle:
+        rows = [(r["student_id"], r["assignment"]) for r in csv.DictReader(handle)]
+    for student in CLASS:
+        handed_in = [p.name for p in (course / "submitted" / student).iterdir()]
+        assert [a for s, a in rows if s == student] == handed_in, student
 
 
 @pytest.mark.parametrize("student", [SOLUTION, BLANK])

@@ -150,3 +150,24 @@ def test_due_date_from_the_gradebook(tmp_path):
     assert gradebook.due_date(db) == dt.datetime(2026, 12, 1, 15, 59)
     assert gradebook.due_date(db, assignment="other") is None
     assert gradebook.due_date(db, assignment="absent") is None
+
+
+def test_a_chinese_edition_result_goes_to_its_edition_before_nbgrader_saw_it(tmp_path):
+    """A zh student graded by `grade` (info["assignment"]) whom nbgrader has not autograded yet is
+    sent to, and told to autograde, the Chinese edition, not the English one (issue 21)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    results = load_results(RESULTS)[:2]
+    zh = next(a for a in config.EDITIONS if a != config.ASSIGNMENT)
+    results[0].info["assignment"] = zh
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment(config.ASSIGNMENT)
+        gb.add_assignment(zh)
+    summary = gradebook.export_to_gradebook(results, db_url=db, course=tmp_path)
+    hint = next(ln for ln in summary.splitlines() if ln.startswith("formgrader lists only"))
+    assert f"nbgrader autograde {zh} --no-execute" in hint
+    with Gradebook(db) as gb:
+        gb.find_submission(zh, results[0].student)
+        with pytest.raises(MissingEntry):
+            gb.find_submission(config.ASSIGNMENT, results[0].student)

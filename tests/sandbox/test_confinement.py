@@ -16,11 +16,8 @@ import json
 import os
 import secrets
 import shutil
-import socket
-import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import psutil
@@ -33,9 +30,10 @@ LIMITS_ENV = {"SOFTMAX_CALL_SECONDS": "3", "SOFTMAX_TRAIN_SECONDS": "90",
               "SOFTMAX_SUBMISSION_SECONDS": "150"}  # fmt: skip
 
 
-def _builder():
+def _load(name: str):
+    """A module of tests/files/redteam/ (build.py: the corpus; runas.py: nobody, the listener)."""
     spec = importlib.util.spec_from_file_location(
-        "redteam_build", Path(__file__).parents[1] / "files" / "redteam" / "build.py"
+        f"redteam_{name}", Path(__file__).parents[1] / "files" / "redteam" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -43,74 +41,12 @@ def _builder():
     return module
 
 
-class Listener:
-    """A TCP and a UDP socket on one 127.0.0.1 port, counting what reaches them."""
-
-    def __init__(self):
-        self.tcp = socket.socket()
-        self.tcp.bind(("127.0.0.1", 0))
-        self.tcp.listen(16)
-        self.tcp.settimeout(0.2)
-        self.port = self.tcp.getsockname()[1]
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.2)
-        self.connections = self.datagrams = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            for sock in (self.tcp, self.udp):
-                try:
-                    if sock is self.tcp:
-                        conn, _ = sock.accept()
-                        conn.close()
-                        self.connections += 1
-                    else:
-                        sock.recvfrom(64)
-                        self.datagrams += 1
-                except (TimeoutError, OSError):
-                    pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.tcp.close()
-        self.udp.close()
+def _builder():
+    return _load("build")
 
 
-def _needs_path(path: Path) -> list[Path]:
-    """The ancestors of `path` that uid 65534 cannot pass through (no o+x)."""
-    return [p for p in reversed(Path(path).resolve().parents)
-            if not os.stat(p).st_mode & stat.S_IXOTH]  # fmt: skip
-
-
-def as_nobody(cmd: list[str], needed: list[Path], keep: Path) -> list[str]:
-    """`cmd` run as uid/gid 65534 in a private mount namespace where `needed` paths are reachable.
-
-    A folder that others cannot enter (/root holding the Python installation, say) is covered
-    with a world-enterable tmpfs in that namespace alone, and the needed entries are bound back
-    into it; nothing changes outside the namespace.
-    """
-    lines = ["set -e"]
-    for i, hidden in enumerate(sorted({p for n in needed for p in _needs_path(n)})):
-        orig = keep / f"orig{i}"
-        orig.mkdir()
-        lines.append(f"mount --bind '{hidden}' '{orig}'")
-        lines.append(f"mount -t tmpfs -o mode=755 tmpfs '{hidden}'")
-        children = sorted({Path(n).resolve().relative_to(hidden).parts[0]
-                           for n in needed if Path(n).resolve().is_relative_to(hidden)})  # fmt: skip
-        for child in children:
-            lines.append(
-                f"mkdir -p '{hidden}/{child}' && mount --bind '{orig}/{child}' '{hidden}/{child}'"
-            )
-    quoted = " ".join("'" + c.replace("'", "'\\''") + "'" for c in cmd)
-    lines.append(
-        f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups --inh-caps=-all {quoted}"
-    )
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)]
+_runas = _load("runas")
+Listener, as_nobody = _runas.Listener, _runas.as_nobody
 
 
 def _tree_state(folder: Path) -> dict:

@@ -1,0 +1,245 @@
+"""nbgrader's own path under attack: `nbgrader autograde`, `generate_feedback` and `export` on a
+red-team class (tests/files/redteam/round3_nbgrader.py), as the invoking user and, when that is
+root, as ``nobody``. No unearned point, no canary read or written, no secret in autograded/,
+feedback/ or the grades, no connection out, no process left; honest students keep their marks;
+a demo cell that never ends is cut and said to be."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "softmax_regression"
+CELL_SECONDS = 20
+"""The confined kernel's per-cell limit in this test (the course's is 600 s)."""
+
+
+def _load(name: str):
+    """A module of tests/files/redteam/."""
+    spec = importlib.util.spec_from_file_location(
+        f"redteam_{name}", REPO / "tests" / "files" / "redteam" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus, runas = _load("round3_nbgrader"), _load("runas")
+
+
+def _env(course: Path, base: Path, secret: str, data_root: str) -> dict[str, str]:
+    """nbgrader's environment: the course's own copy of the grader first on the path, a secret."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOFTMAX_", "NBGRADER_"))}
+    env.update(
+        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+        PYTHONPATH=str(course), SOFTMAX_COURSE_ROOT=str(course), FASHION_MNIST_ROOT=data_root,
+        HOME=str(base), TMPDIR=str(base / "t"), SOFTMAX_TEST_SECRET=secret,
+        PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1",
+    )  # fmt: skip
+    return env
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A course with both editions recorded in its gradebook, and its own copy of the grader."""
+    course = tmp_path_factory.mktemp("nbgrader-template") / "course"
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for part in ("autograder", "source", "release"):
+        shutil.copytree(REPO / part, course / part, ignore=ignore)
+    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    release = subprocess.run(
+        ["bash", str(REPO / "scripts" / "release.sh"), "--gradebook", str(course)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert release.returncode == 0, release.stderr[-3000:]
+    return course
+
+
+def _tree(folder: Path) -> dict:
+    return {
+        str(p): (
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "",
+            p.lstat().st_mode,
+        )
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def _texts(*folders: Path) -> str:
+    return "\n".join(
+        p.read_text(errors="replace")
+        for folder in folders
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in (".ipynb", ".html", ".csv", ".json", ".txt", ".log")
+    )
+
+
+def _left_behind(base: Path) -> list[str]:
+    """Processes still running from this course (kernels, workers, the fork server)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            text = " ".join(proc.info.get("cmdline") or []) + str(proc.info.get("environ") or "")
+        except psutil.Error:
+            continue
+        if str(base) in text and proc.pid != os.getpid():
+            found.append(f"{proc.pid}: {' '.join(proc.info.get('cmdline') or [])[:200]}")
+    return found
+
+
+def run_class(template: Path, base: Path, user: str) -> dict:
+    """Autograde the red-team class in a copy of `template` as `user`; what the tests check."""
+    base.mkdir(parents=True)
+    os.chmod(base, 0o755)
+    course = base / "course"
+    shutil.copytree(template, course)
+    (base / "t").mkdir()
+    canary_dir = base / "canary"
+    canary_dir.mkdir()
+    secret = "CANARY-" + secrets.token_hex(12)
+    (canary_dir / "secret.txt").write_text(secret + "\n")
+    submitted = course / "submitted"
+    shutil.copytree(REPO / "examples" / "submitted" / "alice_full", submitted / "alice_copy")
+    other = submitted / "alice_copy" / ASSIGNMENT / "softmax_regression.ipynb"
+    nb = json.loads(other.read_text())
+    nb["cells"][0]["source"] = f"# OTHER-STUDENT-{secret}\n" + "".join(nb["cells"][0]["source"])
+    other.write_text(json.dumps(nb))
+    listener = runas.Listener()
+    data_root = os.environ.get("FASHION_MNIST_ROOT", str(REPO.parent / "shared/data/fashion-mnist"))
+    key = course / "autograder" / "units" / ASSIGNMENT / "answer_key.json"
+    target = corpus.NbTarget(
+        canary=str(canary_dir / "secret.txt"), canary_dir=str(canary_dir), answer_key=str(key),
+        gradebook=str(course / "gradebook.db"), other_student=str(other),
+        secret_env="SOFTMAX_TEST_SECRET", port=listener.port,
+    )  # fmt: skip
+    cases = corpus.build(submitted, REPO, target)
+    if user == "nobody":
+        for p in [base, *base.rglob("*")]:
+            os.chown(p, runas.NOBODY, runas.NOBODY, follow_symlinks=False)
+    before = _tree(canary_dir)
+    gradebook_before = (course / "gradebook.db").stat().st_size
+    env = _env(course, base, secret, data_root)
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    steps = [
+        [nbgrader, "autograde", ASSIGNMENT, f"--ConfinedGrade.timeout={CELL_SECONDS}"],
+        [nbgrader, "generate_feedback", ASSIGNMENT],
+        [nbgrader, "export", "--to", str(course / "grades.csv")],
+    ]
+    logs, codes = [], []
+    keep = base.parent / f"softmax-ns-{secrets.token_hex(4)}"
+    try:
+        for cmd in steps:
+            if user == "nobody":
+                keep.mkdir(exist_ok=True)
+                needed = [Path(sys.executable), Path(sys.prefix), Path(sys.base_prefix), base,
+                          Path(data_root)]  # fmt: skip
+                cmd = runas.as_nobody(cmd, needed, keep)
+            proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True,
+                                  timeout=1800)  # fmt: skip
+            codes.append(proc.returncode)
+            logs.append(proc.stdout + proc.stderr)
+    finally:
+        listener.close()
+        shutil.rmtree(keep, ignore_errors=True)
+    return {
+        "cases": cases, "codes": codes, "logs": logs, "course": course, "secret": secret,
+        "key": key.read_text(), "before": before, "after": _tree(canary_dir),
+        "gradebook_grew": (course / "gradebook.db").stat().st_size - gradebook_before,
+        "gradebook_pwned": b"pwned" in (course / "gradebook.db").read_bytes(),
+        "listener": listener, "left_behind": _left_behind(base),
+        "left_in_tmpdir": sorted(p.name for p in (base / "t").iterdir()),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=["invoker", "nobody"])
+def graded(request, template):
+    if request.param == "nobody" and os.geteuid() != 0:
+        pytest.skip("switching to uid 65534 needs root; as a non-root user the 'invoker' run "
+                    "already grades as an ordinary user")  # fmt: skip
+    base = Path("/tmp") / f"softmax-nbgrader-redteam-{secrets.token_hex(6)}"
+    try:
+        yield run_class(template, base, request.param)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def code_points(course: Path, student: str) -> tuple[float, float]:
+    """(auto score of the main notebook's test cells, of the quiz's) in nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "d2l-softmax") as gb:
+        sub = gb.find_submission(ASSIGNMENT, student)
+        totals = {}
+        for notebook in sub.notebooks:
+            totals[notebook.name] = sum(
+                g.auto_score or 0.0 for g in notebook.grades if g.cell.cell_type == "code"
+            )
+    return totals["softmax_regression"], totals["quiz"]
+
+
+def test_nbgrader_runs_every_step(graded):
+    assert graded["codes"] == [0, 0, 0], "\n\n".join(log[-3000:] for log in graded["logs"])
+
+
+def test_no_attack_earns_a_point_it_did_not(graded):
+    course = graded["course"]
+    problems = {}
+    for name, attack in graded["cases"].items():
+        code, _quiz = code_points(course, name)
+        if not attack.min_code_points <= code <= attack.max_code_points:
+            problems[name] = (code, attack.min_code_points, attack.max_code_points, attack.what)
+    assert not problems, problems
+
+
+def test_the_forged_judge_of_issue_21_scores_nothing(graded):
+    for name in ("forged_judge", "forged_every_judge", "patch_nbgrader"):
+        assert code_points(graded["course"], name)[0] == 0, name
+
+
+def test_honest_students_keep_their_marks(graded):
+    assert code_points(graded["course"], "alice_copy") == (34, 10)
+
+
+def test_nothing_secret_reaches_autograded_feedback_or_grades(graded):
+    course = graded["course"]
+    attackers = [
+        course / part / name for part in ("autograded", "feedback") for name in graded["cases"]
+    ]
+    texts = _texts(*attackers) + "\n".join(graded["logs"]) + (course / "grades.csv").read_text()
+    assert graded["secret"] not in texts  # a canary, the environment, the other student's notebook
+    assert graded["key"][:40] not in texts
+    assert "SOFTMAX_TEST_SECRET" not in _texts(course / "feedback")
+
+
+def test_nothing_outside_is_written_reached_or_left_running(graded):
+    assert graded["after"] == graded["before"]
+    assert not graded["gradebook_pwned"]
+    listener = graded["listener"]
+    assert (listener.connections, listener.datagrams) == (0, 0)
+    assert graded["left_behind"] == []
+    assert graded["left_in_tmpdir"] == []
+
+
+def test_a_demo_cell_that_never_ends_is_cut_and_said_to_be(graded):
+    course = graded["course"]
+    for name, attack in graded["cases"].items():
+        if not attack.cut:
+            continue
+        nb = course / "autograded" / name / ASSIGNMENT / "softmax_regression.ipynb"
+        assert f"stopped after {CELL_SECONDS} s" in nb.read_text(), name

@@ -1,0 +1,113 @@
+"""The nbgrader preprocessors (autograder/platforms/nbgrader.py), in process: verdicts as nbgrader
+reads them, the refusal where nothing can be confined, the opt-in that says so, export rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from nbformat import NotebookNode, from_dict
+from nbgrader.utils import determine_grade
+
+from autograder import config, sandbox
+from autograder.checks.outcome import CheckResult
+from autograder.platforms import nbgrader as path
+
+RELEASE_MAIN = config.release_dir() / config.MAIN_NOTEBOOK
+
+
+def test_cell_of_each_check_is_its_test_cell():
+    results = [
+        CheckResult("softmax.values", 2.0, 2.0, "passed"),
+        CheckResult("softmax.stability", 0.0, 2.0, "failed", "Got: nan"),
+        CheckResult("quiz.q7", 0.5, 1.0, "failed", "close"),
+    ]
+    verdicts = path.cell_verdicts(results)
+    assert verdicts["test_softmax_values"] == (2.0, 2.0, [])
+    assert verdicts["test_softmax_stability"] == (
+        0.0,
+        2.0,
+        ["[softmax.stability] failed: Got: nan"],
+    )
+    assert verdicts["test_q7"][:2] == (0.5, 1.0)
+
+
+@pytest.mark.parametrize("score", [0.0, 0.5, 1.5, 2.0])
+def test_nbgrader_reads_each_verdict_as_the_score_given(score):
+    cell = from_dict(
+        {"cell_type": "code", "source": "", "execution_count": None,
+         "metadata": {"nbgrader": {"grade": True, "solution": False, "points": 2, "grade_id": "t"}},
+         "outputs": path.verdict_outputs(score, 2.0, ["[softmax.values] failed: Got: 1"])}
+    )  # fmt: skip
+    assert determine_grade(cell) == (score, 2.0)
+    if score < 2.0:  # the student reads why
+        assert "Got: 1" in json.dumps(cell.outputs)
+
+
+def _blank_resources(tmp_path):
+    return {
+        "nbgrader": {"assignment": config.ASSIGNMENT, "notebook": "softmax_regression",
+                     "student": "s", "db_url": "sqlite://"},
+        "metadata": {"path": str(tmp_path)},
+    }  # fmt: skip
+
+
+def test_refused_where_the_kernel_cannot_confine(monkeypatch):
+    monkeypatch.delenv(path.UNCONFINED_ENV, raising=False)
+    monkeypatch.setattr(sandbox, "probe", lambda: {"landlock_abi": 0, "seccomp": True,
+                                                   "missing": ["Landlock (test)"]})  # fmt: skip
+    with pytest.raises(path.NbgraderPathError) as err:
+        path.check_ready()
+    assert "Landlock (test)" in str(err.value) and path.UNCONFINED_ENV in str(err.value)
+    sandbox.allow_unconfined(False)
+
+
+def test_unconfined_only_on_purpose_and_every_notebook_says_so(monkeypatch, tmp_path):
+    """With SOFTMAX_UNCONFINED=1 the blank release is graded (0 points) and says it was unconfined."""
+    monkeypatch.setenv(path.UNCONFINED_ENV, "1")
+    monkeypatch.setattr(sandbox, "probe", lambda: {"landlock_abi": 0, "seccomp": True,
+                                                   "missing": ["Landlock (test)"]})  # fmt: skip
+    nb = from_dict(json.loads(RELEASE_MAIN.read_text()))
+    try:
+        step = path.ConfinedGrade(display=False, device="cpu")
+        graded, _ = step.preprocess(nb, _blank_resources(tmp_path))
+    finally:
+        sandbox.allow_unconfined(False)
+    assert "without kernel confinement" in graded.cells[0].source
+    scores = [determine_grade(c) for c in graded.cells
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"]  # fmt: skip
+    assert scores and all(got == 0 for got, _ in scores)
+    assert sum(top for _, top in scores) == config.max_points()
+
+
+def test_a_test_cell_without_a_check_earns_nothing(tmp_path):
+    """A graded cell the grader has no check for (a renamed grade_id) is 0, with a reason."""
+    nb = from_dict(json.loads(RELEASE_MAIN.read_text()))
+    extra = NotebookNode(
+        cell_type="code", source="", outputs=[], execution_count=None, id="test-made-up",
+        metadata={"nbgrader": {"grade": True, "solution": False, "points": 3,
+                               "grade_id": "test_made_up", "locked": True}},
+    )  # fmt: skip
+    nb.cells.append(extra)
+    graded, _ = path.ConfinedGrade(display=False, device="cpu").preprocess(
+        nb, _blank_resources(tmp_path)
+    )
+    assert determine_grade(graded.cells[-1]) == (0, 3.0)
+    assert "no check" in json.dumps(graded.cells[-1].outputs)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "submitted", "wanted"),
+    [
+        ("softmax_regression", {"softmax_regression"}, True),
+        ("softmax_regression_zh", {"softmax_regression"}, False),
+        ("softmax_regression_zh", {"softmax_regression_zh"}, True),
+        ("softmax_regression", {"softmax_regression_zh"}, False),
+        ("softmax_regression", set(), True),  # nothing handed in: one row of 0, never lost
+        ("softmax_regression_zh", set(), False),
+        ("other_assignment", set(), True),  # not a unit's edition: nbgrader's rows
+    ],
+)
+def test_export_rows_follow_the_edition_handed_in(assignment, submitted, wanted):
+    known = {*config.EDITIONS, "other_assignment"}
+    assert path._row_wanted(assignment, dict.fromkeys(submitted), known) is wanted
