@@ -1,5 +1,6 @@
-"""The one loop that runs checks, for all three paths: the worker grader (grading/grader.py), the
-nbgrader path in the student's kernel (inprocess.py) and the self-check (selfcheck.py).
+"""The one loop that runs checks, for both paths: the worker grader (grading/grader.py, which
+``grade``, the pytest plugin, Gradescope and ``nbgrader autograde`` all use) and the self-check
+in the student's own kernel (selfcheck.py, inprocess.py).
 
 A check is a function ``check(caller) -> CheckResult``; the caller says where student code runs
 (a sandboxed worker, or the kernel itself)."""
