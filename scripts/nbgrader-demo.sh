@@ -8,7 +8,7 @@
 #   --out DIR: the course folder to make (must not exist yet; default: a new folder under $TMPDIR).
 # The folder is kept: `cd DIR && nbgrader formgrader` shows the autograded notebooks and the written
 # answers to grade by hand; delete it when done. nbgrader's output goes to DIR/nbgrader.log: its
-# "checksum has changed" and display_data_priority warnings are harmless (see README).
+# display_data_priority and SQLAlchemy SAWarning lines are harmless (see README).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 COURSE=""
@@ -42,7 +42,12 @@ fi
 # The throw-away course: its own config, source, gradebook and class. NBGRADER_DB_URL would point
 # nbgrader at the real gradebook, so it is dropped here.
 unset NBGRADER_DB_URL
-# The hidden tests in nbgrader's kernels import this repository's grader.
+# The course's data: as the README says, the official files beside the repository when nothing
+# else is configured (the throw-away course is elsewhere, so its nbgrader_config.py cannot see them).
+if [ -z "${FASHION_MNIST_ROOT:-}" ] && [ -d "$ROOT/../shared/data/fashion-mnist" ]; then
+  export FASHION_MNIST_ROOT="$(cd "$ROOT/../shared/data/fashion-mnist" && pwd)"
+fi
+# nbgrader_config.py imports this repository's grader (the confined grader replaces Execute).
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 cp "$ROOT/nbgrader_config.py" "$COURSE/"
 cp -r "$ROOT/source" "$COURSE/source"
@@ -91,7 +96,7 @@ cat <<EOF
 
 The demo course: $COURSE (a throw-away copy; delete it when done)
   autograded notebooks: $COURSE/autograded/, feedback: $COURSE/feedback/, scores: $COURSE/grades.csv
-  nbgrader's log: $LOG ("checksum has changed" and display_data_priority warnings are harmless)
+  nbgrader's log: $LOG (display_data_priority and SAWarning lines are harmless)
   grade the written answers by hand: cd $COURSE && nbgrader formgrader
 The written answers (6 points) score 0 until graded by hand, so a full submission shows 44 / 50.
 EOF
