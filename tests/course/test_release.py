@@ -107,6 +107,19 @@ def test_release_has_the_regenerated_files(regenerated, edition):
         assert (release / name).is_file(), f"release/{edition}/{name} is missing"
 
 
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_release_says_what_a_student_installs_in_the_graders_versions(edition):
+    """release/<edition>/requirements.txt (from source/, copied by nbgrader) pins what the
+    notebooks import at the versions of requirements.lock, the grader's."""
+    wanted = ("torch", "torchvision", "matplotlib", "ipython", "ipykernel")
+    lock = dict(ln.split("==", 1) for ln in (REPO / "requirements.lock").read_text().splitlines()
+                if "==" in ln and not ln.startswith((" ", "#")))  # fmt: skip
+    path = REPO / "release" / edition / "requirements.txt"
+    pins = dict(ln.split("==", 1) for ln in path.read_text().splitlines()
+                if ln.strip() and not ln.startswith("#"))  # fmt: skip
+    assert pins == {name: lock[name].strip() for name in wanted}
+
+
 def test_release_has_every_edition_and_nothing_else():
     assert sorted(p.name for p in (REPO / "release").iterdir() if p.is_dir()) == sorted(EDITIONS)
 

@@ -19,7 +19,7 @@ from conftest import EXAMPLES, ROOT
 from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import batch, collect
-from autograder.results import store
+from autograder.results import exports, store
 from autograder.units.softmax_regression import quiz
 
 pytestmark = pytest.mark.slow
@@ -140,7 +140,7 @@ def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
 
     # --force regrades everyone.
     proc = _grade(subs, "--out", out, "--force")
-    assert proc.returncode == 0 and "3 to grade, 0 current" in proc.stderr
+    assert proc.returncode == 0 and ": 3 to grade." in proc.stderr and " current" not in proc.stderr
     assert all(_mtime(out, s) != before[s] for s in ("李四", "a b"))
 
 
@@ -461,3 +461,13 @@ def test_a_late_policy_is_kept_by_every_later_run_until_changed_on_purpose(tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "changes on purpose" in proc.stderr and "late per_day 0.1 -> 0.2" in proc.stderr
     assert "amy" in proc.stderr
+
+
+def test_a_first_run_says_nothing_of_reused_results_and_counts_one_student(tmp_path):
+    """#23 item 11: no "0 current (results in ... reused: ...)", no "1 students"."""
+    shutil.copytree(EXAMPLES / "carol_blank", tmp_path / "submitted" / "carol")
+    out = tmp_path / "grades"
+    planned = batch.plan([tmp_path / "submitted"], out)
+    text = planned.summary([tmp_path / "submitted"], out)
+    assert text == f"Found 1 student in {tmp_path / 'submitted'}: 1 to grade.", text
+    assert [exports.students(n) for n in (0, 1, 2)] == ["0 students", "1 student", "2 students"]
