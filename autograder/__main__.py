@@ -313,6 +313,14 @@ def cmd_check(args) -> int:
     if not Path(args.notebook).is_file():
         print(f"error: {args.notebook}: no such file", file=sys.stderr)
         return 2
+    if args.train:  # the training checks need the data set: refuse before checking anything
+        from autograder.units.softmax_regression import data
+
+        try:
+            data.require_data()
+        except data.DataMissingError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 3
     results, quiz_results = check_notebook(args.notebook, train=args.train, quiz_path=args.quiz)
     return 0 if all(r.passed for r in [*results, *quiz_results]) else 1
 

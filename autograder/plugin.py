@@ -67,6 +67,13 @@ def pytest_configure(config):
             config.stash[submissions_key] = collect(config.getoption("submission"))
         except (sandbox.ConfinementUnavailable, FileNotFoundError, ValueError) as err:
             raise pytest.UsageError(f"--submission: {err}") from None
+        if config.stash[submissions_key]:  # the data set, before any student is graded
+            from autograder.grading import batch
+
+            try:
+                batch.check_data()
+            except batch.GraderUnavailable as err:
+                raise pytest.UsageError(f"--submission: nothing was graded: {err}") from None
         # Keep each student's checks on one xdist worker, so every submission is graded once.
         dist = getattr(config.option, "dist", "no")
         if dist == "load":

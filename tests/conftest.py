@@ -24,6 +24,23 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(1)
 
 
+NO_NETWORK_PROXY = "http://127.0.0.1:9"
+"""A proxy nothing listens on: a child process's downloads fail at once (no network)."""
+
+
+@pytest.fixture
+def no_data_env(tmp_path) -> dict:
+    """The environment of a child process without the data set: FASHION_MNIST_ROOT an empty
+    folder, no cache, no network."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+    env.update(FASHION_MNIST_ROOT=str(empty), FASHION_MNIST_CACHE=str(tmp_path / "cache"))
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        env[name] = NO_NETWORK_PROXY
+    return env
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     """The repository (course) root."""

@@ -69,3 +69,21 @@ def test_module_help_runs_as_a_program():
                           cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "\n  nbgrader autograde softmax_regression --no-execute\n" in proc.stdout
+
+
+# -- no data set: refused before anyone is graded (#23 item 2) ---------------------------------
+def test_grade_and_check_refuse_without_the_data_set(tmp_path, no_data_env):
+    out = tmp_path / "out"
+    notebook = ROOT / "examples" / "submitted" / "alice_full" / "softmax_regression"
+    commands = {
+        "grade": ["grade", str(notebook.parent), "--out", str(out)],
+        "check --train": ["check", str(notebook / "softmax_regression.ipynb"), "--train"],
+    }
+    for name, argv in commands.items():
+        proc = subprocess.run([sys.executable, "-m", "autograder", *argv], cwd=ROOT,
+                              env=no_data_env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert proc.returncode == 3, (name, proc.stdout[-2000:], proc.stderr[-2000:])
+        assert no_data_env["FASHION_MNIST_ROOT"] in proc.stderr, (name, proc.stderr)
+        assert "FASHION_MNIST_ROOT" in proc.stderr.replace(no_data_env["FASHION_MNIST_ROOT"], "")
+        assert "Traceback" not in proc.stderr
+    assert not list(out.glob("*/results.json"))  # nobody got a result

@@ -121,3 +121,18 @@ def test_without_submission_the_plugin_is_inert(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_refused_without_the_data_set(root, examples, no_data_env):
+    """Before any student is graded (#23 item 2): a usage error naming the folder and variable."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--submission",
+         str(examples / "carol_blank")],
+        cwd=root, env=no_data_env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out  # pytest's usage error: no test ran
+    assert no_data_env["FASHION_MNIST_ROOT"] in out and "FASHION_MNIST_ROOT" in out.replace(
+        no_data_env["FASHION_MNIST_ROOT"], ""
+    )
+    assert "passed" not in out and "failed" not in out and "INTERNALERROR" not in out

@@ -217,3 +217,23 @@ def test_setup_skips_a_python_that_does_not_run_or_is_too_old(tmp_path):
     venv_calls = [ln for ln in log.read_text().splitlines() if " -m venv " in ln]
     assert venv_calls == [f"python3.11 -m venv {tmp_path / 'venv'}"], proc.stderr
     assert proc.returncode == 3  # stopped by the fake python3.11's venv, as planned
+
+
+def test_no_grade_without_the_data_set(tmp_path, monkeypatch, no_data_env):
+    """The upload is not graded (no student result from the grader's own missing input) and the
+    staff log names the folder and the variable (#23 item 2)."""
+    for name in ("FASHION_MNIST_ROOT", "FASHION_MNIST_CACHE", "http_proxy", "https_proxy",
+                 "HTTP_PROXY", "HTTPS_PROXY"):  # fmt: skip
+        monkeypatch.setenv(name, no_data_env[name])
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "alice_full" / "softmax_regression" / config.MAIN_NOTEBOOK,
+                root / "submission")  # fmt: skip
+    log = tmp_path / "log.txt"
+    with open(log, "w") as stream:
+        assert gradescope.run(root, stream=stream) == 1
+    res = json.loads((root / "results" / "results.json").read_text())
+    assert "not your grade" in res["output"] and not res.get("tests")
+    text = log.read_text()
+    assert no_data_env["FASHION_MNIST_ROOT"] in text and "FASHION_MNIST_ROOT=" not in res["output"]
+    assert "FASHION_MNIST_ROOT" in text.replace(no_data_env["FASHION_MNIST_ROOT"], "")

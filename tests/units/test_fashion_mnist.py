@@ -109,6 +109,22 @@ def test_missing_files_name_the_folder(official_root, no_network, tmp_path, monk
     assert str(folder) in message and "FASHION_MNIST_ROOT" in message
 
 
+def test_require_data_names_the_folder_and_the_variable(official_root, no_network, tmp_path,
+                                                        monkeypatch):  # fmt: skip
+    from autograder.units.softmax_regression import data
+
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    monkeypatch.setenv("FASHION_MNIST_ROOT", str(folder))
+    monkeypatch.setenv("FASHION_MNIST_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(data.DataMissingError) as err:
+        data.require_data()
+    message = str(err.value)
+    assert str(folder) in message and "FASHION_MNIST_ROOT" in message.replace(str(folder), "")
+    monkeypatch.setenv("FASHION_MNIST_ROOT", str(official_root))
+    data.require_data()  # present: nothing to say
+
+
 def dataloader_batches(X, y, batch_size, seed, epochs, shuffle=True):
     """The batches of d2l's DataLoader over (X, y) for `epochs` passes."""
     data = torch.utils.data.TensorDataset(X, y)

@@ -50,6 +50,38 @@ class DataFileError(ValueError):
     """An official file that is present but is not what it must be (names the file)."""
 
 
+class DataMissingError(RuntimeError):
+    """Fashion-MNIST is neither on disk nor downloadable: the grader's own input is missing, so
+    nobody can be graded (require_data). The grader's counterpart of the release helper's
+    ``fashion_mnist.DataMissingError``, which require_data turns into this one."""
+
+
+def require_data() -> None:
+    """Refuse, before anyone is graded, when the data set the checks need cannot be had.
+
+    Fine when the four official files are where the grader reads them (FASHION_MNIST_ROOT, else
+    the default cache), or when torchvision can download them there; otherwise raises
+    DataMissingError naming the folder looked in and FASHION_MNIST_ROOT.
+    """
+    if official_files() is not None:
+        return
+    helper = helper_module()
+    root = helper.data_root()
+    try:
+        helper.load_arrays(device="cpu")  # torchvision downloads the files when it can
+    except helper.DataMissingError as err:
+        source = (
+            "FASHION_MNIST_ROOT"
+            if os.environ.get("FASHION_MNIST_ROOT")
+            else "the default, FASHION_MNIST_ROOT being unset"
+        )
+        raise DataMissingError(
+            f"Fashion-MNIST is not in {root} ({source}) and could not be downloaded, so nobody "
+            f"was graded: put the four official files ({', '.join(MD5)}) in a folder, flat or "
+            "in FashionMNIST/raw/, and set FASHION_MNIST_ROOT to it"
+        ) from err
+
+
 @functools.cache
 def helper_module():
     """The assignment's fashion_mnist.py from release/ (the same file students use)."""
