@@ -61,8 +61,10 @@ c.Autograde.autograde_preprocessors = [
 # nbgrader export: one row per student for the edition handed in (English or Chinese), not one per
 # assignment in the gradebook (nbgrader's default gives every student a 0 for the other edition).
 c.ExportApp.plugin_class = EditionExportPlugin
-# A demo cell (the training run, predict_ch3) may run this long in the confined kernel.
+# A demo cell (the training run, predict_ch3) may run this long in the confined kernel, and the
+# whole notebook this long (the student's outputs only: no point depends on them).
 c.ConfinedGrade.timeout = 600
+c.ConfinedGrade.display_seconds = 900
 
 
 class ShortTestTracebacks(NbGraderPreprocessor):

@@ -139,6 +139,10 @@ class ConfinedGrade(NbGraderPreprocessor):
         int(config.LIMITS.submission_seconds),
         help="Seconds one cell may run in the confined kernel before it is stopped.",
     ).tag(config=True)
+    display_seconds = Integer(
+        900,
+        help="Seconds the whole notebook may run in the confined kernel; later cells are not run.",
+    ).tag(config=True)
     device = Unicode("auto", help="Where graded student code runs: auto, cpu or cuda.").tag(
         config=True
     )
@@ -192,7 +196,9 @@ class ConfinedGrade(NbGraderPreprocessor):
 
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
         try:
-            shown, notes = kernel.execute(nb, cwd=cwd, timeout=self.timeout)
+            shown, notes = kernel.execute(
+                nb, cwd=cwd, timeout=self.timeout, total=self.display_seconds
+            )
         except sandbox.ConfinementUnavailable as err:
             self.log.error("the confined kernel cannot start here: %s", err)
             return nb

@@ -442,12 +442,15 @@ def _confinement_or_raise() -> str | None:
     )
 
 
-def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True):
+def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
     """Run notebook `nb` in the confined kernel with `cwd` as its folder; (executed copy, notes).
 
     Each cell may run `timeout` seconds; then it is interrupted and gets an error output saying
     so, and the next cells run. A kernel that dies, or a cell that ignores the interrupt, ends
-    the run: the remaining cells are left unexecuted. With allow_errors False the run stops
+    the run: the remaining cells are left unexecuted. `total` (seconds, None: no limit) bounds the
+    whole run: a cell gets at most what is left of it, and once it is spent the later cells are
+    not run (a notebook of many slow cells cannot hold the caller for cells x timeout). With
+    allow_errors False the run stops
     after the first cell that raises. Nothing the notebook does raises here; the notes (plain
     text) say what happened. Raises sandbox.ConfinementUnavailable where the machine cannot
     confine, unless sandbox.UNCONFINED is set (then the kernel runs unconfined, noted).
@@ -469,7 +472,7 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True):
     for cell in nb.cells:  # a cell this run does not reach shows nothing (no saved output)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    seconds = max(1, int(math.ceil(timeout))) if timeout else None
+    per_cell = max(1, int(math.ceil(timeout))) if timeout else None
     cwd = os.path.abspath(os.fspath(cwd))
 
     async def run():
@@ -496,7 +499,7 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True):
         client = Client(
             nb,
             km=km,
-            timeout=seconds,
+            timeout=per_cell,
             interrupt_on_timeout=True,
             allow_errors=allow_errors,
             startup_timeout=START_SECONDS,
@@ -512,10 +515,23 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True):
             await _stop(km, now=True)
             return
         stop_now = False
+        deadline = None if total is None else time.monotonic() + total
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
+                seconds = per_cell
+                if deadline is not None:
+                    left = int(deadline - time.monotonic())
+                    if left < 1:
+                        notes.append(
+                            f"the notebook's time limit ({int(total)} s) was spent before "
+                            f"{_label(index, cell)}; later cells not run"
+                        )
+                        stop_now = True
+                        break
+                    seconds = left if seconds is None else min(seconds, left)
+                client.timeout = seconds
                 timed_out.clear()
                 limit = None if seconds is None else seconds + INTERRUPT_GRACE_SECONDS
                 try:

@@ -389,6 +389,17 @@ def test_execute_cuts_slow_cells_and_survives_a_dead_kernel(tmp_path):
 
 
 @needs_confinement
+def test_execute_bounds_the_whole_run_not_only_each_cell(tmp_path):
+    """Many slow cells, each under the per-cell limit, cannot hold the caller past `total`."""
+    cells = [new_code_cell("import time\ntime.sleep(2.5)") for _ in range(6)]
+    cells.append(new_code_cell("print('never')"))
+    out, notes = kernel.execute(new_notebook(cells=cells), tmp_path, timeout=60, total=6)
+    assert out.cells[0].outputs == [] and out.cells[0].execution_count  # ran, in time
+    assert out.cells[-1].execution_count is None  # never reached
+    assert any("time limit (6 s) was spent" in note for note in notes), notes
+
+
+@needs_confinement
 def test_execute_runs_the_release_notebook_demo_cells(tmp_path):
     folder = tmp_path / "softmax_regression"
     shutil.copytree(RELEASE, folder)
