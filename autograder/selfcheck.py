@@ -35,7 +35,8 @@ REGISTRY = unit_of().registry
 
 PUBLIC = REGISTRY.public
 """Checks whose full messages are shown: shapes, in-place use, dtypes, d2l's literal example for
-1-D labels, and the training checks (whose inputs are the notebook's public hyperparameters)."""
+1-D labels, the training checks (whose inputs are the notebook's public hyperparameters), and the
+practice checks (d2l's overflow example; they earn nothing and only the self-check runs them)."""
 
 TRAINING = REGISTRY.training
 """Checks that train a model (skipped unless train=True)."""
@@ -43,6 +44,10 @@ TRAINING = REGISTRY.training
 
 REVEALING = ("Input: {input}", "Expected: {expected}", "Got: {got}")
 """Message lines (their templates, in any language) a hidden check's redacted message leaves out."""
+
+
+HINT_CHARS = 400
+"""The longest hint line a redacted message keeps (cut at a word, i18n.clip)."""
 
 
 def redact(res: CheckResult) -> CheckResult:
@@ -55,18 +60,19 @@ def redact(res: CheckResult) -> CheckResult:
         first = lines[0] if lines else ""
         # errors and statuses describe the student's own code (e.g. the exception it raised)
         hint = "" if any(i18n.parse(label, first) for label in REVEALING) else first
-    if len(hint) > 400:
-        hint = hint[:397] + "..."
+    hint = i18n.clip(hint, HINT_CHARS)
     note = _("(hidden inputs: the input and expected values are not shown)")
     return CheckResult(
         res.check_id, res.score, res.max_score, res.status, f"{hint}\n{note}".strip(), {}
     )
 
 
-def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu", lang=None):
+def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu", lang=None,
+               practice=False):  # fmt: skip
     """Run the checks on the functions in `namespace`; return redacted CheckResults (skipped omitted).
 
-    Messages are in `lang` (None: the current language)."""
+    Messages are in `lang` (None: the current language). `practice`: also the practice checks (the
+    generated softmax_selfcheck.py's; here the graded checks they stand in for already run)."""
     from autograder.inprocess import InProcessCaller, forbidden_in
 
     with i18n.use(lang):
@@ -78,7 +84,8 @@ def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu
                 if not callable(namespace.get(f))
             }  # fmt: skip
         caller = InProcessCaller(namespace, device=device)
-        chosen = [(cid, check) for cid, check in REGISTRY.pairs if train or cid not in TRAINING]
+        pairs = REGISTRY.selfcheck_pairs if practice else REGISTRY.pairs
+        chosen = [(cid, check) for cid, check in pairs if train or cid not in TRAINING]
         results = loop.run(chosen, caller, needs=REGISTRY.needs, missing=missing, forbidden=forbidden,
                            on_exception=_check_failed)  # fmt: skip
         return [redact(res) for res in results]

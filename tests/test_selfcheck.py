@@ -34,7 +34,7 @@ def run(path, **kw):
 
 
 def test_public_checks_exist():
-    ids = {cid for cid, _ in checks.CHECKS}
+    ids = {cid for cid, _ in checks.REGISTRY.selfcheck_pairs}
     assert selfcheck.PUBLIC <= ids
     assert selfcheck.TRAINING == {c for c in ids if c.startswith("train_ch3.")}
 
@@ -262,3 +262,49 @@ def test_the_selfcheck_generator_refuses_an_untranslated_message(monkeypatch):
     monkeypatch.setattr(i18n, "translations", lambda lang: gettext.NullTranslations())
     with pytest.raises(SystemExit, match="no zh_CN translation"):
         make_selfcheck.zh_cn('_("Hint: {hint}")')
+
+
+@pytest.mark.parametrize("edition", ["softmax_regression", "softmax_regression_zh"])
+def test_the_released_selfcheck_catches_the_naive_softmax(root, monkeypatch, edition):
+    """d2l's overflow exercise is public: a softmax without the row max fails the shipped self-check
+    (its practice check, which earns nothing), while the correct one passes every public check."""
+    monkeypatch.delenv("SOFTMAX_LANG", raising=False)
+    module = released_selfcheck(root, edition, monkeypatch)
+    impls = root / "tests" / "files" / "impls"
+    ns = {}
+    exec((impls / "base.py").read_text(), ns)  # noqa: S102
+    good = io.StringIO()
+    module.check(dict(ns), stream=good, lang="en")
+    n = len(module.CHECKS)
+    assert f"{n}/{n} public checks passed" in good.getvalue(), good.getvalue()
+    exec((impls / "broken" / "softmax_naive.py").read_text(), ns)  # noqa: S102
+    out = io.StringIO()
+    module.check(ns, stream=out, lang="en")
+    text = out.getvalue()
+    assert f"{n - 1}/{n} public checks passed" in text, text
+    assert "Subtract each row's maximum" in text and "1020" in text
+    failed = [ln.split()[1] for ln in text.splitlines() if ln.startswith("FAILED")]
+    assert failed == ["softmax.overflow"]
+    # it earns nothing, and the grade's checks and points are unchanged
+    assert module.config.POINTS["softmax.overflow"] == 0
+    assert "softmax.overflow" not in selfcheck.REGISTRY.by_id
+
+
+def test_the_practice_check_earns_nothing_in_the_selfcheck(examples):
+    ns, _, _ = selfcheck.load_notebook(nb(examples, "bob_naive_softmax"))
+    res = {r.check_id: r for r in selfcheck.run_public(ns, practice=True)}
+    overflow = res["softmax.overflow"]
+    assert not overflow.passed and overflow.max_score == 0
+    assert "Input: large logits X = [[1000" in overflow.message  # public: shown in full
+
+
+def test_a_long_hint_is_cut_at_a_word():
+    from autograder.checks.outcome import CheckResult
+
+    hint = "Hint: " + " ".join(["subtract each row's maximum"] * 30)
+    res = selfcheck.redact(CheckResult("softmax.values", 0.0, 1.0, "failed", hint))
+    first = res.message.splitlines()[0]
+    assert len(first) <= selfcheck.HINT_CHARS and first.endswith("…")
+    kept = first[: -len("…")]
+    assert hint.startswith(kept) and hint[len(kept)] == " "  # cut before a space, not mid-word
+    assert kept.split()[-1] in hint.split()

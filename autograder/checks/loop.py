@@ -44,7 +44,7 @@ def unrunnable(check_id, missing, forbidden, dead=None, needs=None):
     """
     dead, needs = dead or {}, needs or {}
     func = check_id.split(".")[0]
-    points = float(config.POINTS[check_id])
+    points = float(config.POINTS.get(check_id, 0))  # a practice check earns nothing
     for f in (func, *needs.get(check_id, ())):
         if f in missing:
             return CheckResult(check_id, 0.0, points, "missing", _via(func, f, missing[f]))
@@ -112,7 +112,7 @@ def _run(checks, caller, needs, missing, forbidden, share_forbidden, on_exceptio
     """run's loop: (result, the check's settle or None) for each check, as it runs."""
     for cid, check in checks:
         func = cid.split(".")[0]
-        points = float(config.POINTS[cid])
+        points = float(config.POINTS.get(cid, 0))  # a practice check earns nothing
         skipped = unrunnable(cid, missing, forbidden, dead, needs)
         if skipped is not None:
             yield skipped, None

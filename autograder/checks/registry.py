@@ -28,23 +28,35 @@ class Check:
     other checks run, when cores are spare (sandbox/runner.py); declared on the first check that
     asks for that run."""
 
+    practice: bool = False
+    """A public check of the self-check only: never graded, earns nothing, not in config.POINTS
+    (e.g. d2l's own overflow example, which a hidden graded check also covers)."""
+
     @property
     def function(self) -> str:
         return self.id.split(".")[0]
 
     @property
     def points(self) -> float:
-        return float(config.POINTS[self.id])
+        return 0.0 if self.practice else float(config.POINTS[self.id])
 
 
 class Registry:
     """The checks of a unit, in grading order."""
 
     def __init__(self, checks: list[Check]):
-        self.checks = tuple(checks)
+        self.declared = tuple(checks)
+        """Every check, practice ones included, in declaration order (what a self-check runs)."""
+        self.checks = tuple(c for c in checks if not c.practice)
+        """The graded checks, in grading order."""
+        assert all(c.public for c in checks if c.practice), "a practice check must be public"
+        assert len({c.id for c in checks}) == len(checks), "a check id is declared twice"
         self.by_id = {c.id: c for c in self.checks}
         assert len(self.by_id) == len(self.checks), "a check id is declared twice"
         assert set(self.by_id) == set(config.POINTS), "the registry and config.POINTS disagree"
+        assert not {c.id for c in checks if c.practice} & set(config.POINTS), (
+            "practice earns nothing"
+        )
 
     def __iter__(self) -> Iterator[Check]:
         return iter(self.checks)
@@ -58,8 +70,18 @@ class Registry:
         return [(c.id, c.run) for c in self.checks]
 
     @property
+    def selfcheck_pairs(self) -> list[tuple[str, Callable]]:
+        """(id, function) of the graded and the practice checks, in declaration order."""
+        return [(c.id, c.run) for c in self.declared]
+
+    @property
     def public(self) -> frozenset[str]:
-        return frozenset(c.id for c in self.checks if c.public)
+        """The public checks, graded or practice."""
+        return frozenset(c.id for c in self.declared if c.public)
+
+    @property
+    def practice(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.declared if c.practice)
 
     @property
     def training(self) -> frozenset[str]:

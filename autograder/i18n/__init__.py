@@ -196,3 +196,16 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark `message` for extraction without translating it (translate where it is used)."""
     return message
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: when longer, cut at the last space before the limit
+    (never inside a word; in a text without spaces, such as Chinese, at a character) and end with
+    an ellipsis. The one rule for shortening a message a person reads."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > 0 and text[limit - 1] != " ":
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from autograder import config
 from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
-from autograder.i18n import _, parse, use
+from autograder.i18n import _, clip, parse, use
 from autograder.results import late, repository, store
 from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
 from autograder.results.feedback import (
@@ -53,8 +53,7 @@ def failure_key(check) -> tuple[str, str]:
     hint = next((ln for ln in lines if parse(HINT_LINE, ln) is not None), None)
     if hint is None:
         hint = f"[{status_label(check.status)}] " + (lines[0] if lines else "")
-        if len(hint) > 200:
-            hint = hint[:197] + "..."
+        hint = clip(hint, 200)
     return check.check_id, hint
 
 

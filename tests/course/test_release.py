@@ -429,7 +429,7 @@ def test_selfcheck_gives_the_graders_messages_and_returns_nothing():
     out = io.StringIO()
     assert module.check(namespace, stream=out) is None
     text = out.getvalue()
-    graders = {r.check_id: r for r in selfcheck.run_public(namespace, forbidden={})}
+    graders = {r.check_id: r for r in selfcheck.run_public(namespace, forbidden={}, practice=True)}
     public = [cid for cid, _ in module.CHECKS]
     assert sorted(public) == sorted(selfcheck.PUBLIC - selfcheck.TRAINING)
     failed = 0
@@ -467,6 +467,34 @@ def test_selfcheck_passes_a_correct_solution():
         namespace,
     )
     out = io.StringIO()
-    _load_selfcheck("softmax_regression_zh").check(namespace, stream=out)
+    module = _load_selfcheck("softmax_regression_zh")
+    module.check(namespace, stream=out)
     # the Chinese edition's copy speaks Chinese (#13)
-    assert "通过 7/7 项公开检查" in out.getvalue(), out.getvalue()
+    n = len(module.CHECKS)
+    assert f"通过 {n}/{n} 项公开检查" in out.getvalue(), out.getvalue()
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_visible_test_messages_fit_nbgrader_validate(edition):
+    """`nbgrader validate` shows a failed assert as one line "AssertionError: <message>" and cuts
+    any line longer than its Validator.width mid-word: every visible test's message fits whole."""
+    from nbgrader.validator import Validator
+
+    validator = Validator()
+    limit = validator.width - 3 - len(validator.indent) - len("AssertionError: ")
+    checked = 0
+    for name in NOTEBOOKS:
+        for cell in load(REPO / "release" / edition / name)["cells"]:
+            meta = nbgrader_meta(cell)
+            if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
+            source = "".join(cell["source"])
+            source = "\n".join(ln for ln in source.split("\n") if not ln.lstrip().startswith("%"))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Assert) and node.msg is not None:
+                    # an f-string's fields are counted as 12 characters (a shape, a number)
+                    parts = node.msg.values if isinstance(node.msg, ast.JoinedStr) else [node.msg]
+                    shown = sum(len(p.value) if isinstance(p, ast.Constant) else 12 for p in parts)
+                    assert shown <= limit, (edition, name, ast.get_source_segment(source, node.msg))
+                    checked += 1
+    assert checked

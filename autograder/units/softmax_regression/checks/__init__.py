@@ -59,11 +59,12 @@ from autograder.units.softmax_regression.checks.cross_entropy import (  # noqa: 
     cross_entropy_values,
 )
 from autograder.units.softmax_regression.checks.softmax import (  # noqa: F401 - re-exported
+    _compare_softmax,
     _softmax_hint,
-    _softmax_values,
     softmax_dtype,
     softmax_gradient,
     softmax_not_in_place,
+    softmax_overflow,
     softmax_shape,
     softmax_shift_invariance,
     softmax_stability,

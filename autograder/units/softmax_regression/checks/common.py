@@ -53,8 +53,9 @@ def close(got, want, dtype):
 
 
 def result(check_id, ok, message="", score=None, **details):
-    """A CheckResult with the configured points (full when ok, else `score` or 0)."""
-    points = config.POINTS[check_id]
+    """A CheckResult with the configured points (full when ok, else `score` or 0); a practice
+    check (registry.Check.practice: the self-check's only) earns nothing."""
+    points = config.POINTS.get(check_id, 0)
     if ok:
         return CheckResult(check_id, float(points), float(points), "passed", "", details)
     return CheckResult(check_id, float(score or 0.0), float(points), "failed", message, details)

@@ -47,7 +47,7 @@ def softmax_shape(caller):
     return result(cid, True)
 
 
-def _softmax_values(caller, cid, cases, what):
+def _compare_softmax(caller, cid, cases, what):
     for X in cases:
         want, inp = references.softmax64(X), f"{_(what)} X = {fmt(X)}"
         out, fail = _tensor_call(caller, cid, "softmax", [X], inp, fmt(want.to(X.dtype)))
@@ -84,12 +84,16 @@ def _softmax_hint(X, out):
         return _("you normalised each column (dim=0); softmax normalises each row: sum over dim=1")
     if close(out, references.log_softmax64(X), X.dtype):
         return _("this is log-softmax (log-probabilities); return probabilities, exp(X) / row sums")
-    e = torch.exp(X64 - X64.max())
-    if close(out, e / e.sum(), X.dtype):
+    # the wrong answers below are written with the reference softmax (no exp of their own, so the
+    # students' self-check can copy this function): over the whole matrix at once, and each row
+    # exp(X_i - max_i) divided by row j's sum S_j, where S_i = 1 / (row i's largest probability)
+    whole = references.softmax64(X64.reshape(1, -1)).reshape(X64.shape)
+    if close(out, whole, X.dtype):
         return _("you divided by the sum over the whole matrix; divide each row by its own sum")
     if X.dim() == 2 and X.shape[0] == X.shape[1]:
-        r = torch.exp(X64 - X64.max(1, keepdim=True).values)
-        if close(out, r / r.sum(1), X.dtype):
+        p = references.softmax64(X64)
+        top = p.max(1).values
+        if close(out, p * top.reshape(1, -1) / top.reshape(-1, 1), X.dtype):
             return _(
                 "on this square input X_exp / X_exp.sum(1) divided column j by row j's sum: keep the "
                 "row sums as a column with X_exp.sum(1, keepdim=True)"
@@ -107,7 +111,7 @@ def _softmax_hint(X, out):
 def softmax_values(caller):
     """Rows are non-negative, sum to 1 and equal the reference (incl. d2l's example)."""
     cases = [_logits(2, 5, seed=1), _logits(4, 4, seed=2), _logits(3, 6, torch.float64, seed=3)]
-    return _softmax_values(caller, "softmax.values", cases, N_("logits"))
+    return _compare_softmax(caller, "softmax.values", cases, N_("logits"))
 
 
 def softmax_shift_invariance(caller):
@@ -151,7 +155,20 @@ def softmax_stability(caller):
                 dtype=torch.float64,
             )
             cases.append((base * mag).to(dtype))
-    return _softmax_values(caller, "softmax.stability", cases, N_("large logits"))
+    return _compare_softmax(caller, "softmax.stability", cases, N_("large logits"))
+
+
+OVERFLOW_EXAMPLE = ((1000.0, 1010.0, 1020.0), (-1000.0, -1010.0, -1020.0))
+"""d2l's overflow exercise (section 4.4): logits far from 0, where exp over- or underflows."""
+
+
+def softmax_overflow(caller):
+    """Public, practice only: d2l's overflow example in float32 and float64 (the graded stability
+    check uses other inputs)."""
+    cases = [
+        torch.tensor(OVERFLOW_EXAMPLE, dtype=dtype) for dtype in (torch.float32, torch.float64)
+    ]
+    return _compare_softmax(caller, "softmax.overflow", cases, N_("large logits"))
 
 
 def softmax_dtype(caller):
@@ -212,5 +229,6 @@ CHECKS = [
     Check("softmax.stability", softmax_stability),
     Check("softmax.dtype", softmax_dtype, public=True),
     Check("softmax.gradient", softmax_gradient),
+    Check("softmax.overflow", softmax_overflow, public=True, practice=True),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""
