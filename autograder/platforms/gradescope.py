@@ -50,9 +50,13 @@ class Settings:
     """run_autograder's own log (grader output, memory) is for staff."""
     public_tests: str = "visible"
     """Checks whose inputs the notebook states (selfcheck.PUBLIC): message shown at once."""
-    hidden_tests: str = "after_due_date"
-    """Checks on hidden inputs: their messages name the input and expected value, so they are
-    shown only after the due date (a student could otherwise tune code to them upload by upload)."""
+    hidden_tests: str = "visible"
+    """Checks on hidden inputs: name, status, score and hint shown at once; their output is
+    redacted by selfcheck.redact (the self-check's one rule: no input, expected or got values)."""
+    hidden_details: str = "after_due_date"
+    """The full message of a failed hidden-input check (it names the input and expected value), in
+    a test of its own worth nothing ("<check> (details)"): only after the due date, since a student
+    could otherwise tune code to the hidden inputs upload by upload."""
     quiz_tests: str = "after_due_date"
     """Quiz questions: a per-question result before the due date would reveal the answer key."""
     leaderboard_name: str = "Test accuracy"
@@ -270,21 +274,58 @@ def test_visibility(check_id: str, settings: Settings = SETTINGS) -> str:
     return settings.public_tests if check_id in PUBLIC else settings.hidden_tests
 
 
+def _redacted_output(check: dict, lang: str | None) -> str:
+    """A check's output as a student may see it before the due date (selfcheck.redact's rule)."""
+    from autograder import i18n
+    from autograder.checks.outcome import CheckResult
+    from autograder.selfcheck import redact
+
+    with i18n.use(lang):
+        res = redact(CheckResult.from_dict(check))
+    if res.passed:
+        return ""
+    return res.message if res.status in ("passed", "failed") else f"[{res.status}] {res.message}"
+
+
 def to_gradescope(graded: dict, settings: Settings = SETTINGS) -> dict:
-    """Our results.json (exports.gradescope) -> Gradescope's, with visibility and leaderboard."""
+    """Our results.json (exports.gradescope) -> Gradescope's, with visibility and leaderboard.
+
+    Every check is a test shown with its name, status, score and hint; a hidden-input check's
+    output is redacted, its full message kept in a "(details)" test worth nothing, shown per
+    settings.hidden_details. Quiz questions are shown per settings.quiz_tests (their results
+    reveal the key)."""
+    from autograder.selfcheck import PUBLIC
+
     tests, numbers = [], {}
     functions = [*config.GRADED_FUNCTIONS, "quiz"]
     accuracy = 0.0
+    lang = (graded.get("extra_data", {}).get("info") or {}).get("lang")
     for test, check in zip(graded["tests"], graded["extra_data"]["checks"], strict=True):
-        function = check["check_id"].split(".", 1)[0]
+        cid = check["check_id"]
+        function = cid.split(".", 1)[0]
         group = functions.index(function) + 1 if function in functions else len(functions) + 1
         numbers[group] = numbers.get(group, 0) + 1
-        tests.append({
+        hidden = function != "quiz" and cid not in PUBLIC
+        entry = {
             **test,
             "number": f"{group}.{numbers[group]}",
             "tags": [function],
-            "visibility": test_visibility(check["check_id"], settings),
-        })  # fmt: skip
+            "visibility": test_visibility(cid, settings),
+        }  # fmt: skip
+        if hidden:
+            entry["output"] = _redacted_output(check, lang)
+        tests.append(entry)
+        if hidden and test.get("output") and test["output"] != entry["output"]:
+            tests.append({
+                "name": f"{cid} (details)",
+                "number": f"{group}.{numbers[group]}.1",
+                "score": 0.0,
+                "max_score": 0.0,
+                "status": test["status"],
+                "output": test["output"],
+                "tags": [function],
+                "visibility": settings.hidden_details,
+            })  # fmt: skip
         if check["check_id"] == "train_ch3.end_to_end":
             accuracy = float(check.get("details", {}).get("test_accuracy") or 0.0)
     lines = [graded.get("output", "")]

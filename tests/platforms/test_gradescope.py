@@ -22,6 +22,7 @@ from conftest import EXAMPLES, ROOT
 
 from autograder import config
 from autograder.platforms import gradescope
+from autograder.selfcheck import PUBLIC
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
@@ -65,7 +66,9 @@ def check_schema(res: dict) -> None:
     assert res["visibility"] in VISIBILITIES and res["stdout_visibility"] in VISIBILITIES
     assert res["visibility"] == gradescope.SETTINGS.visibility
     names = [t["name"] for t in res["tests"]]
-    assert len(names) == len(set(names)) == len(config.POINTS) + 10  # checks + quiz questions
+    graded = [n for n in names if not n.endswith(" (details)")]
+    assert len(names) == len(set(names)) and len(graded) == len(config.POINTS) + 10  # + quiz
+    assert all(t["max_score"] == 0 for t in res["tests"] if t["name"] not in graded)
     for t in res["tests"]:
         assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility", "number"}
         assert t["status"] in ("passed", "failed") and t["visibility"] in VISIBILITIES
@@ -120,7 +123,7 @@ def test_full_broken_and_blank_uploads(tmp_path, bundle):
     # visibility from the settings: public checks at once, hidden-input checks and quiz later
     tests = by_name(alice)
     assert tests["softmax.shape"]["visibility"] == "visible"
-    assert tests["softmax.stability"]["visibility"] == gradescope.SETTINGS.hidden_tests
+    assert tests["softmax.stability"]["visibility"] == "visible"
     assert tests["quiz.q1"]["visibility"] == gradescope.SETTINGS.quiz_tests
     assert alice["extra_data"]["gradescope"]["peak_memory_bytes"] > 0
 
@@ -237,3 +240,59 @@ def test_no_grade_without_the_data_set(tmp_path, monkeypatch, no_data_env):
     text = log.read_text()
     assert no_data_env["FASHION_MNIST_ROOT"] in text and "FASHION_MNIST_ROOT=" not in res["output"]
     assert "FASHION_MNIST_ROOT" in text.replace(no_data_env["FASHION_MNIST_ROOT"], "")
+
+
+STORED = ROOT / "tests" / "files" / "feedback" / "results"
+
+
+def visible_text(res: dict) -> str:
+    """Everything a student sees before the due date: the output and the visible tests."""
+    shown = [t for t in res["tests"] if t["visibility"] == "visible"]
+    return "\n".join([res["output"], *(json.dumps(t, ensure_ascii=False) for t in shown)])
+
+
+def test_every_check_is_shown_at_once_without_hidden_inputs():
+    """bob's naive softmax: softmax.stability is visible with its status, score and hint; the
+    hidden input and expected values wait for the due date in a test worth nothing (#23)."""
+    graded = json.loads((STORED / "bob_naive_softmax" / "results.json").read_text())
+    res = gradescope.to_gradescope(graded)
+    tests = by_name(res)
+    assert {c["check_id"] for c in graded["extra_data"]["checks"]} <= set(tests)
+    assert all(tests[c["check_id"]]["visibility"] == "visible"
+               for c in graded["extra_data"]["checks"] if not c["check_id"].startswith("quiz."))  # fmt: skip
+    stability = tests["softmax.stability"]
+    assert stability["status"] == "failed" and stability["score"] == 0
+    assert stability["max_score"] == config.POINTS["softmax.stability"]
+    assert "Subtract each row's maximum" in stability["output"]
+    for hidden in ("Input:", "Expected:", "Got:", "1000", "nan", "2.06106e-09"):
+        assert hidden not in visible_text(res), hidden
+    details = tests["softmax.stability (details)"]
+    assert details["visibility"] == gradescope.SETTINGS.hidden_details == "after_due_date"
+    assert "Input: large logits X = [[1000" in details["output"] and details["max_score"] == 0
+    # the points are the grader's: the details tests add nothing
+    assert res["score"] == graded["score"]
+    assert sum(t["score"] for t in res["tests"]) == graded["score"]
+    assert "softmax: 8/10" in res["output"]
+
+
+@pytest.mark.parametrize("student", ["bob_naive_softmax", "dave_wrong_axis", "frank_builtins"])
+def test_every_check_visible_but_no_hidden_value_or_quiz_key(student):
+    key = json.loads(
+        (ROOT / "autograder" / "units" / "softmax_regression" / "answer_key.json").read_text()
+    )["answers"]
+    graded = json.loads((STORED / student / "results.json").read_text())
+    res = gradescope.to_gradescope(graded)
+    tests = by_name(res)
+    assert all(tests[q]["visibility"] == gradescope.SETTINGS.quiz_tests for q in tests
+               if q.startswith("quiz."))  # fmt: skip
+    checks = [c["check_id"] for c in graded["extra_data"]["checks"]]
+    assert all(tests[c]["visibility"] == "visible" for c in checks if not c.startswith("quiz."))
+    text = visible_text(res)
+    assert "quiz." not in text.replace("quiz: ", "")
+    assert not any(line.startswith(("Input:", "Expected:", "Got:"))
+                   for t in res["tests"] if t["visibility"] == "visible"
+                   and t["name"].split(" ")[0] not in PUBLIC for line in t["output"].splitlines())  # fmt: skip
+    for answer in key.values():
+        value = answer.get("answer", answer) if isinstance(answer, dict) else answer
+        if not isinstance(value, str):  # a letter is in every word; numbers are the key
+            assert repr(value) not in text and str(value) not in text, value
