@@ -71,6 +71,12 @@ _STAGE_FLAG = "--clean-environment"
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _PR_SET_PDEATHSIG = 1
 _POLL_SECONDS = 0.2
+OUTPUT_BYTES = 16 * 2**20
+"""Output a notebook's run may leave in all (prints, images): past it, outputs are dropped and
+one line says so; a cell printing without end cannot fill the caller's memory."""
+OUTPUT_CUT = "\n[output cut: this notebook's outputs exceeded {mb} MB]\n"
+MESSAGE_BYTES = 64 * 2**20
+"""The largest single message the kernel may send (ZeroMQ drops the connection past it)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,6 +464,8 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
     import asyncio
 
     import nbformat
+    import nbformat.v4
+    import zmq
     from jupyter_core.utils import run_sync
 
     notes: list[str] = []
@@ -491,10 +499,28 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
         km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
         timed_out: list[int] = []
 
+        kept = [0]  # bytes of output kept so far (the whole notebook)
+
         class Client(NotebookClient):
             async def _async_handle_timeout(self, timeout, cell=None):
                 timed_out.append(1)
                 return await super()._async_handle_timeout(timeout, cell)
+
+            def output(self, outs, msg, display_id, cell_index):
+                """Keep outputs up to OUTPUT_BYTES in all, then one line saying the rest was cut."""
+                size = len(json.dumps(msg.get("content", {}), default=str))
+                if kept[0] + size > OUTPUT_BYTES:
+                    if kept[0] <= OUTPUT_BYTES:
+                        kept[0] = OUTPUT_BYTES + 1
+                        cut = OUTPUT_CUT.format(mb=OUTPUT_BYTES // 2**20)
+                        outs.append(nbformat.v4.new_output("stream", name="stdout", text=cut))
+                        notes.append(f"{_label(cell_index, nb.cells[cell_index])}: {cut.strip()}")
+                    return None
+                kept[0] += size
+                return super().output(outs, msg, display_id, cell_index)
+
+            def handle_comm_msg(self, outs, msg, cell_index):
+                """Widgets' comm messages are not kept (no widget is shown in feedback)."""
 
         client = Client(
             nb,
@@ -505,6 +531,7 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
             startup_timeout=START_SECONDS,
             resources={"metadata": {"path": cwd}},
         )
+        km.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_BYTES)  # the client's sockets, made next
         try:
             await client.async_start_new_kernel(cwd=cwd, env=env)
             await client.async_start_new_kernel_client()

@@ -400,6 +400,23 @@ def test_execute_bounds_the_whole_run_not_only_each_cell(tmp_path):
 
 
 @needs_confinement
+def test_execute_keeps_a_bounded_amount_of_output(tmp_path):
+    """A cell that prints without end cannot fill the caller's memory: outputs stop at
+    OUTPUT_BYTES in all, with one line saying so; later cells still run."""
+    cells = [
+        new_code_cell("for _ in range(120):\n    print('x' * 2**20)"),
+        new_code_cell("print('after')"),
+    ]
+    out, notes = kernel.execute(new_notebook(cells=cells), tmp_path, timeout=120)
+    kept = len(json.dumps(out.cells[0].outputs))
+    assert kept <= kernel.OUTPUT_BYTES + 2**20, kept
+    assert "output cut" in out.cells[0].outputs[-1]["text"]
+    assert any("output cut" in note for note in notes), notes
+    assert out.cells[1].outputs == []  # past the budget: dropped too, but the cell ran
+    assert out.cells[1].execution_count
+
+
+@needs_confinement
 def test_execute_runs_the_release_notebook_demo_cells(tmp_path):
     folder = tmp_path / "softmax_regression"
     shutil.copytree(RELEASE, folder)
