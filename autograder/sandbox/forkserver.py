@@ -63,6 +63,8 @@ def ensure_running() -> None:
 
     from autograder.sandbox.policy import minimal_environment
 
+    _workers_skip_main()
+
     with _env_lock:
         # Temp folders first, while TMPDIR (the instructor's choice) is still set: the scratch
         # folders (tempfile caches its choice) and multiprocessing's, which holds the fork
@@ -79,6 +81,24 @@ def ensure_running() -> None:
             os.environ.update(saved)
         if not _stop_registered:
             _stop_registered.append(atexit.register(stop))
+
+
+def _workers_skip_main() -> None:
+    """Keep workers from running the grading process's main script again.
+
+    multiprocessing prepares each child by importing the parent's ``__main__``: by module name
+    for ``python -m autograder`` or ``python -m pytest`` (a ``__main__`` module, skipped), but by
+    path for a console script, where it runs the whole script's imports in every worker before
+    its code starts: 5 s of ``nbgrader.apps`` per worker under ``nbgrader autograde``, and code no
+    worker needs before it is confined. A script's ``__main__`` has no spec; naming it
+    ``__main__`` makes multiprocessing skip it, as it does for ``-m``.
+    """
+    import importlib.machinery
+    import sys
+
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__"):
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 
 _stop_registered: list = []
