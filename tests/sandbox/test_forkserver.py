@@ -300,3 +300,31 @@ def test_grade_leaves_no_process_and_no_folder(examples, short_tmpdir, tmp_path)
     left = [p for p in seen if psutil.pid_exists(p)]
     left = [p for p in left if psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert seen and left == [] and list(short_tmpdir.iterdir()) == []
+
+
+SCRIPT_MAIN = """
+import os, sys
+if __name__ == "__mp_main__":  # a worker importing this script again
+    open(os.environ["MARKER"], "a").write("imported by a worker\\n")
+if __name__ == "__main__":
+    from autograder.sandbox import forkserver
+    forkserver.ensure_running()
+    ctx = forkserver.context()
+    proc = ctx.Process(target=os.getpid)
+    proc.start()
+    proc.join(60)
+    forkserver.stop()
+    sys.exit(proc.exitcode)
+"""
+
+
+def test_workers_never_run_a_console_scripts_main_again(tmp_path):
+    """Under a console script (nbgrader's), multiprocessing would import the script in every
+    worker (5 s of nbgrader.apps each); the fork server's workers skip it, as for `-m`."""
+    script, marker = tmp_path / "console_script", tmp_path / "marker"
+    script.write_text(SCRIPT_MAIN)
+    env = {**os.environ, "MARKER": str(marker), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not marker.exists(), marker.read_text()
