@@ -20,9 +20,11 @@ outputs). This course's nbgrader_config.py swaps two of them:
 
 from __future__ import annotations
 
+import atexit
 import copy
 import csv
 import os
+import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -195,6 +197,7 @@ class ConfinedGrade(NbGraderPreprocessor):
         from autograder.sandbox import kernel
 
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
+        _kernel_data(resources["nbgrader"]["assignment"])
         try:
             shown, notes = kernel.execute(
                 nb, cwd=cwd, timeout=self.timeout, total=self.display_seconds
@@ -205,6 +208,30 @@ class ConfinedGrade(NbGraderPreprocessor):
         for note in notes:
             self.log.warning("%s: %s", resources["nbgrader"].get("student", "?"), note)
         return shown
+
+
+_KERNEL_DATA: dict[str, dict[str, str]] = {}
+
+
+def _kernel_data(assignment: str) -> None:
+    """Once per unit and nbgrader run: the unit's data prepared for the display kernels (read
+    only: added to SOFTMAX_KERNEL_READ) in a folder removed at exit, when the unit offers it."""
+    from autograder.sandbox import kernel
+    from autograder.units import get as unit_of
+
+    unit = unit_of(assignment)
+    if unit.name in _KERNEL_DATA or not hasattr(unit.data, "prepare_kernel_data"):
+        return
+    folder = tempfile.mkdtemp(prefix="softmax-kernel-data-")
+    atexit.register(shutil.rmtree, folder, True)
+    try:
+        variables = unit.data.prepare_kernel_data(folder)
+    except Exception:  # noqa: BLE001 - the kernels then read the data themselves, more slowly
+        variables = {}
+    _KERNEL_DATA[unit.name] = variables
+    os.environ.update(variables)
+    readable = [p for p in os.environ.get(kernel.READ_VARIABLE, "").split(os.pathsep) if p]
+    os.environ[kernel.READ_VARIABLE] = os.pathsep.join([*readable, folder])
 
 
 def _device(choice: str) -> str:
