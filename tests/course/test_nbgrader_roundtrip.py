@@ -286,3 +286,13 @@ def test_autograde_warns_only_of_what_the_readme_explains(course):
     for line in log.splitlines():
         if "WARNING" in line or "Warning:" in line:
             assert "SAWarning" in line and "SAWarning" in readme, line
+
+
+def test_no_execute_gives_no_point_to_a_test_that_never_ran(course):
+    """`autograde --no-execute` (nbgrader's own: hidden tests never run, full points) grades with
+    the confined grader all the same: the blank release stays at 0, and a regrade with --force
+    replaces what formgrader shows."""
+    nbgrader(course, "autograde", config.ASSIGNMENT, "--no-execute", "--force", "--student", BLANK)
+    for key, grade in grades(course, BLANK).items():
+        if grade["cell_type"] == "code":
+            assert grade["auto_score"] == 0, key
