@@ -2,8 +2,10 @@
 
 The English notebooks in source/softmax_regression/ are the one source of truth for code: every
 cell keeps its id, type, nbgrader metadata and code. Markdown cells take their text from
-source/translations/zh_CN.toml, and whole-line comments that students see (outside solution and
-hidden-test regions: hidden-test descriptions, answer formats) are replaced by their translation;
+source/translations/zh_CN.toml. In code cells, what students read outside solution and hidden-test
+regions is replaced by its translation: whole-line comments (hidden-test descriptions, answer
+formats) from [[comments]], and prose string literals (docstrings, assert and print messages) and
+trailing comments from [[strings]], keyed by their exact text (an f-string keeps its fields);
 nothing else in a code cell changes. The helper modules are copied byte for byte.
 
     python scripts/make_zh_edition.py                 # rewrite source/softmax_regression_zh/
@@ -11,18 +13,22 @@ nothing else in a code cell changes. The helper modules are copied byte for byte
     python scripts/make_zh_edition.py --update-hashes # after updating translations of changed cells
 
 The script stops when an English Markdown cell changed since it was translated (its en_sha256 in
-the translation file no longer matches), when a cell or a visible comment has no translation, and
-when the translation file holds entries for cells or comments that no longer exist.
+the translation file no longer matches), when a cell, a visible comment or a student-facing string
+has no translation (or a translated f-string lost a field), and when the translation file holds
+entries for cells, comments or strings that no longer exist.
 Then run `bash scripts/release.sh` to release both editions.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import hashlib
+import io
 import re
 import sys
+import tokenize
 import tomllib
 from pathlib import Path
 
@@ -38,6 +44,10 @@ NOTEBOOKS = ("softmax_regression.ipynb", "quiz.ipynb")
 HELPERS = ("fashion_mnist.py", "animator.py", "softmax_selfcheck.py", "requirements.txt")
 EDITION = "zh_CN"
 MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+PROSE = re.compile(r"[A-Za-z]{2,}[ ,:;.'-]+[A-Za-z]{2,}|[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
+"""Two English words in a row, or any Chinese: a string or a trailing comment a student reads
+(not a key like "cpu")."""
+FIELD = re.compile(r"{[^{}]*}")
 
 
 class TranslationError(Exception):
@@ -68,6 +78,15 @@ def without_visible_comments(source: str) -> str:
     return "\n".join(line for i, line in enumerate(source.split("\n")) if i not in drop)
 
 
+def without_student_text(source: str) -> str:
+    """A code cell without what is translated (whole-line comments removed, each student-facing
+    string and trailing comment replaced by a marker): the code both editions share."""
+    source = without_visible_comments(source)
+    for start, end, _text in reversed(student_strings(source)):
+        source = source[:start] + "<text>" + source[end:]
+    return source
+
+
 def load_translation(path: Path = TRANSLATION) -> dict:
     """The translation file, parsed."""
     with open(path, "rb") as handle:
@@ -89,10 +108,58 @@ def translate_code(source: str, comments: dict[str, str], used: set[str], where:
     return "\n".join(lines)
 
 
+def student_strings(source: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) offsets in `source` of the prose string literals and trailing comments
+    outside solution and hidden-test regions (whole-line comments are translate_code's)."""
+    lines, inside = source.split("\n"), False
+    shown = []
+    for line in lines:
+        match = MARKER.match(line)
+        if match:
+            inside = match.group(1) == "BEGIN"
+        shown.append("" if inside or match else line)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    found = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(shown)).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return found
+    for tok in tokens:
+        trailing = tok.type == tokenize.COMMENT and tok.line.strip() != tok.string.strip()
+        if (tok.type == tokenize.STRING or trailing) and PROSE.search(tok.string):
+            start = starts[tok.start[0] - 1] + tok.start[1]
+            end = starts[tok.end[0] - 1] + tok.end[1]
+            found.append((start, end, tok.string))
+    return found
+
+
+def translate_strings(source: str, strings: dict[str, str], used: set[str], where: str) -> str:
+    """The code cell with each student-facing string literal and trailing comment translated."""
+    for start, end, text in reversed(student_strings(source)):
+        if text not in strings:
+            raise TranslationError(f"{where}: no translation for the string {text!r}")
+        zh = strings[text]
+        if not text.startswith("#"):
+            if sorted(FIELD.findall(zh)) != sorted(FIELD.findall(text)) and "f" in text[:2].lower():
+                raise TranslationError(f"{where}: the translation of {text!r} changes its fields")
+            try:
+                ast.parse(zh, mode="eval")
+            except SyntaxError as err:
+                raise TranslationError(
+                    f"{where}: the translation of {text!r} is not Python: {err}"
+                ) from err
+        used.add(text)
+        source = source[:start] + zh + source[end:]
+    return source
+
+
 def translate_notebook(name: str, nb: nbformat.NotebookNode, data: dict, used: set[str]):
     """The Chinese edition of the English notebook `nb` (a new object)."""
     cells = data.get("notebooks", {}).get(name, {}).get("cells", {})
     comments = {entry["en"].strip(): entry["zh"].strip() for entry in data.get("comments", [])}
+    strings = {entry["en"]: entry["zh"] for entry in data.get("strings", [])}
     zh = copy.deepcopy(nb)
     seen = set()
     for cell in zh.cells:
@@ -114,6 +181,7 @@ def translate_notebook(name: str, nb: nbformat.NotebookNode, data: dict, used: s
             seen.add(cell.id)
         elif cell.cell_type == "code":
             cell.source = translate_code(cell.source, comments, used, where)
+            cell.source = translate_strings(cell.source, strings, used, where)
     unused = sorted(set(cells) - seen)
     if unused:
         raise TranslationError(
@@ -139,9 +207,13 @@ def build(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> dict[str, b
             raise TranslationError(f"{en_dir / name}: metadata softmax_course.edition must be 'en'")
         zh = translate_notebook(name, nb, data, used)
         files[name] = (nbformat.writes(zh) + "\n").encode("utf-8")
-    unused = sorted({entry["en"].strip() for entry in data.get("comments", [])} - used)
+    entries = {entry["en"].strip() for entry in data.get("comments", [])}
+    entries |= {entry["en"] for entry in data.get("strings", [])}
+    unused = sorted(entries - used)
     if unused:
-        raise TranslationError(f"translations of comments that no English code cell has: {unused}")
+        raise TranslationError(
+            f"translations of comments or strings that no English code cell has: {unused}"
+        )
     for name in HELPERS:
         files[name] = (en_dir / name).read_bytes()
     return files
