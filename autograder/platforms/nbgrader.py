@@ -154,9 +154,11 @@ class ConfinedGrade(NbGraderPreprocessor):
         found = check_ready()
         meta = resources["nbgrader"]
         assignment, notebook = meta["assignment"], meta["notebook"]
-        if assignment not in config.EDITIONS:
-            self.log.warning("assignment %s is not graded by this course's grader", assignment)
-            return nb, resources
+        if assignment not in config.EDITIONS:  # its test cells would earn points unrun
+            raise NbgraderPathError(
+                f"assignment {assignment!r} has no unit in this grader (config.UNITS lists "
+                f"{', '.join(sorted(config.UNITS))}); nothing was graded"
+            )
         device = _device(self.device)
         start = time.monotonic()
         with ThreadPoolExecutor(1, thread_name_prefix="softmax-display") as pool:

@@ -111,3 +111,12 @@ def test_a_test_cell_without_a_check_earns_nothing(tmp_path):
 def test_export_rows_follow_the_edition_handed_in(assignment, submitted, wanted):
     known = {*config.EDITIONS, "other_assignment"}
     assert path._row_wanted(assignment, dict.fromkeys(submitted), known) is wanted
+
+
+def test_an_assignment_of_no_unit_is_refused_not_passed(tmp_path):
+    """Its test cells, never run, would otherwise keep no output: full points in nbgrader."""
+    nb = from_dict(json.loads(RELEASE_MAIN.read_text()))
+    resources = _blank_resources(tmp_path)
+    resources["nbgrader"]["assignment"] = "homework_2"
+    with pytest.raises(path.NbgraderPathError, match="homework_2"):
+        path.ConfinedGrade(display=False, device="cpu").preprocess(nb, resources)
