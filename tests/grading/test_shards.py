@@ -180,7 +180,7 @@ def test_command_line(tmp_path, examples):
     assert proc.returncode == 2 and "conflicting results" in proc.stderr
     proc = subprocess.run([*run, "merge", "--out", str(tmp_path / "m"), str(a)],
                           capture_output=True, text=True)  # fmt: skip
-    assert proc.returncode == 0 and "merged 1 students" in proc.stdout
+    assert proc.returncode == 0 and "merged 1 student from" in proc.stdout
     assert f"python -m autograder report {tmp_path / 'm'}" in proc.stdout  # how to get the report
 
 
