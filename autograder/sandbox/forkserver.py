@@ -90,14 +90,17 @@ def _workers_skip_main() -> None:
     for ``python -m autograder`` or ``python -m pytest`` (a ``__main__`` module, skipped), but by
     path for a console script, where it runs the whole script's imports in every worker before
     its code starts: 5 s of ``nbgrader.apps`` per worker under ``nbgrader autograde``, and code no
-    worker needs before it is confined. A script's ``__main__`` has no spec; naming it
-    ``__main__`` makes multiprocessing skip it, as it does for ``-m``.
+    worker needs before it is confined. A console script (an installed entry point: a file
+    without ``.py``) defines no worker target, so its ``__main__``, which has no spec, is named
+    ``__main__``, which multiprocessing skips as it does for ``-m``. A ``.py`` script may define
+    the targets its workers run, so it is left alone.
     """
     import importlib.machinery
     import sys
 
     main = sys.modules.get("__main__")
-    if main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__"):
+    path = getattr(main, "__file__", None) or ""
+    if path and getattr(main, "__spec__", None) is None and not path.endswith(".py"):
         main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 

@@ -319,8 +319,10 @@ if __name__ == "__main__":
 
 
 def test_workers_never_run_a_console_scripts_main_again(tmp_path):
-    """Under a console script (nbgrader's), multiprocessing would import the script in every
-    worker (5 s of nbgrader.apps each); the fork server's workers skip it, as for `-m`."""
+    """Under a console script (nbgrader's: a file without .py), multiprocessing would import the
+    script in every worker (5 s of nbgrader.apps each); the fork server's workers skip it, as for
+    `-m`. (A .py script's workers still import it: the other tests here define their workers'
+    targets in one.)"""
     script, marker = tmp_path / "console_script", tmp_path / "marker"
     script.write_text(SCRIPT_MAIN)
     env = {**os.environ, "MARKER": str(marker), "PYTHONPATH": str(ROOT)}
