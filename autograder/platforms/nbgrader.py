@@ -162,7 +162,9 @@ class ConfinedGrade(NbGraderPreprocessor):
                 f"assignment {assignment!r} has no unit in this grader (config.UNITS lists "
                 f"{', '.join(sorted(config.UNITS))}); nothing was graded"
             )
-        device = _device(self.device)
+        from autograder.grading import batch
+
+        device = batch.resolve_device(self.device)  # 'auto': cuda when a GPU is usable
         start = time.monotonic()
         with ThreadPoolExecutor(1, thread_name_prefix="softmax-display") as pool:
             # The kernel shows the student's outputs on one core while the grader's workers grade.
@@ -247,13 +249,6 @@ def _kernel_data(assignment: str) -> None:
     os.environ.update(variables)
     readable = [p for p in os.environ.get(kernel.READ_VARIABLE, "").split(os.pathsep) if p]
     os.environ[kernel.READ_VARIABLE] = os.pathsep.join([*readable, folder])
-
-
-def _device(choice: str) -> str:
-    """'auto' -> cuda when a GPU is usable, else cpu (grade's --device)."""
-    from autograder.grading import batch
-
-    return batch.resolve_device(choice)
 
 
 def _unconfined_note(found: dict, assignment: str) -> NotebookNode:
