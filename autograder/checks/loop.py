@@ -7,11 +7,11 @@ A check is a function ``check(caller) -> CheckResult``; the caller says where st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 
-from autograder import config
 from autograder.checks.outcome import CheckResult
+from autograder.checks.registry import points_in_effect, points_of
 from autograder.i18n import _
 
 
@@ -44,7 +44,7 @@ def unrunnable(check_id, missing, forbidden, dead=None, needs=None):
     """
     dead, needs = dead or {}, needs or {}
     func = check_id.split(".")[0]
-    points = float(config.POINTS.get(check_id, 0))  # a practice check earns nothing
+    points = points_of(check_id)  # a practice check earns nothing
     for f in (func, *needs.get(check_id, ())):
         if f in missing:
             return CheckResult(check_id, 0.0, points, "missing", _via(func, f, missing[f]))
@@ -71,6 +71,7 @@ def run(
     share_forbidden: bool = False,
     on_exception: Callable[[str, float, Exception], CheckResult] | None = None,
     dead: dict | None = None,
+    points: Mapping[str, float] | None = None,
 ) -> Iterator[CheckResult]:
     """Run `checks` ((id, function) pairs, in order) through `caller`; yield one result each.
 
@@ -85,7 +86,16 @@ def run(
     from the other checks' outcomes: it is called, in this (the grader's) process, once every
     check has run, with a read-only mapping check id -> CheckResult of the whole run; its result
     and those after it are yielded then, in order.
+
+    `points` (check id -> points, the unit's registry.points) is in effect while each check and
+    settle runs (registry.points_in_effect); without it each id's unit is looked up.
     """
+    if points is not None:
+        yield from _with_points(
+            points, run(checks, caller, needs=needs, missing=missing, forbidden=forbidden,
+                        share_forbidden=share_forbidden, on_exception=on_exception, dead=dead)
+        )  # fmt: skip
+        return
     missing, forbidden = missing or {}, forbidden or {}
     dead = {} if dead is None else dead
     done: dict[str, CheckResult] = {}
@@ -108,11 +118,23 @@ def run(
         yield res
 
 
+def _with_points(points, results):
+    """Yield from generator `results`, each step within points_in_effect(points) (a generator's
+    steps run in its consumer's context, so the context is set around each one)."""
+    while True:
+        with points_in_effect(points):
+            try:
+                res = next(results)
+            except StopIteration:
+                return
+        yield res
+
+
 def _run(checks, caller, needs, missing, forbidden, share_forbidden, on_exception, dead):
     """run's loop: (result, the check's settle or None) for each check, as it runs."""
     for cid, check in checks:
         func = cid.split(".")[0]
-        points = float(config.POINTS.get(cid, 0))  # a practice check earns nothing
+        points = points_of(cid)  # a practice check earns nothing
         skipped = unrunnable(cid, missing, forbidden, dead, needs)
         if skipped is not None:
             yield skipped, None

@@ -1,18 +1,50 @@
-"""A unit's checks, each declared once: its id (also its key in config.POINTS), the function that
-runs it, whether its full message is public, what else it needs, and how the feedback shows it."""
+"""A unit's checks, each declared once: its id (also its key in the unit's POINTS), the function
+that runs it, whether its full message is public, what else it needs, and how the feedback shows it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from autograder import config
+_POINTS: contextvars.ContextVar[Mapping[str, float] | None] = contextvars.ContextVar(
+    "unit_points", default=None
+)
+
+
+@contextlib.contextmanager
+def points_in_effect(points: Mapping[str, float]):
+    """Within this block, points_of() reads `points` (the unit whose checks are running)."""
+    token = _POINTS.set(points)
+    try:
+        yield
+    finally:
+        _POINTS.reset(token)
+
+
+def points_of(check_id: str) -> float:
+    """The points of `check_id`: of the unit whose checks are running (points_in_effect), else of
+    the one registered unit that declares it; 0 for a practice check, which no unit lists."""
+    table = _POINTS.get()
+    if table is not None:
+        return float(table.get(check_id, 0))
+    from autograder import units
+
+    owners = [u for u in units.every() if check_id in u.points]
+    if len(owners) > 1:
+        raise LookupError(
+            f"check {check_id!r} is declared by units {', '.join(u.name for u in owners)}: "
+            "grade it within points_in_effect(unit.points)"
+        )
+    return float(owners[0].points[check_id]) if owners else 0.0
 
 
 @dataclass(frozen=True)
 class Check:
     id: str
-    """"<graded function>.<aspect>"; the key of its points in config.POINTS."""
+    """"<graded function>.<aspect>"; the key of its points in the unit's POINTS."""
     run: Callable
     """run(caller) -> CheckResult."""
     public: bool = False
@@ -36,15 +68,11 @@ class Check:
     def function(self) -> str:
         return self.id.split(".")[0]
 
-    @property
-    def points(self) -> float:
-        return 0.0 if self.practice else float(config.POINTS[self.id])
-
 
 class Registry:
-    """The checks of a unit, in grading order."""
+    """The checks of a unit, in grading order, and their points (the unit's POINTS)."""
 
-    def __init__(self, checks: list[Check]):
+    def __init__(self, checks: list[Check], points: Mapping[str, float]):
         self.declared = tuple(checks)
         """Every check, practice ones included, in declaration order (what a self-check runs)."""
         self.checks = tuple(c for c in checks if not c.practice)
@@ -53,10 +81,25 @@ class Registry:
         assert len({c.id for c in checks}) == len(checks), "a check id is declared twice"
         self.by_id = {c.id: c for c in self.checks}
         assert len(self.by_id) == len(self.checks), "a check id is declared twice"
-        assert set(self.by_id) == set(config.POINTS), "the registry and config.POINTS disagree"
-        assert not {c.id for c in checks if c.practice} & set(config.POINTS), (
-            "practice earns nothing"
+        self.points = MappingProxyType(
+            {c.id: float(points[c.id]) for c in self.checks if c.id in points}
         )
+        """check id -> points (a practice check has none: it earns nothing)."""
+        if set(self.by_id) != set(points):
+            raise ValueError(
+                "the registry and the unit's POINTS disagree: "
+                f"checks without points {sorted(set(self.by_id) - set(points))}, "
+                f"points without a check {sorted(set(points) - set(self.by_id))}"
+            )
+        assert not {c.id for c in checks if c.practice} & set(points), "practice earns nothing"
+
+    def points_of(self, check_id: str) -> float:
+        """The points of `check_id` (0 for a practice check)."""
+        return self.points.get(check_id, 0.0)
+
+    def max_points(self) -> float:
+        """The function checks' total."""
+        return float(sum(self.points.values()))
 
     def __iter__(self) -> Iterator[Check]:
         return iter(self.checks)

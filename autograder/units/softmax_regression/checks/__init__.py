@@ -10,6 +10,7 @@ what they share. The names are re-exported here for callers that read `checks.<n
 from __future__ import annotations
 
 from autograder.checks.registry import Registry
+from autograder.units.softmax_regression import unit
 from autograder.units.softmax_regression.checks import (
     accuracy,
     common,
@@ -95,7 +96,8 @@ REGISTRY = Registry(
         *cross_entropy.CHECKS,
         *accuracy.CHECKS,
         *train_ch3.CHECKS,
-    ]
+    ],
+    unit.POINTS,
 )
 """This unit's checks, each declared once (autograder/checks/registry.py)."""
 

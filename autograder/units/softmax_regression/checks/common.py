@@ -10,6 +10,7 @@ import torch
 
 from autograder import config, i18n
 from autograder.checks.outcome import CheckResult
+from autograder.checks.registry import points_of
 from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.calls import STUDENT_TEXT_CHARS, bounded
@@ -55,7 +56,7 @@ def close(got, want, dtype):
 def result(check_id, ok, message="", score=None, **details):
     """A CheckResult with the configured points (full when ok, else `score` or 0); a practice
     check (registry.Check.practice: the self-check's only) earns nothing."""
-    points = config.POINTS.get(check_id, 0)
+    points = points_of(check_id)
     if ok:
         return CheckResult(check_id, float(points), float(points), "passed", "", details)
     return CheckResult(check_id, float(score or 0.0), float(points), "failed", message, details)
