@@ -10,36 +10,42 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from functools import cache
 
 from autograder.submissions.notebook import forbidden_uses
+from autograder.units import Unit
 from autograder.units import get as unit_of
 
-UNIT = unit_of()
-Caller, execute_call, run_training = (
-    UNIT.caller.Caller,
-    UNIT.calls.execute_call,
-    UNIT.calls.run_training,
-)
+
+@cache
+def caller_class(unit: Unit) -> type:
+    """The in-process Caller of `unit`: its own Caller (how its checks reach student code), with
+    its harness's execute_call and run_training called here, on a namespace dict."""
+    execute_call, run_training = unit.calls.execute_call, unit.calls.run_training
+
+    class InProcessCaller(unit.caller.Caller):
+        """Calls functions from a namespace dict (a notebook's globals) in this process."""
+
+        def __init__(self, namespace, device="cpu"):
+            super().__init__(device)
+            self.namespace = namespace
+
+        def call(self, fn, args, grad_wrt=(), cotangent=None, device=None):
+            args = [a.clone() if hasattr(a, "clone") else a for a in args]
+            return execute_call(self.namespace, fn, args, grad_wrt, cotangent, device=device)
+
+        def _train(self, mode):
+            return run_training(self.namespace, mode, unit.data.batches(self.device), self.device)
+
+    InProcessCaller.__qualname__ = f"InProcessCaller[{unit.name}]"
+    return InProcessCaller
 
 
-class InProcessCaller(Caller):
-    """Calls functions from a namespace dict (a notebook's globals) in this process."""
-
-    def __init__(self, namespace, device="cpu"):
-        super().__init__(device)
-        self.namespace = namespace
-
-    def call(self, fn, args, grad_wrt=(), cotangent=None, device=None):
-        args = [a.clone() if hasattr(a, "clone") else a for a in args]
-        return execute_call(self.namespace, fn, args, grad_wrt, cotangent, device=device)
-
-    def _train(self, mode):
-        data = UNIT.data
-
-        return run_training(self.namespace, mode, data.batches(self.device), self.device)
+InProcessCaller = caller_class(unit_of())
+"""The default assignment's in-process Caller."""
 
 
-def forbidden_in(namespace) -> dict[str, list[str]]:
+def forbidden_in(namespace, unit: Unit | None = None) -> dict[str, list[str]]:
     """Forbidden built-ins used by the graded functions in `namespace` (read from their source)."""
     nodes = []
     for name, obj in list(namespace.items()):
@@ -49,4 +55,4 @@ def forbidden_in(namespace) -> dict[str, list[str]]:
             nodes += ast.parse(textwrap.dedent(inspect.getsource(obj))).body
         except (OSError, TypeError, SyntaxError):
             continue
-    return forbidden_uses(nodes)
+    return forbidden_uses(nodes, **({"unit": unit} if unit not in (None, unit_of()) else {}))  # TODO(#22)

@@ -47,7 +47,7 @@ def pytest_addoption(parser):
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "points(n): the points a grading check is worth (from autograder/config.py)"
+        "markers", "points(n): the points a grading check is worth (from its unit's unit.py)"
     )
     config.addinivalue_line("markers", "student(name): the student a grading check belongs to")
     config.stash[results_key] = {}
@@ -85,13 +85,15 @@ def pytest_configure(config):
             forkserver.start()  # this process grades: warm up while pytest collects
 
 
-def check_ids():
-    """Every graded item: the function checks, then the quiz questions."""
+def check_ids(assignment=None):
+    """Every graded item of `assignment`'s unit: the function checks, then the quiz questions."""
     from autograder import units
 
-    unit = units.get()
-    items = [(cid, float(config.POINTS[cid])) for cid, _ in unit.registry.pairs]
-    items += [(q.check_id, float(config.QUIZ.points_per_question)) for q in unit.quiz.QUESTIONS]
+    unit = units.get(assignment)
+    items = list(unit.registry.points.items())
+    if unit.quiz_notebook:
+        per = float(config.QUIZ.points_per_question)
+        items += [(q.check_id, per) for q in unit.quiz.QUESTIONS]
     return items
 
 
@@ -121,7 +123,7 @@ class Student(pytest.Collector):
         self.sub = sub
 
     def collect(self):
-        for cid, points in check_ids():
+        for cid, points in check_ids(self.sub.assignment):
             item = GradingCheck.from_parent(
                 self, name=cid, sub=self.sub, check_id=cid, points=points
             )

@@ -25,13 +25,15 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import config, i18n
+from autograder import config, i18n, units
 from autograder.checks import loop
 from autograder.checks.outcome import CheckResult
 from autograder.i18n import N_, _
+from autograder.units import Unit
 from autograder.units import get as unit_of
 
 REGISTRY = unit_of().registry
+"""The default assignment's checks (every function here takes a `unit` for another's)."""
 
 PUBLIC = REGISTRY.public
 """Checks whose full messages are shown: shapes, in-place use, dtypes, d2l's literal example for
@@ -42,6 +44,17 @@ TRAINING = REGISTRY.training
 """Checks that train a model (skipped unless train=True)."""
 
 
+def unit_for(path) -> Unit:
+    """The unit of a notebook file: its folder's assignment, else the unit whose main notebook has
+    its name, else the default assignment's."""
+    path = Path(path)
+    folder = path.resolve().parent.name
+    if folder in config.UNITS:
+        return unit_of(folder)
+    named = [u for u in units.every() if path.name in u.notebooks]
+    return named[0] if len(named) == 1 else unit_of()
+
+
 REVEALING = ("Input: {input}", "Expected: {expected}", "Got: {got}")
 """Message lines (their templates, in any language) a hidden check's redacted message leaves out."""
 
@@ -50,9 +63,10 @@ HINT_CHARS = 400
 """The longest hint line a redacted message keeps (cut at a word, i18n.clip)."""
 
 
-def redact(res: CheckResult) -> CheckResult:
+def redact(res: CheckResult, unit: Unit | None = None) -> CheckResult:
     """`res` as a student may see it locally: non-public checks keep status, points and the hint only."""
-    if res.check_id in PUBLIC or res.passed:
+    public = PUBLIC if unit is None else unit.registry.public
+    if res.check_id in public or res.passed:
         return res
     lines = res.message.splitlines()
     hint = next((ln for ln in lines if i18n.parse("Hint: {hint}", ln) is not None), "")
@@ -68,27 +82,39 @@ def redact(res: CheckResult) -> CheckResult:
 
 
 def run_public(namespace, train=False, forbidden=None, missing=None, device="cpu", lang=None,
-               practice=False):  # fmt: skip
+               practice=False, unit: Unit | None = None):  # fmt: skip
     """Run the checks on the functions in `namespace`; return redacted CheckResults (skipped omitted).
 
     Messages are in `lang` (None: the current language). `practice`: also the practice checks (the
     generated softmax_selfcheck.py's; here the graded checks they stand in for already run)."""
-    from autograder.inprocess import InProcessCaller, forbidden_in
+    from autograder.inprocess import caller_class, forbidden_in
 
+    unit = unit or unit_of()
+    registry = unit.registry
     with i18n.use(lang):
-        forbidden = forbidden_in(namespace) if forbidden is None else forbidden
+        forbidden = forbidden_in(namespace, unit) if forbidden is None else forbidden
         if missing is None:
             missing = {
-                f: _("no function named {function} is defined (run the cell that defines it first)").format(function=f)
-                for f in config.GRADED_FUNCTIONS
-                if not callable(namespace.get(f))
+                f: _("no function named {function} is defined (run the cell that defines it first)").format(function=name)
+                for f in unit.graded_functions
+                for name in _undefined(namespace, f, unit)[:1]
             }  # fmt: skip
-        caller = InProcessCaller(namespace, device=device)
-        pairs = REGISTRY.selfcheck_pairs if practice else REGISTRY.pairs
-        chosen = [(cid, check) for cid, check in pairs if train or cid not in TRAINING]
-        results = loop.run(chosen, caller, needs=REGISTRY.needs, missing=missing, forbidden=forbidden,
-                           on_exception=_check_failed)  # fmt: skip
-        return [redact(res) for res in results]
+        caller = caller_class(unit)(namespace, device=device)
+        pairs = registry.selfcheck_pairs if practice else registry.pairs
+        chosen = [(cid, check) for cid, check in pairs if train or cid not in registry.training]
+        results = loop.run(chosen, caller, needs=registry.needs, missing=missing, forbidden=forbidden,
+                           on_exception=_check_failed, points=registry.points)  # fmt: skip
+        return [redact(res, unit) for res in results]
+
+
+def _undefined(namespace, function, unit) -> list[str]:
+    """The names graded item `function` needs that `namespace` lacks: the function itself, or, for a
+    grade_id whose cell defines only other names (the unit's SOLUTION_CELL_FUNCTIONS, e.g. a
+    `training` cell defining `loss` and `trainer`), those names. A graded name may be any object
+    (an nn.Module, an optimizer)."""
+    cell = unit.solution_cell_functions.get(function, ())
+    wanted = (function,) if function in cell or not cell else cell
+    return [name for name in wanted if namespace.get(name) is None]
 
 
 def _check_failed(cid, points, err) -> CheckResult:
@@ -97,11 +123,14 @@ def _check_failed(cid, points, err) -> CheckResult:
     return CheckResult(cid, 0.0, points, "error", message)
 
 
-def quiz_format(source) -> list[CheckResult]:
+def quiz_format(source, unit: Unit | None = None) -> list[CheckResult]:
     """Format of each quiz answer (not its correctness): from a quiz notebook path or a namespace."""
     from autograder.submissions.notebook import MalformedNotebook, read_notebook
 
-    quiz = unit_of().quiz
+    unit = unit or unit_of()
+    if not unit.quiz_notebook:
+        return []
+    quiz = unit.quiz
 
     out = []
     if isinstance(source, dict):
@@ -134,7 +163,8 @@ def quiz_format(source) -> list[CheckResult]:
     return out
 
 
-def format_results(results, quiz_results=(), train=False, seconds=None, title="") -> str:
+def format_results(results, quiz_results=(), train=False, seconds=None, title="",
+                   unit: Unit | None = None) -> str:  # fmt: skip
     """The self-check as text: one line per check, messages indented, totals at the end."""
     lines = [
         title or _("Self-check (the grader's checks run locally; hidden inputs are not shown)"),
@@ -160,8 +190,9 @@ def format_results(results, quiz_results=(), train=False, seconds=None, title=""
             passed=sum(r.passed for r in results), total=len(results), score=f"{score:g}", most=f"{most:g}"
         )
     )  # fmt: skip
-    if not train:
-        lines.append(_("Training checks (train_ch3, about 30 s) were skipped: rerun with --train / check(globals(), train=True)."))  # fmt: skip
+    trainers = sorted({cid.split(".")[0] for cid in (unit or unit_of()).registry.training})
+    if not train and trainers:
+        lines.append(_("Training checks ({functions}, about 30 s) were skipped: rerun with --train / check(globals(), train=True).").format(functions=", ".join(trainers)))  # fmt: skip
     lines.append(
         _("This is not your grade: the grader also grades the quiz and may use other inputs.")
     )
@@ -183,14 +214,18 @@ def check(namespace, train=False, quiz=True, stream=None, lang=None) -> list[Che
     return results
 
 
-def load_notebook(path) -> tuple[dict, dict, list[str]]:
-    """Define a notebook's graded code in a fresh dict as the grader does: (namespace, missing, warnings)."""
+def load_notebook(path, assignment: str | None = None) -> tuple[dict, dict, list[str]]:
+    """Define a notebook's graded code in a fresh dict as the grader does: (namespace, missing, warnings).
+
+    `assignment`: the edition whose release supplies the read-only cells (default: the notebook
+    folder's, else the default assignment)."""
     from autograder.submissions.notebook import extract, read_notebook
     from autograder.submissions.submission import release_notebook
 
-    ext = extract(read_notebook(Path(path)), release_notebook())
+    assignment = assignment or _assignment_for(path)
+    ext = extract(read_notebook(Path(path)), release_notebook(assignment))
     namespace: dict = {"__name__": "__selfcheck__"}
-    release_dir = str(config.RELEASE_DIR)
+    release_dir = str(config.release_dir(assignment))
     if release_dir not in sys.path:
         sys.path.insert(0, release_dir)  # the helper modules fashion_mnist.py and animator.py
     warnings = list(ext.warnings)
@@ -214,6 +249,15 @@ def load_notebook(path) -> tuple[dict, dict, list[str]]:
     return namespace, dict(ext.missing), warnings
 
 
+def _assignment_for(path) -> str:
+    """The assignment (edition) of a notebook file, as unit_for finds its unit."""
+    folder = Path(path).resolve().parent.name
+    if folder in config.UNITS:
+        return folder
+    unit = unit_for(path)
+    return units.assignments_of(unit)[0] if unit is not unit_of() else config.ASSIGNMENT
+
+
 def check_notebook(path, train=False, quiz_path=None, stream=None, lang=None) -> tuple[list, list]:
     """Self-check a notebook file (and its quiz.ipynb next to it); print and return (checks, quiz).
 
@@ -230,19 +274,22 @@ def _check_notebook(path, train, quiz_path, stream) -> tuple[list, list]:
     from autograder.submissions.submission import release_notebook
 
     start = time.monotonic()
+    assignment = _assignment_for(path)
+    unit = unit_of(assignment)
     try:
-        namespace, missing, warnings = load_notebook(path)
-        forbidden = extract(read_notebook(path), release_notebook()).forbidden
+        namespace, missing, warnings = load_notebook(path, assignment)
+        forbidden = extract(read_notebook(path), release_notebook(assignment)).forbidden
     except MalformedNotebook as err:
         print(_("error: {error}").format(error=err), file=stream)
         return [CheckResult("notebook", 0.0, 0.0, "malformed", str(err))], []
-    results = run_public(namespace, train=train, forbidden=forbidden, missing=missing)
-    quiz_path = Path(quiz_path) if quiz_path else path.with_name(config.QUIZ_NOTEBOOK)
-    quiz_results = quiz_format(quiz_path) if quiz_path.exists() else []
+    results = run_public(namespace, train=train, forbidden=forbidden, missing=missing, unit=unit)
+    quiz_name = unit.quiz_notebook
+    quiz_path = Path(quiz_path) if quiz_path else (path.with_name(quiz_name) if quiz_name else None)
+    quiz_results = quiz_format(quiz_path, unit) if quiz_path and quiz_path.exists() else []
     title = _(
         "Self-check of {name} (the grader's checks run locally; hidden inputs are not shown)"
     ).format(name=path.name)
-    text = format_results(results, quiz_results, train, time.monotonic() - start, title)
+    text = format_results(results, quiz_results, train, time.monotonic() - start, title, unit)
     if warnings:
         text = "\n".join([_("Warnings:"), *("  " + w for w in warnings), "", text])
     print(text, file=stream)

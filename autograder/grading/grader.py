@@ -13,14 +13,14 @@ from pathlib import Path
 from autograder import config, i18n
 from autograder.checks import loop
 from autograder.checks.outcome import CheckResult, SubmissionResult
+from autograder.checks.registry import points_in_effect
 from autograder.checks.status import submission_status
 from autograder.i18n import N_, _
 from autograder.submissions import reach
 from autograder.submissions.notebook import MalformedNotebook, extract, read_notebook
 from autograder.submissions.submission import Submission, release_notebook
+from autograder.units import Unit
 from autograder.units import get as unit_of
-
-REGISTRY = unit_of().registry
 
 GRADER_FAILURES = (
     N_("the worker could not start: {error}"),
@@ -34,13 +34,15 @@ GRADER_FAILURES = (
 start-up) and not by the student's code: such checks get status "grader_error". A template's
 text before its first {placeholder} is looked for, in every language."""
 
-OTHER_FUNCTIONS = {
-    "train_ch3.end_to_end": N_("softmax, cross_entropy, accuracy or train_ch3"),
-}
-"""Checks that call more than their own function (for the not-implemented hint)."""
+CHECKS: list | None = None
+"""When set, the (id, function) pairs grade_function_checks runs, in order, instead of the unit's
+whole registry (tests narrow it)."""
 
-CHECKS = REGISTRY.pairs
-"""The checks grade_function_checks runs, in order (the unit's registry; tests narrow it)."""
+
+def _checks(unit: Unit) -> list:
+    """The (id, function) pairs graded for `unit`, in order."""
+    return unit.registry.pairs if CHECKS is None else CHECKS
+
 
 NOT_IMPLEMENTED_IN = (
     (N_("Calling {function} raised an error: {error}"), "error"),
@@ -77,11 +79,13 @@ def grader_failure(res: CheckResult) -> CheckResult:
     return res
 
 
-def not_implemented_hint(res: CheckResult) -> CheckResult:
-    """`res` with a hint that fits a blank function (one that raises NotImplementedError)."""
+def not_implemented_hint(res: CheckResult, unit: Unit | None = None) -> CheckResult:
+    """`res` with a hint that fits a blank function (one that raises NotImplementedError); a
+    check that runs other functions too names them (the unit's OTHER_FUNCTIONS)."""
     if res.passed or not _not_implemented(res.message):
         return res
-    who = _(OTHER_FUNCTIONS[res.check_id]) if res.check_id in OTHER_FUNCTIONS else res.function
+    others = (unit or unit_of()).other_functions
+    who = _(others[res.check_id]) if res.check_id in others else res.function
     hint = _("Hint: {hint}").format(
         hint=_(
             "not implemented yet: {function} raises NotImplementedError; replace "
@@ -93,9 +97,10 @@ def not_implemented_hint(res: CheckResult) -> CheckResult:
     return res
 
 
-def _blanket(status, message):
-    """Every function check with the same status (nothing could be run)."""
-    return [CheckResult(cid, 0.0, float(config.POINTS[cid]), status, message) for cid, _ in CHECKS]
+def _blanket(unit: Unit, status, message):
+    """Every function check of `unit` with the same status (nothing could be run)."""
+    points = unit.registry.points
+    return [CheckResult(cid, 0.0, points[cid], status, message) for cid, _ in _checks(unit)]
 
 
 def grade_function_checks(
@@ -103,31 +108,35 @@ def grade_function_checks(
 ):
     """Run every function check on the notebook at `main` in a fresh worker; return (results, info).
 
-    `assignment` names the edition whose release supplies the read-only cells."""
+    `assignment` names the edition: its unit's checks are run, and its release supplies the
+    read-only cells."""
     from autograder.sandbox.runner import WorkerCaller
 
+    unit = unit_of(assignment)
     info = {"warnings": [], "peak_rss": 0, "worker_starts": 0}
     if not main.exists():
         missing = _("{name} was not found in the submission folder").format(name=main.name)
-        return _blanket("missing", missing), info
+        return _blanket(unit, "missing", missing), info
     try:
         student_nb, release_nb = read_notebook(main), release_notebook(assignment)
-        ext = extract(student_nb, release_nb)
+        ext = extract(student_nb, release_nb)  # TODO(#22): assignment=
     except MalformedNotebook as err:
-        return _blanket("malformed", str(err)), info
+        return _blanket(unit, "malformed", str(err)), info
     info["warnings"] = list(ext.warnings)
     violations = reach.scan_notebook(student_nb, release_nb)
     if violations:  # nothing of it runs: the harness would share its interpreter (reach.py)
         info["reach"] = [(v.where, v.line, v.rule, v.code) for v in violations]
-        return _blanket("forbidden", reach.refusal(violations)), info
-    dead = stubs(ext)
+        return _blanket(unit, "forbidden", reach.refusal(violations)), info
+    dead = stubs(ext, unit)
     caller = WorkerCaller(ext, device=device, threads=threads, limits=limits,
                           release_dir=config.release_dir(assignment),
-                          early_runs=early_runs(ext, dead))  # fmt: skip
+                          early_runs=early_runs(ext, dead, unit))  # fmt: skip  TODO(#22): unit=
+    registry = unit.registry
     results = []
     try:
-        results += loop.run(CHECKS, caller, needs=REGISTRY.needs, missing=ext.missing, forbidden=ext.forbidden,
-                            share_forbidden=True, on_exception=_internal_error, dead=dead)  # fmt: skip
+        results += loop.run(_checks(unit), caller, needs=registry.needs, missing=ext.missing,
+                            forbidden=ext.forbidden, share_forbidden=True,
+                            on_exception=_internal_error, dead=dead, points=registry.points)  # fmt: skip
     finally:
         info["peak_rss"] = caller.peak_rss
         info["worker_starts"] = caller.starts
@@ -136,7 +145,7 @@ def grade_function_checks(
         info["confinement"] = caller.confinement or {"confined": False}
         info["warnings"] += caller.load_errors
         caller.close()
-    results = [not_implemented_hint(grader_failure(res)) for res in results]
+    results = [not_implemented_hint(grader_failure(res), unit) for res in results]
     # A built-in found while running one check costs the function's other checks too.
     for res in results:
         func = res.function
@@ -145,21 +154,24 @@ def grade_function_checks(
     return results, info
 
 
-def early_runs(ext, dead=None) -> list[str]:
-    """The training runs to start early for this code: those of the checks in CHECKS that can run
-    (their functions found, implemented and free of built-ins), in grading order."""
-    chosen = {cid for cid, _run in CHECKS}
-    return [check.early_run for check in REGISTRY
-            if check.early_run and check.id in chosen
-            and loop.unrunnable(check.id, ext.missing, ext.forbidden, dict(dead or {}),
-                                needs=REGISTRY.needs) is None]  # fmt: skip
+def early_runs(ext, dead=None, unit: Unit | None = None) -> list[str]:
+    """The training runs to start early for this code: those of the unit's checks graded (CHECKS)
+    that can run (their functions found, implemented and free of built-ins), in grading order."""
+    unit = unit or unit_of()
+    registry = unit.registry
+    chosen = {cid for cid, _run in _checks(unit)}
+    with points_in_effect(registry.points):
+        return [check.early_run for check in registry
+                if check.early_run and check.id in chosen
+                and loop.unrunnable(check.id, ext.missing, ext.forbidden, dict(dead or {}),
+                                    needs=registry.needs) is None]  # fmt: skip
 
 
-def stubs(ext) -> dict[str, tuple[str, str]]:
+def stubs(ext, unit: Unit | None = None) -> dict[str, tuple[str, str]]:
     """Graded functions still the release's stub (their last definition only raises
     NotImplementedError): function -> ("error", why), for checks.loop's `dead`. Their checks are
     not run, whatever the rest of the code does: a stub earns nothing."""
-    names = reach.unimplemented(ext.student_source, config.GRADED_FUNCTIONS)
+    names = reach.unimplemented(ext.student_source, (unit or unit_of()).graded_functions)
     why = N_(
         "not implemented yet: {function} raises NotImplementedError; replace "
         "`raise NotImplementedError()` with your code"
@@ -192,23 +204,27 @@ def grade_submission(
 
 def _grade_submission(sub: Submission, device, threads, limits) -> SubmissionResult:
     """grade_submission in the current language."""
-    quiz = unit_of(sub.assignment).quiz
+    unit = unit_of(sub.assignment)
+    quiz = unit.quiz if unit.quiz_notebook else None
+    questions = quiz.QUESTIONS if quiz else ()
     start = time.monotonic()
     if sub.problem:
-        checks, info = _blanket("malformed", sub.problem), {"warnings": []}
+        checks, info = _blanket(unit, "malformed", sub.problem), {"warnings": []}
     else:
         checks, info = grade_function_checks(sub.main, device, threads, limits, sub.assignment)
     info["warnings"] = list(sub.warnings) + list(info["warnings"])
     if sub.problem:
         quiz_results = [CheckResult(q.check_id, 0.0, float(config.QUIZ.points_per_question), "malformed", sub.problem)
-                        for q in quiz.QUESTIONS]  # fmt: skip
+                        for q in questions]  # fmt: skip
+    elif quiz is None:
+        quiz_results = []
     elif sub.quiz.exists():
         quiz_results = quiz.grade_quiz(sub.quiz)
     else:
         quiz_results = [
             CheckResult(q.check_id, 0.0, float(config.QUIZ.points_per_question), "missing",
-                        _("{name} was not found in the submission folder").format(name=config.QUIZ_NOTEBOOK))
-            for q in quiz.QUESTIONS
+                        _("{name} was not found in the submission folder").format(name=unit.quiz_notebook))
+            for q in questions
         ]  # fmt: skip
     all_checks = checks + quiz_results
     # A malformed quiz *answer* is that question's status; only an unreadable quiz notebook (every

@@ -120,7 +120,10 @@ def notebook_edition(path) -> str | None:
 def folder_language(folder) -> str | None:
     """The edition of the course notebooks in `folder` (their metadata, else the folder's name), or None."""
     folder = Path(folder)
-    for name in (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK):
+    from autograder import units
+
+    names = dict.fromkeys(name for unit in units.every() for name in unit.notebooks)
+    for name in names:  # any unit's notebooks (their metadata)
         lang = notebook_edition(folder / name)
         if lang:
             return lang
