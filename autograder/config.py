@@ -27,7 +27,14 @@ Chinese one is generated from the English one by scripts/make_zh_edition.py."""
 
 UNITS = {"softmax_regression": "softmax_regression", "softmax_regression_zh": "softmax_regression"}
 """nbgrader assignment -> the unit (package under autograder/units/) that grades it: both editions
-are one unit, with one set of checks and points."""
+are one unit, with one set of checks and points. A unit's own numbers (points, graded functions,
+notebooks) are in its folder's unit.py (docs/adding-a-unit.md)."""
+
+UNITS_PATH = [p for p in os.environ.get("SOFTMAX_UNITS_PATH", "").split(os.pathsep) if p]
+"""More folders of unit packages, outside this repository (SOFTMAX_UNITS_PATH, separated like
+PATH): each subfolder with a unit.py is a unit whose unit.py names its assignments in EDITIONS
+(assignment -> language); they are registered in UNITS and EDITIONS when autograder.units is
+imported."""
 
 
 def release_dir(assignment: str = ASSIGNMENT) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 from autograder import config
@@ -190,3 +191,28 @@ def assignments_of(unit: Unit) -> list[str]:
 @cache
 def _unit(name: str) -> Unit:
     return Unit(name)
+
+
+def _register_path(folders) -> None:
+    """Register the units found in `folders` (config.UNITS_PATH): each subfolder holding a unit.py
+    whose EDITIONS (assignment -> language) names the assignments it grades."""
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"SOFTMAX_UNITS_PATH: {folder} is not a folder")
+        if str(folder) not in __path__:
+            __path__.append(str(folder))
+        for spec in sorted(folder.glob("*/unit.py")):
+            name = spec.parent.name
+            if not name.isidentifier() or name in set(config.UNITS.values()):
+                raise ValueError(f"{spec}: a unit's folder name must be a new Python identifier")
+            editions = getattr(importlib.import_module(f"{__name__}.{name}.unit"), "EDITIONS", None)
+            if not isinstance(editions, dict) or not editions:
+                raise ValueError(f"{spec}: EDITIONS (assignment -> language) is missing")
+            for assignment, language in editions.items():
+                if assignment in config.UNITS:
+                    raise ValueError(f"{spec}: assignment {assignment!r} is already registered")
+                config.UNITS[assignment] = name
+                config.EDITIONS[assignment] = language
+
+
+_register_path(config.UNITS_PATH)
