@@ -50,8 +50,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import config  # noqa: E402
-from autograder.units.softmax_regression import data, references  # noqa: E402
+from autograder import config, units  # noqa: E402
+
+UNIT = units.get()
+"""The unit benchmarked (config.ASSIGNMENT's: d2l's softmax regression, whose training it times)."""
+data, references = UNIT.data, UNIT.references
 
 EXAMPLES = REPO / "examples" / "submitted"
 TARGETS = {"pipeline_ratio": 20.0, "nbgrader_path_ratio": 2.0, "peak_rss_gb": 1.5}
@@ -272,7 +275,7 @@ def bench_one(args, tmp: Path) -> dict:
     )
     cold = [run(grade_cmd([student], tmp / f"one-{k}", args.device)) for k in range(args.repeats)]
     fork_s, worker_s = worker_start_seconds(
-        student / config.ASSIGNMENT / config.MAIN_NOTEBOOK, args.device, max(3, args.repeats)
+        student / config.ASSIGNMENT / UNIT.main_notebook, args.device, max(3, args.repeats)
     )
     from autograder.grading.grader import grade_submission
     from autograder.submissions.submission import find_submissions

@@ -1,8 +1,11 @@
-"""Generate the example class examples/submitted/<student>/ from the release notebooks.
+"""Generate the example class examples/submitted/<student>/<assignment>/ from the release notebooks.
 
 Each student's notebooks are the release notebooks with their answer cells filled in (the code
 stubs replaced by the bodies below, "YOUR ANSWER HERE" by text), so the cell metadata and
-checksums are exactly what a student submits through nbgrader. Run after scripts/release.sh:
+checksums are exactly what a student submits through nbgrader. Every English assignment of
+config.EDITIONS has its example class in CLASSES (its students, and those of its Chinese edition,
+which the course registers beside it); the notebooks filled are its unit's. Run after
+scripts/release.sh:
 
     python examples/make_examples.py            # rewrite examples/submitted and examples/README.md
     python examples/make_examples.py --out DIR  # write DIR/submitted and DIR/README.md instead
@@ -23,11 +26,8 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.config import ASSIGNMENT, MAIN_NOTEBOOK, QUIZ_NOTEBOOK  # noqa: E402
+from autograder import config, units  # noqa: E402
 
-RELEASE = REPO / "release" / ASSIGNMENT
-SOURCE = REPO / "source" / ASSIGNMENT
-KEY = json.loads((REPO / "autograder" / "units" / "softmax_regression" / "answer_key.json").read_text())["answers"]
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = "YOUR ANSWER HERE"
 SOLUTION_REGION = re.compile(
@@ -35,9 +35,28 @@ SOLUTION_REGION = re.compile(
 )
 
 
-def source_solutions(notebook: str) -> dict[str, list[str]]:
+def english_assignments() -> list[str]:
+    """The English assignments of config.EDITIONS (each with its example class)."""
+    return [a for a, language in config.EDITIONS.items() if language == "en"]
+
+
+def zh_edition(assignment: str) -> str:
+    """The Chinese edition of English assignment `assignment` (config registers it for its unit)."""
+    unit = units.get(assignment)
+    found = [a for a in units.assignments_of(unit) if config.EDITIONS.get(a) == "zh_CN"]
+    if not found:
+        raise SystemExit(f"make_examples: {assignment} has no zh_CN edition in config.EDITIONS")
+    return found[0]
+
+
+def answer_key(assignment: str) -> dict:
+    """qid -> answer of the quiz of the assignment's unit (its answer_key.json)."""
+    return json.loads(units.get(assignment).quiz.KEY_FILE.read_text())["answers"]
+
+
+def source_solutions(assignment: str, notebook: str) -> dict[str, list[str]]:
     """grade_id -> the dedented solution regions of that cell in the source notebook."""
-    nb = nbformat.read(SOURCE / notebook, as_version=4)
+    nb = nbformat.read(REPO / "source" / assignment / notebook, as_version=4)
     out = {}
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -155,32 +174,35 @@ def with_d2l_print(bodies: list[str]) -> list[str]:
     ]
 
 
-def quiz_answers(overrides: dict[str, object] | None = None, skip: tuple[str, ...] = ()) -> dict:
-    """qid -> Python source of the answer: the key, with overrides; skipped questions stay blank."""
+def quiz_answers(key: dict, overrides: dict[str, object] | None = None,
+                 skip: tuple[str, ...] = ()) -> dict:  # fmt: skip
+    """qid -> Python source of the answer: the `key`, with overrides; skipped questions stay blank."""
     answers = {
         qid: repr(value) if not isinstance(value, str) else json.dumps(value)
-        for qid, value in KEY.items()
+        for qid, value in key.items()
     }
     for qid, source in (overrides or {}).items():
         answers[qid] = source
     return {qid: src for qid, src in answers.items() if qid not in skip}
 
 
-def students() -> dict[str, dict]:
-    """The example class: folder name -> description, code bodies, quiz answers, written answers."""
-    solution = source_solutions(MAIN_NOTEBOOK)
+def students(assignment: str) -> dict[str, dict]:
+    """softmax_regression's example class: folder name -> description, code bodies, quiz answers,
+    written answers."""
+    solution = source_solutions(assignment, units.get(assignment).main_notebook)
+    key = answer_key(assignment)
     return {
         "alice_full": {
             "description": "the instructor's solution and the correct quiz answers; expected: full points",
             "code": solution,
-            "quiz": quiz_answers(),
+            "quiz": quiz_answers(key),
             "written": WRITTEN,
         },
         "bob_naive_softmax": {
             "description": "d2l's literal softmax (exp, then divide by the row sum; overflows for "
             "large logits), everything else correct; expected: loses the softmax stability check",
             "code": {**solution, "softmax": [NAIVE_SOFTMAX]},
-            "quiz": quiz_answers(),
+            "quiz": quiz_answers(key),
             "written": WRITTEN,
         },
         "carol_blank": {
@@ -194,7 +216,7 @@ def students() -> dict[str, dict]:
             "description": "softmax normalizes over dim 0 (the columns) instead of dim 1, everything "
             'else correct; quiz: q1 and q5 wrong, q7 malformed ("2,3": a decimal comma)',
             "code": {**solution, "softmax": [WRONG_AXIS_SOFTMAX]},
-            "quiz": quiz_answers({"q1": '"a"', "q5": '"b"', "q7": '"2,3"'}),
+            "quiz": quiz_answers(key, {"q1": '"a"', "q5": '"b"', "q7": '"2,3"'}),
             "written": {"m1": WRITTEN["m1"]},
         },
         "张三": {
@@ -208,13 +230,13 @@ def students() -> dict[str, dict]:
                 "train_ch3": with_d2l_print(solution["train_ch3"]),
             },
             "prefix": {"cross_entropy": TINY_CONSTANT},
-            "quiz": quiz_answers({"q2": '"Ｂ"', "q7": '"2.302585"', "q9": '"(a)"'}),
+            "quiz": quiz_answers(key, {"q2": '"Ｂ"', "q7": '"2.302585"', "q9": '"(a)"'}),
             "written": WRITTEN,
         },
         "李四_mixed": {
             "description": "a mixed-script name; dave_wrong_axis's submission; expected: dave's grade",
             "code": {**solution, "softmax": [WRONG_AXIS_SOFTMAX]},
-            "quiz": quiz_answers({"q1": '"a"', "q5": '"b"', "q7": '"2,3"'}),
+            "quiz": quiz_answers(key, {"q1": '"a"', "q5": '"b"', "q7": '"2,3"'}),
             "written": {"m1": WRITTEN["m1"]},
         },
         "erin_alternative": {
@@ -222,14 +244,14 @@ def students() -> dict[str, dict]:
             "gather, clamp_min, plain sums instead of Accumulator); numbers in the quiz written "
             "differently (2.3026, 7850.0); expected: full points",
             "code": ALTERNATIVE,
-            "quiz": quiz_answers({"q7": "2.3026", "q10": "7850.0"}),
+            "quiz": quiz_answers(key, {"q7": "2.3026", "q10": "7850.0"}),
             "written": WRITTEN,
         },
         "frank_builtins": {
             "description": "softmax calls torch.softmax and cross_entropy calls nll_loss (forbidden), "
             "accuracy and train_ch3 correct; quiz: q1-q5 answered correctly, q6-q10 blank",
             "code": {**solution, **BUILTINS},
-            "quiz": quiz_answers(skip=("q6", "q7", "q8", "q9", "q10")),
+            "quiz": quiz_answers(key, skip=("q6", "q7", "q8", "q9", "q10")),
             "written": {},
         },
     }
@@ -254,9 +276,10 @@ def fill_code(source: str, bodies: list[str]) -> str:
     return "\n".join(out)
 
 
-def fill(notebook: str, student: str, spec: dict) -> nbformat.NotebookNode:
-    """The release notebook `notebook` answered as `spec` says, with provenance metadata."""
-    assignment = spec.get("assignment", ASSIGNMENT)  # softmax_regression_zh: the Chinese edition
+def fill(notebook: str, student: str, spec: dict, assignment: str) -> nbformat.NotebookNode:
+    """The release notebook `notebook` of `assignment` (spec["assignment"] instead when it names an
+    edition) answered as `spec` says, with provenance metadata."""
+    assignment = spec.get("assignment", assignment)
     nb = nbformat.read(REPO / "release" / assignment / notebook, as_version=4)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -278,35 +301,51 @@ def fill(notebook: str, student: str, spec: dict) -> nbformat.NotebookNode:
     return nb
 
 
-def readme(class_: dict[str, dict]) -> str:
-    """examples/README.md: what each example student submitted."""
-    rows = "\n".join(f"| `{name}` | {spec['description']} |" for name, spec in class_.items())
-    return f"""<!-- Generated by examples/make_examples.py from release/{ASSIGNMENT}/; do not edit. -->
-# Example class
-
-`submitted/<student>/{ASSIGNMENT}/` holds what each example student submitted: the release
-notebooks `{MAIN_NOTEBOOK}` and `{QUIZ_NOTEBOOK}` with their answer cells filled in (nbgrader's
+def readme(classes: dict[str, dict[str, dict]]) -> str:
+    """examples/README.md: what each example student submitted, per English assignment (its
+    class, the Chinese edition's students included)."""
+    sources = ", ".join(f"release/{assignment}/" for assignment in classes)
+    parts = [f"<!-- Generated by examples/make_examples.py from {sources}; do not edit. -->\n"
+             "# Example class\n"]  # fmt: skip
+    for assignment, class_ in classes.items():
+        notebooks = " and ".join(f"`{name}`" for name in units.get(assignment).notebooks)
+        rows = "\n".join(f"| `{name}` | {spec['description']} |" for name, spec in class_.items())
+        heading = f"\n## {assignment}\n" if len(classes) > 1 else ""
+        parts.append(f"""{heading}
+`submitted/<student>/{assignment}/` holds what each example student submitted: the release
+notebooks {notebooks} with their answer cells filled in (nbgrader's
 `submitted/` layout). Regenerate with `python examples/make_examples.py` after
 `bash scripts/release.sh`.
 
 | student | submission |
 | --- | --- |
 {rows}
-"""
+""")
+    return "".join(parts)
+
+
+def example_classes() -> dict[str, dict[str, dict]]:
+    """English assignment -> its example class (folder name -> spec), for every English assignment."""
+    missing = [a for a in english_assignments() if a not in CLASSES]
+    if missing:
+        raise SystemExit(f"make_examples: no example class for {missing}: add one to CLASSES")
+    return {assignment: CLASSES[assignment](assignment) for assignment in english_assignments()}
 
 
 def write_class(out: Path) -> None:
     """Write out/submitted/<student>/<assignment>/*.ipynb and out/README.md."""
-    class_ = {**students(), **zh_students()}
+    classes = example_classes()
     submitted = out / "submitted"
     if submitted.exists():
         shutil.rmtree(submitted)
-    for student, spec in class_.items():
-        folder = submitted / student / spec.get("assignment", ASSIGNMENT)
-        folder.mkdir(parents=True)
-        for notebook in (MAIN_NOTEBOOK, QUIZ_NOTEBOOK):
-            nbformat.write(fill(notebook, student, spec), folder / notebook)
-    (out / "README.md").write_text(readme(class_), encoding="utf-8")
+    for assignment, class_ in classes.items():
+        for student, spec in class_.items():
+            edition = spec.get("assignment", assignment)
+            folder = submitted / student / edition
+            folder.mkdir(parents=True)
+            for notebook in units.get(edition).notebooks:
+                nbformat.write(fill(notebook, student, spec, assignment), folder / notebook)
+    (out / "README.md").write_text(readme(classes), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -319,9 +358,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The Chinese edition (issue #13): students who work in release/softmax_regression_zh/.
+# The Chinese edition (issue #13): students who work in its release (release/softmax_regression_zh/).
 # --------------------------------------------------------------------------------------------
-ZH_ASSIGNMENT = "softmax_regression_zh"
 
 D2L_ZH_SOFTMAX = """
 X_exp = torch.exp(X)
@@ -357,20 +395,21 @@ WRITTEN_ZH = {
 }
 
 
-def zh_students() -> dict[str, dict]:
-    """The Chinese edition's example students (folder names in Chinese)."""
-    solution = source_solutions(MAIN_NOTEBOOK)
+def zh_students(assignment: str) -> dict[str, dict]:
+    """softmax_regression's Chinese edition's example students (folder names in Chinese)."""
+    solution = source_solutions(assignment, units.get(assignment).main_notebook)
+    key, zh = answer_key(assignment), zh_edition(assignment)
     return {
         "王芳": {
-            "assignment": ZH_ASSIGNMENT,
+            "assignment": zh,
             "description": "Chinese edition (softmax_regression_zh/); the instructor's solution, the "
             "correct quiz answers and written answers in Chinese; expected: full points",
             "code": solution,
-            "quiz": quiz_answers(),
+            "quiz": quiz_answers(key),
             "written": WRITTEN_ZH,
         },
         "刘洋": {
-            "assignment": ZH_ASSIGNMENT,
+            "assignment": zh,
             "description": "Chinese edition (softmax_regression_zh/); d2l-zh's code as printed in "
             "the book: softmax without the max subtraction, cross_entropy without the clamp, "
             "train_ch3 ending with d2l-zh's asserts (returns None); quiz: q2 wrong; expected: loses "
@@ -381,10 +420,17 @@ def zh_students() -> dict[str, dict]:
                 "cross_entropy": [D2L_ZH_CROSS_ENTROPY],
                 "train_ch3": [solution["train_ch3"][0], D2L_ZH_TRAIN_CH3],
             },
-            "quiz": quiz_answers({"q2": '"a"'}),
+            "quiz": quiz_answers(key, {"q2": '"a"'}),
             "written": {"m1": WRITTEN_ZH["m1"]},
         },
     }
+
+
+CLASSES = {
+    "softmax_regression": lambda assignment: {**students(assignment), **zh_students(assignment)}
+}
+"""English assignment -> its example class (folder name -> spec; a spec's "assignment" names the
+edition it is handed in to, by default the English one)."""
 
 
 if __name__ == "__main__":

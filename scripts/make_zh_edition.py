@@ -1,22 +1,27 @@
-"""Build the Chinese edition source/softmax_regression_zh/ from the English source and its translation.
+"""Build each assignment's Chinese edition (e.g. source/softmax_regression_zh/) from its English source and translation.
 
-The English notebooks in source/softmax_regression/ are the one source of truth for code: every
-cell keeps its id, type, nbgrader metadata and code. Markdown cells take their text from
-source/translations/zh_CN.toml. In code cells, what students read outside solution and hidden-test
+For every English assignment of config.EDITIONS whose unit has a zh_CN edition there (config.UNITS),
+the English notebooks in source/<assignment>/ (the unit's notebooks) are the one source of truth for
+code: every cell keeps its id, type, nbgrader metadata and code. Markdown cells take their text
+from the assignment's translation, source/translations/<assignment>.zh_CN.toml (the first
+assignment's, config.ASSIGNMENT's, is source/translations/zh_CN.toml when it has no such file).
+In code cells, what students read outside solution and hidden-test
 regions is replaced by its translation: whole-line comments (hidden-test descriptions, answer
 formats) from [[comments]], and prose string literals (docstrings, assert and print messages) and
 trailing comments from [[strings]], keyed by their exact text (an f-string keeps its fields);
-nothing else in a code cell changes. The helper modules are copied byte for byte.
+nothing else in a code cell changes. The unit's helpers (and requirements.txt) are copied byte for
+byte.
 
-    python scripts/make_zh_edition.py                 # rewrite source/softmax_regression_zh/
-    python scripts/make_zh_edition.py --check         # exit 1 if it is not what this script makes
+    python scripts/make_zh_edition.py                 # rewrite every Chinese edition's source/
+    python scripts/make_zh_edition.py --check         # exit 1 if one is not what this script makes
     python scripts/make_zh_edition.py --update-hashes # after updating translations of changed cells
+    python scripts/make_zh_edition.py --assignment softmax_regression   # one English assignment
 
 The script stops when an English Markdown cell changed since it was translated (its en_sha256 in
 the translation file no longer matches), when a cell, a visible comment or a student-facing string
 has no translation (or a translated f-string lost a field), and when the translation file holds
 entries for cells, comments or strings that no longer exist.
-Then run `bash scripts/release.sh` to release both editions.
+Then run `bash scripts/release.sh` to release every edition.
 """
 
 from __future__ import annotations
@@ -35,14 +40,14 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
-EN_ASSIGNMENT = "softmax_regression"
-ZH_ASSIGNMENT = "softmax_regression_zh"
-EN_DIR = REPO / "source" / EN_ASSIGNMENT
-ZH_DIR = REPO / "source" / ZH_ASSIGNMENT
-TRANSLATION = REPO / "source" / "translations" / "zh_CN.toml"
-NOTEBOOKS = ("softmax_regression.ipynb", "quiz.ipynb")
-HELPERS = ("fashion_mnist.py", "animator.py", "softmax_selfcheck.py", "requirements.txt")
+sys.path.insert(0, str(REPO))
+
+from autograder import config, units  # noqa: E402
+
 EDITION = "zh_CN"
+TRANSLATIONS = REPO / "source" / "translations"
+COURSE_FILES = ("requirements.txt",)
+"""Files every edition's source folder holds beside its unit's helpers (copied when present)."""
 MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 PROSE = re.compile(r"[A-Za-z]{2,}[ ,:;.'-]+[A-Za-z]{2,}|[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
 """Two English words in a row, or any Chinese: a string or a trailing comment a student reads
@@ -52,6 +57,46 @@ FIELD = re.compile(r"{[^{}]*}")
 
 class TranslationError(Exception):
     """The translation does not fit the English source (missing, stale or unused entries)."""
+
+
+def editions() -> dict[str, str]:
+    """English assignment -> its Chinese edition, for every English assignment of config.EDITIONS
+    whose unit has a zh_CN edition."""
+    out = {}
+    for assignment, language in config.EDITIONS.items():
+        if language != "en" or assignment not in config.UNITS:
+            continue
+        zh = [
+            a
+            for a in units.assignments_of(units.get(assignment))
+            if config.EDITIONS.get(a) == EDITION
+        ]
+        if zh:
+            out[assignment] = zh[0]
+    return out
+
+
+def translation_file(assignment: str) -> Path:
+    """The translation of English assignment `assignment`: translations/<assignment>.zh_CN.toml,
+    else, for config.ASSIGNMENT, translations/zh_CN.toml (where the first one always was)."""
+    own = TRANSLATIONS / f"{assignment}.{EDITION}.toml"
+    if own.is_file() or assignment != config.ASSIGNMENT:
+        return own
+    return TRANSLATIONS / f"{EDITION}.toml"
+
+
+def notebooks(assignment: str) -> tuple[str, ...]:
+    """The notebooks of the assignment's unit, translated."""
+    return units.get(assignment).notebooks
+
+
+def helpers(assignment: str) -> tuple[str, ...]:
+    """The files copied byte for byte: the unit's helpers and the course's files beside them."""
+    return (*units.get(assignment).helpers, *COURSE_FILES)
+
+
+HELPERS = helpers(config.ASSIGNMENT)
+"""config.ASSIGNMENT's files copied byte for byte (build's default assignment)."""
 
 
 def en_sha256(text: str) -> str:
@@ -87,7 +132,7 @@ def without_student_text(source: str) -> str:
     return source
 
 
-def load_translation(path: Path = TRANSLATION) -> dict:
+def load_translation(path: Path) -> dict:
     """The translation file, parsed."""
     with open(path, "rb") as handle:
         data = tomllib.load(handle)
@@ -155,8 +200,10 @@ def translate_strings(source: str, strings: dict[str, str], used: set[str], wher
     return source
 
 
-def translate_notebook(name: str, nb: nbformat.NotebookNode, data: dict, used: set[str]):
-    """The Chinese edition of the English notebook `nb` (a new object)."""
+def translate_notebook(name: str, nb: nbformat.NotebookNode, data: dict, used: set[str],
+                       generated_from: str = ""):  # fmt: skip
+    """The Chinese edition of the English notebook `nb` (a new object); `generated_from`: the
+    sources its metadata names."""
     cells = data.get("notebooks", {}).get(name, {}).get("cells", {})
     comments = {entry["en"].strip(): entry["zh"].strip() for entry in data.get("comments", [])}
     strings = {entry["en"]: entry["zh"] for entry in data.get("strings", [])}
@@ -190,22 +237,36 @@ def translate_notebook(name: str, nb: nbformat.NotebookNode, data: dict, used: s
     zh.metadata["softmax_course"] = {
         "edition": EDITION,
         "generated_by": "scripts/make_zh_edition.py",
-        "generated_from": f"source/{EN_ASSIGNMENT}/{name}, source/translations/zh_CN.toml",
+        "generated_from": generated_from,
     }
     nbformat.validate(zh)
     return zh
 
 
-def build(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> dict[str, bytes]:
-    """File name -> bytes of every file of the Chinese edition's source folder."""
+def _shown(path: Path) -> str:
+    """`path` as the metadata names it: relative to the repository when inside it."""
+    try:
+        return Path(path).resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def build(en_dir: Path | None = None, translation: Path | None = None,
+          assignment: str = config.ASSIGNMENT) -> dict[str, bytes]:  # fmt: skip
+    """File name -> bytes of every file of the Chinese edition's source folder of English
+    assignment `assignment` (its source from `en_dir`, default source/<assignment>/, translated
+    by `translation`, default translation_file(assignment))."""
+    en_dir = Path(en_dir) if en_dir is not None else REPO / "source" / assignment
+    translation = Path(translation) if translation is not None else translation_file(assignment)
     data = load_translation(translation)
     used: set[str] = set()
     files = {}
-    for name in NOTEBOOKS:
+    for name in notebooks(assignment):
         nb = nbformat.read(en_dir / name, as_version=4)
         if nb.metadata.get("softmax_course", {}).get("edition") != "en":
             raise TranslationError(f"{en_dir / name}: metadata softmax_course.edition must be 'en'")
-        zh = translate_notebook(name, nb, data, used)
+        origin = f"source/{assignment}/{name}, {_shown(translation)}"
+        zh = translate_notebook(name, nb, data, used, origin)
         files[name] = (nbformat.writes(zh) + "\n").encode("utf-8")
     entries = {entry["en"].strip() for entry in data.get("comments", [])}
     entries |= {entry["en"] for entry in data.get("strings", [])}
@@ -214,8 +275,9 @@ def build(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> dict[str, b
         raise TranslationError(
             f"translations of comments or strings that no English code cell has: {unused}"
         )
-    for name in HELPERS:
-        files[name] = (en_dir / name).read_bytes()
+    for name in helpers(assignment):
+        if name in units.get(assignment).helpers or (en_dir / name).is_file():
+            files[name] = (en_dir / name).read_bytes()
     return files
 
 
@@ -226,11 +288,14 @@ def differences(files: dict[str, bytes], folder: Path) -> list[str]:
     return sorted(out + sorted(present - set(files)))
 
 
-def update_hashes(en_dir: Path = EN_DIR, translation: Path = TRANSLATION) -> list[str]:
+def update_hashes(en_dir: Path | None = None, translation: Path | None = None,
+                  assignment: str = config.ASSIGNMENT) -> list[str]:  # fmt: skip
     """Rewrite the en_sha256 of every translated cell to its English cell's current hash."""
+    en_dir = Path(en_dir) if en_dir is not None else REPO / "source" / assignment
+    translation = Path(translation) if translation is not None else translation_file(assignment)
     text = translation.read_text(encoding="utf-8")
     changed = []
-    for name in NOTEBOOKS:
+    for name in notebooks(assignment):
         nb = nbformat.read(en_dir / name, as_version=4)
         for cell in nb.cells:
             if cell.cell_type != "markdown":
@@ -254,34 +319,50 @@ def main(argv: list[str] | None = None) -> int:
         "--update-hashes", action="store_true", help="record the English cells' hashes"
     )
     parser.add_argument(
+        "--assignment",
+        choices=tuple(editions()),
+        help="only this English assignment (default: every one with a Chinese edition)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
-        default=ZH_DIR,
-        help="folder to write (default: source/softmax_regression_zh)",
+        help="folder to write, with --assignment (default: source/<its Chinese edition>)",
     )
     args = parser.parse_args(argv)
-    if args.update_hashes:
-        for cell in update_hashes():
+    if args.out is not None and args.assignment is None:
+        parser.error("--out needs --assignment")
+    chosen = {a: zh for a, zh in editions().items() if args.assignment in (None, a)}
+    status = 0
+    for assignment, zh_assignment in chosen.items():
+        out = args.out or REPO / "source" / zh_assignment
+        status = max(status, _make(assignment, out, args.check, args.update_hashes))
+    return status
+
+
+def _make(assignment: str, out: Path, check: bool, hashes: bool) -> int:
+    """Write (or, with `check`, compare) the Chinese edition of `assignment` in `out`; 0 or 1."""
+    if hashes:
+        for cell in update_hashes(assignment=assignment):
             print(f"en_sha256 updated: {cell}")
     try:
-        files = build()
+        files = build(assignment=assignment)
     except TranslationError as err:
-        print(f"make_zh_edition: {err}", file=sys.stderr)
+        print(f"make_zh_edition: {assignment}: {err}", file=sys.stderr)
         return 1
-    if args.check:
-        stale = differences(files, args.out)
+    if check:
+        stale = differences(files, out)
         if stale:
             print(
-                f"make_zh_edition: {args.out} is stale ({', '.join(stale)}); run python scripts/make_zh_edition.py",
+                f"make_zh_edition: {out} is stale ({', '.join(stale)}); run python scripts/make_zh_edition.py",
                 file=sys.stderr,
             )
             return 1
-        print(f"make_zh_edition: {args.out} is up to date")
+        print(f"make_zh_edition: {out} is up to date")
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        (args.out / name).write_bytes(content)
-    print(f"make_zh_edition: wrote {args.out}")
+        (out / name).write_bytes(content)
+    print(f"make_zh_edition: wrote {out}")
     return 0
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate release/<assignment>/ from source/<assignment>/ with nbgrader, byte-stable, for every
-# edition of the assignment (autograder/config.py EDITIONS: softmax_regression in English,
-# softmax_regression_zh in Chinese; the latter's source is made by scripts/make_zh_edition.py).
+# assignment the course registers (autograder/config.py EDITIONS: each unit's English edition and
+# its Chinese one, e.g. softmax_regression and softmax_regression_zh; a Chinese edition's source
+# is made by scripts/make_zh_edition.py). Each must have its source/<assignment>/ folder.
 #
 # Usage: bash scripts/release.sh [--gradebook] [COURSE_DIR]   (default: the repository = course root)
 #
@@ -10,8 +11,8 @@
 #    course's gradebook (NBGRADER_DB_URL, else COURSE_DIR/gradebook.db, see nbgrader_config.py),
 #    which `nbgrader autograde` needs: plain `nbgrader generate_assignment` skips an assignment
 #    whose release/ folder exists and then records nothing. nbgrader strips the solutions
-#    and hidden tests, clears outputs, locks cells, adds checksums, and copies the helper modules
-#    (fashion_mnist.py, animator.py) next to the notebooks.
+#    and hidden tests, clears outputs, locks cells, adds checksums, and copies the other files of
+#    source/<assignment>/ (the unit's helpers, e.g. fashion_mnist.py) next to the notebooks.
 # 2. Normalise what would otherwise vary with the Jupyter front end that last saved source/:
 #    notebook metadata is reduced to the kernelspec and the language name (no language_info.version,
 #    widgets, toc...); cell metadata keeps only nbgrader, deletable, editable and tags (no execution
@@ -31,7 +32,14 @@ COURSE="$(cd "${1:-$ROOT}" && pwd)"
 if ! command -v nbgrader >/dev/null 2>&1; then
   source "$ROOT/scripts/bootstrap.sh"
 fi
-ASSIGNMENTS="$(cd "$ROOT" && python -c 'from autograder.config import EDITIONS; print(" ".join(EDITIONS))')"
+# (importing autograder.units registers the units of SOFTMAX_UNITS_PATH too)
+ASSIGNMENTS="$(cd "$ROOT" && python -c 'from autograder import config, units; print(" ".join(config.EDITIONS))')"
+for ASSIGNMENT in $ASSIGNMENTS; do
+  if [ ! -d "$COURSE/source/$ASSIGNMENT" ]; then
+    echo "release.sh: $COURSE/source/$ASSIGNMENT/ is missing (config.EDITIONS registers $ASSIGNMENT)" >&2
+    exit 1
+  fi
+done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -2,9 +2,14 @@
 
 A student can edit everything in their repository, its workflow included, so a push only gets
 practice feedback: the template's .github/workflows/classroom.yml (deploy/classroom/) runs the
-public checks of softmax_selfcheck.py on a GitHub-hosted runner and reports them to Classroom as
-"practice, not the grade" (.github/classroom/practice.py; its texts are PRACTICE_TEXTS below).
-Nothing of the course (grader, answer key, GPU runner) is reachable from a student's repository.
+public checks of the unit's self-check (the release helper ``*_selfcheck.py``) on a GitHub-hosted
+runner and reports them to Classroom as "practice, not the grade" (.github/classroom/practice.py,
+told the notebook and the self-check by the template's .github/classroom/practice.json; its texts
+are PRACTICE_TEXTS below). Nothing of the course (grader, answer key, GPU runner) is reachable
+from a student's repository.
+
+Each assignment is its own Classroom assignment with its own template (``template --assignment``);
+what a template holds (notebooks, helpers) is its unit's (``autograder.units.get(assignment)``).
 
 The grade is taken here, by the instructor:
 
@@ -16,7 +21,8 @@ The grade is taken here, by the instructor:
     python -m autograder classroom export grades --out classroom-grades.csv
 
 ``collect`` clones each repository (or reads the folders of ``gh classroom clone student-repos``,
-``--clones``) and writes nbgrader's layout, ``submitted/<student>/<assignment>/``: the notebooks of
+``--clones``) and writes nbgrader's layout, ``submitted/<student>/<assignment>/`` (the assignment
+told by the notebooks, as for a Gradescope upload: their names and edition): the notebooks of
 the last commit at or before the deadline (``--late-until``: a later cut-off, lateness then counts
 from the deadline), nbgrader's ``timestamp.txt`` with that commit's time (``grade --due`` reads it,
 autograder/results/late.py) and ``repository.json`` (autograder/results/repository.py): the commit,
@@ -40,14 +46,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import config
+from autograder import config, units
 from autograder.i18n import N_
 from autograder.results import late
 from autograder.results.repository import REPOSITORY_FILE
 
 PRACTICE_TEXTS = {
     "title": N_(
-        "Practice feedback: the public checks of softmax_selfcheck.py. These points are not your grade."
+        "Practice feedback: the public checks of {selfcheck}. These points are not your grade."
     ),
     "grade": N_(
         "The instructor grades the last commit you push before the deadline, with hidden inputs "
@@ -55,7 +61,7 @@ PRACTICE_TEXTS = {
     ),
     "no_notebook": N_("No {notebook} in this repository: commit and push your notebook."),
     "no_selfcheck": N_(
-        "No softmax_selfcheck.py beside {notebook}: restore it from the assignment's template."
+        "No {selfcheck} beside {notebook}: restore it from the assignment's template."
     ),
     "skipped": N_("Code cell {number} was skipped ({error})."),
     "failed": N_("The self-check could not run: {error}"),
@@ -68,8 +74,9 @@ with its zh_CN translation, since the student's repository has no course; tests 
 DEPLOY_DIR = config.COURSE_ROOT / "deploy" / "classroom"
 """The template repository's own files (.github/) beside the release's."""
 
-HELPERS = ("fashion_mnist.py", "animator.py", "softmax_selfcheck.py")
-"""The release helpers the template holds beside the notebooks."""
+PRACTICE_CONFIG = ".github/classroom/practice.json"
+"""What practice.py runs in this template: {"notebook": the unit's graded notebook, "selfcheck":
+its self-check}; written by template_files (deploy/classroom/ holds no unit's names)."""
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 """nbgrader's timestamp.txt format (late.parse_time reads it)."""
@@ -78,16 +85,33 @@ STAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 # ---------------------------------------------------------------------------------------------
 # The template repository
 # ---------------------------------------------------------------------------------------------
+def selfcheck_of(unit: units.Unit) -> str | None:
+    """The unit's self-check: the release helper named ``*_selfcheck.py`` (scripts/make_selfcheck.py
+    writes it), or None when the unit gives students none."""
+    return next((name for name in unit.helpers if name.endswith("_selfcheck.py")), None)
+
+
+def practice_config(unit: units.Unit) -> bytes:
+    """The template's PRACTICE_CONFIG for `unit`: the notebook and self-check practice.py runs."""
+    named = {"notebook": unit.main_notebook, "selfcheck": selfcheck_of(unit)}
+    return (json.dumps(named, indent=1) + "\n").encode()
+
+
 def template_files(assignment: str = config.ASSIGNMENT) -> dict[str, bytes]:
-    """The template repository of an edition: path -> content (release notebooks and helpers at
-    its top, deploy/classroom/.github/ as .github/)."""
+    """The template repository of an edition: path -> content (its unit's release notebooks and
+    helpers at its top; deploy/classroom/.github/ as .github/ with PRACTICE_CONFIG, when the unit
+    has a self-check to practise with)."""
+    unit = units.get(assignment)
     files = {}
     release = config.release_dir(assignment)
-    for name in (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK, *HELPERS):
+    for name in (*unit.notebooks, *unit.helpers):
         files[name] = (release / name).read_bytes()
+    if selfcheck_of(unit) is None:
+        return files
     for path in sorted((DEPLOY_DIR / ".github").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             files[path.relative_to(DEPLOY_DIR).as_posix()] = path.read_bytes()
+    files[PRACTICE_CONFIG] = practice_config(unit)
     return files
 
 
@@ -142,9 +166,12 @@ def _notebook_path(files: dict[str, bytes], name: str) -> str | None:
     return min(found, key=lambda p: (p.count("/"), p)) if found else None
 
 
-def differences(files: dict[str, bytes], template: dict[str, bytes]) -> list[str]:
-    """What the repository `files` changed of `template` (path -> content each): files of .github/
-    added, changed or removed, release helpers changed or removed, read-only cells edited or deleted."""
+def differences(files: dict[str, bytes], template: dict[str, bytes],
+                assignment: str = config.ASSIGNMENT) -> list[str]:  # fmt: skip
+    """What the repository `files` changed of `template` (path -> content each), the template of
+    `assignment`: files of .github/ added, changed or removed, release helpers changed or removed,
+    read-only cells edited or deleted."""
+    unit = units.get(assignment)
     out = []
     github = sorted({p for p in (*files, *template) if p.startswith(".github/")})
     for path in github:
@@ -154,9 +181,9 @@ def differences(files: dict[str, bytes], template: dict[str, bytes]) -> list[str
             out.append(f"{path} added")
         elif files[path] != template[path]:
             out.append(f"{path} changed")
-    main = _notebook_path(files, config.MAIN_NOTEBOOK)
+    main = _notebook_path(files, unit.main_notebook)
     folder = main.rsplit("/", 1)[0] + "/" if main and "/" in main else ""
-    for name in HELPERS:
+    for name in unit.helpers:
         if name not in template:
             continue
         mine = files.get(folder + name)
@@ -164,7 +191,7 @@ def differences(files: dict[str, bytes], template: dict[str, bytes]) -> list[str
             out.append(f"{folder}{name} removed")
         elif mine != template[name]:
             out.append(f"{folder}{name} changed")
-    for name in (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK):
+    for name in unit.notebooks:
         path = _notebook_path(files, name)
         reference, mine = _readonly_cells(template.get(name)), None
         if path is not None:
@@ -214,9 +241,11 @@ def pick(history: list[tuple[str, dt.datetime]], cutoff: dt.datetime):
 
 
 def wanted(path: str) -> bool:
-    """Whether collect reads this file of a commit: notebooks and zips (graded), .github/ and helpers."""
+    """Whether collect reads this file of a commit: notebooks and zips (graded), .github/ and the
+    release helpers of any unit (which assignment it is, the notebooks tell)."""
     name = path.rsplit("/", 1)[-1]
-    return path.startswith(".github/") or name in HELPERS or name.endswith((".ipynb", ".zip"))
+    helpers = {helper for unit in units.every() for helper in unit.helpers}
+    return path.startswith(".github/") or name in helpers or name.endswith((".ipynb", ".zip"))
 
 
 def commit_files(repo: Path, sha: str) -> dict[str, bytes]:
@@ -367,7 +396,7 @@ def collect_one(student: Student, out: Path, deadline: dt.datetime, cutoff: dt.d
             done.problem = f"commit {done.commit[:10]} holds no notebook"
             return done
         reference = template or template_files(staged.name)
-        done.differs = tuple(differences(files, reference))
+        done.differs = tuple(differences(files, reference, staged.name))
         record = {
             "source": student.source,
             "github_username": student.github_username,
@@ -434,8 +463,9 @@ EXPORT_COLUMNS = ("assignment_name", "github_username", "roster_identifier",
 made for it reads this), plus the commit graded, the late penalty and the template flag."""
 
 
-def export_csv(results, assignment_name: str = config.ASSIGNMENT) -> str:
-    """The results (store.load of a grade folder) as Classroom's grade CSV."""
+def export_csv(results, assignment_name: str | None = None) -> str:
+    """The results (store.load of a grade folder) as Classroom's grade CSV; each row names
+    `assignment_name`, by default the assignment its result was graded as."""
     from autograder.results import repository
 
     buf = io.StringIO()
@@ -445,7 +475,8 @@ def export_csv(results, assignment_name: str = config.ASSIGNMENT) -> str:
         repo = (r.info or {}).get("repository") or {}
         stamp = ((r.info or {}).get("late") or {}).get("submitted_at") or repo.get("committed_at")
         penalty = ((r.info or {}).get("late") or {}).get("penalty") or 0
-        writer.writerow([assignment_name, repo.get("github_username") or "", r.student,
+        assignment = assignment_name or (r.info or {}).get("assignment") or config.ASSIGNMENT
+        writer.writerow([assignment, repo.get("github_username") or "", r.student,
                          repo.get("source") or "", repo.get("commit") or "", stamp or "",
                          f"{r.score:g}", f"{r.max_score:g}", f"{penalty:g}",
                          "; ".join(repository.differences(r))])  # fmt: skip
@@ -463,7 +494,7 @@ def add_parser(sub) -> None:
     t = csub.add_parser("template", help="write the assignment's template repository")
     t.add_argument("--out", required=True, help="a new folder (push it as the template)")
     t.add_argument("--assignment", choices=tuple(config.EDITIONS), default=config.ASSIGNMENT,
-                   help="the edition (default softmax_regression)")  # fmt: skip
+                   help=f"the assignment (edition) to write (default {config.ASSIGNMENT})")  # fmt: skip
     k = csub.add_parser("collect", help="the class's repositories at the deadline -> submitted/")
     k.add_argument("--roster", help="GitHub Classroom's roster CSV (identifier, github_username)")
     k.add_argument("--repo-url", help="each repository's URL or path, with {github_username} "
@@ -481,7 +512,8 @@ def add_parser(sub) -> None:
     e = csub.add_parser("export", help="a results folder as Classroom's grade CSV")
     e.add_argument("results", help="results folder written by grade")
     e.add_argument("--out", required=True, help="CSV file to write")
-    e.add_argument("--assignment-name", default=config.ASSIGNMENT)
+    e.add_argument("--assignment-name", help="the assignment_name column (default: the "
+                   "assignment each result was graded as)")  # fmt: skip
 
 
 def cmd_classroom(args) -> int:

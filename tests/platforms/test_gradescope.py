@@ -296,3 +296,122 @@ def test_every_check_visible_but_no_hidden_value_or_quiz_key(student):
         value = answer.get("answer", answer) if isinstance(answer, dict) else answer
         if not isinstance(value, str):  # a letter is in every word; numbers are the key
             assert repr(value) not in text and str(value) not in text, value
+
+
+# -- another unit (#22): what the adapter reads of a unit, read from the graded assignment's --------
+class StubRegistry:
+    public = frozenset({"net.shape"})
+
+
+class StubUnit:
+    """A second unit as the Gradescope adapter reads it."""
+
+    name = "concise"
+    main_notebook = "concise.ipynb"
+    quiz_notebook = "quiz.ipynb"
+    notebooks = ("concise.ipynb", "quiz.ipynb")
+    columns = ("net", "train", "quiz")
+    accuracy_checks = ("train.accuracy", "train.other")
+    registry = StubRegistry()
+
+
+@pytest.fixture
+def two_units(monkeypatch):
+    """config registers a second unit, "concise", beside softmax_regression's two editions."""
+    from autograder import units
+
+    stub, real = StubUnit(), units.get
+    monkeypatch.setitem(config.EDITIONS, "concise", "en")
+    monkeypatch.setitem(config.UNITS, "concise", "concise")
+    monkeypatch.setattr(units, "get", lambda a=None: stub if a == "concise" else real(a))
+    return stub
+
+
+def test_staging_tells_the_units_apart_by_their_notebooks(tmp_path, two_units):
+    blank = EXAMPLES / "carol_blank" / "softmax_regression" / config.MAIN_NOTEBOOK
+    concise, softmax = tmp_path / "concise", tmp_path / "softmax"
+    for folder, name in ((concise, "concise.ipynb"), (softmax, config.MAIN_NOTEBOOK)):
+        folder.mkdir()
+        shutil.copy(blank, folder / name)
+        shutil.copy(blank.with_name(config.QUIZ_NOTEBOOK), folder)
+    folder, notes = gradescope.stage(concise, tmp_path / "w1")
+    assert folder.name == "concise" and notes == []
+    assert sorted(p.name for p in folder.iterdir()) == ["concise.ipynb", "quiz.ipynb"]
+    assert gradescope.stage(softmax, tmp_path / "w2")[0].name == "softmax_regression"
+    # a bundle of one assignment grades what it is given as that assignment's unit
+    assert gradescope.stage(softmax, tmp_path / "w3", among=["concise"])[0].name == "concise"
+    zh = ["softmax_regression", "softmax_regression_zh"]
+    shutil.copy(EXAMPLES / "王芳" / "softmax_regression_zh" / config.MAIN_NOTEBOOK, concise)
+    folder, notes = gradescope.stage(concise, tmp_path / "w4", among=zh)  # English first
+    assert folder.name == "softmax_regression" and "more than one edition" in notes[0]
+    assert "concise.ipynb and quiz.ipynb" in gradescope.upload_hint(["concise"])
+    assert config.MAIN_NOTEBOOK not in gradescope.upload_hint(["concise"])
+    assert "softmax_regression.ipynb and quiz.ipynb, or concise.ipynb" in gradescope.upload_hint()
+
+
+def test_tests_and_leaderboard_follow_the_graded_units_columns(two_units):
+    """Tags, numbers, per-function totals and the leaderboard come from the unit of the result's
+    assignment: its columns and its first accuracy check; its public checks are not redacted."""
+    checks = [
+        {"check_id": "net.shape", "score": 0.0, "status": "failed", "message": "Input: X"},
+        {"check_id": "net.init", "score": 0.0, "status": "failed",
+         "message": "Input: secret\nHint: initialise"},
+        {"check_id": "train.other", "score": 1.0, "status": "passed",
+         "details": {"test_accuracy": 0.5}},
+        {"check_id": "train.accuracy", "score": 1.0, "status": "passed",
+         "details": {"test_accuracy": 0.83}},
+        {"check_id": "quiz.q1", "score": 1.0, "status": "passed"},
+    ]  # fmt: skip
+    for check in checks:
+        check.update(
+            max_score=1.0, details=check.get("details", {}), message=check.get("message", "")
+        )
+    tests = [{"name": c["check_id"], "score": c["score"], "max_score": 1.0,
+              "status": c["status"], "output": c["message"]} for c in checks]  # fmt: skip
+    graded = {"score": 3.0, "output": "Status: ok", "tests": tests,
+              "extra_data": {"info": {"assignment": "concise"}, "checks": checks}}  # fmt: skip
+    res = gradescope.to_gradescope(graded)
+    numbers = {t["name"]: (t["number"], t["tags"]) for t in res["tests"]}
+    assert numbers["net.shape"] == ("1.1", ["net"]) and numbers["net.init"] == ("1.2", ["net"])
+    assert numbers["train.accuracy"] == ("2.2", ["train"]) and numbers["quiz.q1"] == (
+        "3.1",
+        ["quiz"],
+    )
+    assert "net: 0/2\ntrain: 2/2\nquiz: 1/1" in res["output"]
+    assert res["leaderboard"][0]["value"] == 0.83 and "0.8300" in res["output"]
+    tests = by_name(res)
+    assert tests["net.shape"]["output"] == "Input: X"  # public in this unit: shown in full
+    assert (
+        "secret" not in tests["net.init"]["output"] and "initialise" in tests["net.init"]["output"]
+    )
+    assert "secret" in tests["net.init (details)"]["output"]
+    two_units.accuracy_checks = ()  # a unit that measures no accuracy has no leaderboard
+    res = gradescope.to_gradescope(graded)
+    assert res["leaderboard"] == [] and "Test accuracy" not in res["output"]
+
+
+def test_a_bundle_of_one_assignment_grades_only_it(tmp_path):
+    """build --assignment records the assignment; run_autograder passes it to gradescope run."""
+    bundle = gradescope.build_zip(tmp_path / "a.zip", assignment="softmax_regression_zh")
+    with zipfile.ZipFile(bundle) as zf:
+        assert zf.read(gradescope.ASSIGNMENT_FILE).decode() == "softmax_regression_zh\n"
+    with pytest.raises(KeyError):
+        gradescope.build_zip(tmp_path / "b.zip", assignment="no_such_assignment")
+    root = tmp_path / "autograder"
+    (root / "source" / "course").mkdir(parents=True)
+    shutil.copy(gradescope.ASSETS / "run_autograder", root / "source")
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" > "{tmp_path / "args"}"\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), SOFTMAX_PYTHON=str(fake))
+    for recorded, expected in (
+        (None, ""),
+        ("softmax_regression_zh\n", " --assignment softmax_regression_zh"),
+    ):
+        if recorded:
+            (root / "source" / gradescope.ASSIGNMENT_FILE).write_text(recorded)
+        proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        args = (tmp_path / "args").read_text().strip()
+        assert args == f"-m autograder gradescope run --root {root}{expected}"

@@ -120,3 +120,24 @@ def test_an_assignment_of_no_unit_is_refused_not_passed(tmp_path):
     resources["nbgrader"]["assignment"] = "homework_2"
     with pytest.raises(path.NbgraderPathError, match="homework_2"):
         path.ConfinedGrade(display=False, device="cpu").preprocess(nb, resources)
+
+
+def test_each_notebook_is_graded_as_its_units(monkeypatch, tmp_path):
+    """Which notebook is the quiz and which the graded one, the assignment's unit says (#22)."""
+    import types
+
+    from autograder import units
+    from autograder.grading import grader
+
+    graded = []
+    quiz = types.SimpleNamespace(grade_quiz=lambda p: graded.append(("quiz", p.name)) or ["q"])
+    stub = types.SimpleNamespace(main_notebook="concise.ipynb", quiz_notebook="concise_quiz.ipynb",
+                                 quiz=quiz)  # fmt: skip
+    monkeypatch.setattr(units, "get", lambda assignment=None: stub)
+    monkeypatch.setattr(grader, "grade_function_checks",
+                        lambda p, **kw: (graded.append(("main", p.name)) or ["m"], {}))  # fmt: skip
+    nb = from_dict(json.loads(RELEASE_MAIN.read_text()))
+    assert path.grade_notebook(nb, "concise", "concise_quiz", "cpu") == ["q"]
+    assert path.grade_notebook(nb, "concise", "concise", "cpu") == ["m"]
+    assert path.grade_notebook(nb, "concise", "quiz", "cpu") == []  # not this unit's notebook
+    assert graded == [("quiz", "concise_quiz.ipynb"), ("main", "concise.ipynb")]

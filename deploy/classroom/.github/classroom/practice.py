@@ -1,11 +1,13 @@
-"""Practice feedback on a push: the public checks of softmax_selfcheck.py, reported as not the grade.
+"""Practice feedback on a push: the public checks of the self-check, reported as not the grade.
 
 Runs in the student's own repository on a GitHub-hosted runner (.github/workflows/classroom.yml):
-no course checkout, no answer key, no secret, no GPU. It reads the notebook's definitions (imports,
-functions, classes and literal constants; nothing else of the notebook runs, so no data set and no
-training), runs the public checks of the softmax_selfcheck.py beside the notebook on them, prints
-the self-check's own report, and writes one step output, ``practice``, in the format that
-classroom-resources/autograding-grading-reporter reads from ``PRACTICE_RESULTS`` (base64 of
+no course checkout, no answer key, no secret, no GPU. Which notebook and self-check it runs,
+practice.json beside it says (``{"notebook": ..., "selfcheck": ...}``, written into the template by
+``python -m autograder classroom template`` for its assignment). It reads the notebook's
+definitions (imports, functions, classes and literal constants; nothing else of the notebook runs,
+so no data set and no training), runs the public checks of the self-check beside the notebook on
+them, prints the self-check's own report, and writes one step output, ``practice``, in the format
+that classroom-resources/autograding-grading-reporter reads from ``PRACTICE_RESULTS`` (base64 of
 ``{"version": 1, "status", "max_score", "tests": [...]}``). Every line it writes is in English and
 Chinese; the texts are the course's gettext messages (autograder/platforms/classroom.py,
 PRACTICE_TEXTS; tests/platforms/test_classroom.py keeps the two in step). The official grade is
@@ -27,15 +29,15 @@ import re
 import sys
 from pathlib import Path
 
-NOTEBOOK = "softmax_regression.ipynb"
-SELFCHECK = "softmax_selfcheck.py"
+CONFIG = Path(__file__).resolve().with_name("practice.json")
+"""{"notebook": the graded notebook's name, "selfcheck": its self-check's file name}."""
 RUNNER = "practice"
 """The reporter's runner id: the workflow's ``runners:`` and ``PRACTICE_RESULTS``."""
 
 TEXTS = {
     "title": (
-        "Practice feedback: the public checks of softmax_selfcheck.py. These points are not your grade.",
-        "练习反馈：softmax_selfcheck.py 的公开检查。这些分数不是你的成绩。",
+        "Practice feedback: the public checks of {selfcheck}. These points are not your grade.",
+        "练习反馈：{selfcheck} 的公开检查。这些分数不是你的成绩。",
     ),
     "grade": (
         "The instructor grades the last commit you push before the deadline, with hidden inputs "
@@ -47,8 +49,8 @@ TEXTS = {
         "本仓库中没有 {notebook}：请提交并推送你的 notebook。",
     ),
     "no_selfcheck": (
-        "No softmax_selfcheck.py beside {notebook}: restore it from the assignment's template.",
-        "{notebook} 旁边没有 softmax_selfcheck.py：请从作业模板中恢复它。",
+        "No {selfcheck} beside {notebook}: restore it from the assignment's template.",
+        "{notebook} 旁边没有 {selfcheck}：请从作业模板中恢复它。",
     ),
     "skipped": (
         "Code cell {number} was skipped ({error}).",
@@ -77,11 +79,23 @@ def both(key: str, **fields) -> str:
     return " / ".join(text.format(**fields) for text in TEXTS[key])
 
 
-def find_notebook(repo: Path) -> Path | None:
-    """The repository's softmax_regression.ipynb: at its top, else the shallowest one found."""
+def read_config(path: Path = CONFIG) -> tuple[str, str]:
+    """(notebook, self-check) named by practice.json; ValueError when it cannot be read."""
+    try:
+        named = json.loads(path.read_text(encoding="utf-8"))
+        notebook, selfcheck = named["notebook"], named["selfcheck"]
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"{path.name} unreadable ({type(err).__name__})") from err
+    if not all(isinstance(n, str) and n and "/" not in n for n in (notebook, selfcheck)):
+        raise ValueError(f"{path.name} names no notebook or self-check")
+    return notebook, selfcheck
+
+
+def find_notebook(repo: Path, name: str) -> Path | None:
+    """The repository's notebook `name`: at its top, else the shallowest one found."""
     found = [
         p
-        for p in repo.rglob(NOTEBOOK)
+        for p in repo.rglob(name)
         if not any(part.startswith(".") for part in p.relative_to(repo).parts)
     ]
     return min(found, key=lambda p: (len(p.parts), str(p))) if found else None
@@ -139,10 +153,10 @@ def define(notebook: Path, out) -> dict:
 
 
 def load_selfcheck(path: Path):
-    """softmax_selfcheck.py imported from `path` (registered, as its dataclass needs)."""
-    spec = importlib.util.spec_from_file_location("softmax_selfcheck", path)
+    """The self-check imported from `path` under its own name (registered, as its dataclass needs)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["softmax_selfcheck"] = module
+    sys.modules[path.stem] = module
     spec.loader.exec_module(module)
     return module
 
@@ -181,18 +195,26 @@ def run_checks(module, namespace) -> list:
     return results
 
 
-def practice(repo: Path, out) -> dict:
+def practice(repo: Path, out, config: Path = CONFIG) -> dict:
     """Run the public checks on the repository's notebook; the reporter's document."""
-    print(say("title"), file=out)
+    try:
+        name, selfcheck_name = read_config(config)
+    except ValueError as err:
+        print(say("failed", error=err), file=out)
+        return document([], 0.0)
+    print(say("title", selfcheck=selfcheck_name), file=out)
     print(say("grade"), file=out)
     print(file=out)
-    notebook = find_notebook(repo)
+    notebook = find_notebook(repo, name)
     if notebook is None:
-        print(say("no_notebook", notebook=NOTEBOOK), file=out)
+        print(say("no_notebook", notebook=name), file=out)
         return document([], 0.0)
-    selfcheck = notebook.parent / SELFCHECK
+    selfcheck = notebook.parent / selfcheck_name
     if not selfcheck.is_file():
-        print(say("no_selfcheck", notebook=notebook.relative_to(repo)), file=out)
+        print(
+            say("no_selfcheck", selfcheck=selfcheck_name, notebook=notebook.relative_to(repo)),
+            file=out,
+        )
         return document([], 0.0)
     sys.path.insert(0, str(notebook.parent))  # the notebook's kernel runs in its folder
     os.chdir(notebook.parent)
