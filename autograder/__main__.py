@@ -314,15 +314,24 @@ def cmd_check(args) -> int:
         print(f"error: {args.notebook}: no such file", file=sys.stderr)
         return 2
     if args.train:  # the training checks need the data set: refuse before checking anything
-        from autograder.units.softmax_regression import data
+        from autograder.grading import batch
 
         try:
-            data.require_data()
-        except data.DataMissingError as err:
+            batch.require_data([notebook_assignment(args.notebook)])
+        except batch.GraderUnavailable as err:
             print(f"error: {err}", file=sys.stderr)
             return 3
     results, quiz_results = check_notebook(args.notebook, train=args.train, quiz_path=args.quiz)
     return 0 if all(r.passed for r in [*results, *quiz_results]) else 1
+
+
+def notebook_assignment(notebook) -> str:
+    """The nbgrader assignment of a notebook: its folder's name where that is one (config.UNITS),
+    else config.ASSIGNMENT."""
+    from pathlib import Path
+
+    folder = Path(notebook).resolve().parent.name
+    return folder if folder in config.UNITS else config.ASSIGNMENT
 
 
 def cmd_gradebook_export(args) -> int:
@@ -371,15 +380,18 @@ def cmd_grade(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if planned.todo:
+        assignments = batch.assignments_of(planned.todo)
         try:  # refused before the fork server starts: nothing runs on a machine that cannot grade
-            batch.check_data()
+            batch.check_data(assignments)
             if args.device.startswith("cuda"):
                 batch.resolve_device(args.device)
         except batch.GraderUnavailable as err:
             print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
             return 3
         imported = batch.collect.imported_modules(planned.todo)
-        forkserver.start(preload=forkserver.optional_preload(imported))  # before torch below
+        forkserver.start(  # before torch below; the data and reference runs of the units graded
+            preload=forkserver.optional_preload(imported), units=batch.units_of(assignments)
+        )
     try:
         results = batch.grade_all(
             args.paths,

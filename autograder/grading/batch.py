@@ -56,22 +56,48 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def check_data() -> None:
-    """Refuse to start when FASHION_MNIST_ROOT names a folder that does not exist, or when the
-    data set the checks need is neither there nor downloadable (data.require_data): no student
-    gets a result for the grader's own missing input. Imports torch: call it only with work to do."""
+def check_data(assignments=None) -> None:
+    """Refuse to start when FASHION_MNIST_ROOT names a folder that does not exist, or when a data
+    set the checks of `assignments` (nbgrader assignments, default config.ASSIGNMENT) need is
+    missing (require_data): no student gets a result for the grader's own missing input. Imports
+    torch: call it only with work to do."""
     root = os.environ.get("FASHION_MNIST_ROOT")
     if root and not Path(root).is_dir():
         raise GraderUnavailable(
             f"FASHION_MNIST_ROOT={root}: no such folder (it must hold the four Fashion-MNIST .gz "
             "files); fix or unset it"
         )
-    from autograder.units.softmax_regression import data
+    require_data(assignments)
 
-    try:
-        data.require_data()
-    except data.DataMissingError as err:
-        raise GraderUnavailable(str(err)) from None
+
+def require_data(assignments=None) -> None:
+    """Each unit of `assignments` (default config.ASSIGNMENT) checks its data set
+    (``data.require_data()``, which raises the unit's ``data.DataMissingError``); a unit without
+    one needs nothing. Raises GraderUnavailable with the unit's message."""
+    from autograder.sandbox.forkserver import unit_module
+
+    for unit in units_of(assignments):
+        data = unit_module(unit, "data")
+        require = getattr(data, "require_data", None)
+        if require is None:
+            continue
+        try:
+            require()
+        except getattr(data, "DataMissingError", ()) as err:
+            raise GraderUnavailable(str(err)) from None
+
+
+def assignments_of(subs) -> list[str]:
+    """The nbgrader assignments of the submissions `subs`, each once, in order."""
+    return list(dict.fromkeys(sub.assignment for sub in subs))
+
+
+def units_of(assignments=None) -> list:
+    """The units (autograder.units.Unit) grading `assignments` (default config.ASSIGNMENT), each
+    once, in order."""
+    from autograder import units
+
+    return list(dict.fromkeys(units.get(a) for a in (assignments or [config.ASSIGNMENT])))
 
 
 def check_confinement() -> dict:
@@ -106,21 +132,22 @@ def previous(out_dir: Path, sub: Submission):
 
 def grader_failed_result(sub: Submission, err: BaseException, device: str) -> SubmissionResult:
     """The result of a submission whose grading raised in the grader: every check grader_error."""
-    from autograder.units import get as unit_of
+    from autograder import units
 
-    quiz, REGISTRY = unit_of().quiz, unit_of().registry
-
+    unit = units.get(sub.assignment)
+    questions = unit.quiz.QUESTIONS if unit.quiz_notebook else ()
     error = exports.writable_text(f"{type(err).__name__}: {err}", 400)
     message = (f"the grader failed on this submission ({error}); this is not "
                "your result: your instructor will regrade it")  # fmt: skip
-    ids = [c.id for c in REGISTRY] + [q.check_id for q in quiz.QUESTIONS]
+    ids = [c.id for c in unit.registry] + [q.check_id for q in questions]
     points = {
-        **config.POINTS,
-        **{q.check_id: config.QUIZ.points_per_question for q in quiz.QUESTIONS},
+        **unit.points,
+        **{q.check_id: config.QUIZ.points_per_question for q in questions},
     }
     checks = [CheckResult(cid, 0.0, float(points[cid]), "grader_error", message) for cid in ids]
     result = SubmissionResult(sub.student, checks, "grader_error", message, 0.0, device)
-    result.info = {"fingerprint": sub.fingerprint(), "warnings": [], "grader_error": True}
+    result.info = {"fingerprint": sub.fingerprint(), "warnings": [], "grader_error": True,
+                   "assignment": sub.assignment}  # fmt: skip
     return result
 
 
@@ -163,8 +190,10 @@ class Progress:
     workers they share; none is given before the first student finishes.
     """
 
-    def __init__(self, total, workers=1, stream=sys.stderr, clock=time.monotonic, ready_at=None):
-        self.total, self.workers, self.stream, self.clock = total, max(1, workers), stream, clock
+    def __init__(self, total, workers=1, stream=None, clock=time.monotonic, ready_at=None):
+        # sys.stderr as it is now (default None), not as it was when this module was imported
+        self.total, self.workers, self.clock = total, max(1, workers), clock
+        self.stream = stream or sys.stderr
         self.ready_at = ready_at or (lambda: None)
         self.start = clock()
         self.started: dict[str, float] = {}
@@ -397,7 +426,7 @@ def grade_all(
         planned = plan(paths, out_dir, shard=shard, force=force, only=only, due=due,
                        late_policy=late_policy, replace=replace)  # fmt: skip
     if planned.todo:
-        check_data()
+        check_data(assignments_of(planned.todo))
     out_dir = Path(out_dir)
     results = ClassRun(planned.reused)
     results.reused = [r.student for r in planned.reused]

@@ -1,4 +1,8 @@
-"""The warm fork server that every worker is forked from: torch and Fashion-MNIST loaded once."""
+"""The warm fork server that every worker is forked from: torch and the units' data loaded once.
+
+Beside it, in the grading process, ``start(units=...)`` reads the data of the units being graded
+and computes their reference runs (``prepare``); nothing here names a unit.
+"""
 
 from __future__ import annotations
 
@@ -213,23 +217,30 @@ def _remove_mp_temp_dir() -> None:
     scratch.remove(path)
 
 
-def start(preload=None) -> None:
-    """Launch the fork server and, in this process, read the data and run the grader's own SGD
-    runs, all in the background; returns at once (on one core: once the fork server is ready),
-    and only the first call does anything.
+def start(preload=None, units=None) -> None:
+    """Launch the fork server and, in this process, read the data of `units` and run their
+    reference runs (``prepare``), all in the background; returns at once (on one core: once the
+    fork server is ready), and only the first call starts anything (a later one prepares the
+    `units` not prepared yet).
 
     Call it first thing once there is something to grade: the fork server's imports (torch)
     and data, this process's own ``import torch``, its copy of the data set (the grader
     measures accuracy itself) and its reference SGD runs then load side by side on two cores
     instead of one after another. `preload`: the optional modules the fork server imports besides
     PRELOAD[0] (default: all of PRELOAD), e.g. ``optional_preload(imported)`` for the top-level
-    modules the submissions to grade import (collect.imported_modules).
+    modules the submissions to grade import (collect.imported_modules). `units`: the units
+    (autograder.units.Unit) this process grades; default: those ``prepare`` was given before,
+    else config.ASSIGNMENT's.
     """
     global _started
     with _lock:
-        if _started is not None:
-            return
-        _started = time.monotonic()
+        again = _started is not None
+        if not again:
+            _started = time.monotonic()
+            pending, _pending[:] = list(_pending), []
+    if again:
+        _prepare(units or ())
+        return
     ctx = context()
     if ctx.get_start_method() == "forkserver" and preload is not None:
         ctx.set_forkserver_preload([PRELOAD[0], *preload])
@@ -240,10 +251,46 @@ def start(preload=None) -> None:
         # 13.4 s for a cold submission, medians of 7; docs/benchmarks.md).
         _wait_ready()
     else:
-        threading.Thread(target=_wait_ready, name="softmax-forkserver-ready", daemon=True).start()
-    # Not a daemon: torch code still running in a daemon thread when the interpreter exits (a
-    # blank submission never asks for the reference runs) aborts the process (std::terminate).
-    threading.Thread(target=_read_data, name="softmax-data", daemon=False).start()
+        threading.Thread(target=_wait_ready, name="forkserver-ready", daemon=True).start()
+    if units is None and not pending:
+        from autograder.units import get
+
+        units = [get()]
+    _prepare([*pending, *(units or ())])
+
+
+def prepare(unit) -> None:
+    """Have this process read `unit`'s data and compute its reference runs (the unit's
+    ``reference_runs``, ``references.sgd_run``) in the background, beside the fork server: once
+    per unit. Before start(), `unit` waits for it (start() prepares it instead of its default)."""
+    with _lock:
+        if _started is None:
+            if all(u.name != unit.name for u in _pending):
+                _pending.append(unit)
+            return
+    _prepare([unit])
+
+
+_pending: list = []
+"""Units prepare() was given before start()."""
+_prepared: set[str] = set()
+"""The names of the units whose data and reference runs this process has started on."""
+
+
+def _prepare(units) -> None:
+    """Start one thread reading the data of those of `units` not prepared yet, then their runs."""
+    new = []
+    with _lock:
+        for unit in units:
+            if unit.name not in _prepared:
+                _prepared.add(unit.name)
+                new.append(unit)
+    if new:
+        # Not a daemon: torch code still running in a daemon thread when the interpreter exits (a
+        # blank submission never asks for the reference runs) aborts the process (std::terminate).
+        threading.Thread(
+            target=_read_data, args=(new,), name="forkserver-data", daemon=False
+        ).start()
 
 
 def optional_preload(imported) -> list[str]:
@@ -291,16 +338,35 @@ def _wait_ready() -> None:
 _ready_event = threading.Event()
 
 
-def _read_data() -> None:
-    from autograder.units.softmax_regression import data, references
-
+def unit_module(unit, part: str):
+    """`unit`'s module `part` ("data", ...), or None where the unit has no such module."""
     try:
-        data.arrays_cpu()
-        # Started before the fork server is ready, the reference runs would slow its start on a
-        # 2-core machine. After it, they run beside the worker's first checks and training,
-        # which needs one core, and are done before the train_ch3 checks ask for them.
-        _ready_event.wait(READY_WAIT_SECONDS)
-        for mode in ("grader_model", "end_to_end"):  # what the train_ch3 checks compare with
-            references.sgd_run(mode)
-    except Exception:  # noqa: BLE001 - the check that needs the data reports a missing data set
-        pass
+        return unit.module(part)
+    except ModuleNotFoundError as err:
+        if err.name == f"{unit.package}.{part}":
+            return None
+        raise
+
+
+def _read_data(units) -> None:
+    """Read the data of `units` (``data.arrays_cpu()``), then, once the fork server is ready, run
+    the reference runs of those whose data was read."""
+    read = []
+    for unit in units:
+        try:
+            data = unit_module(unit, "data")
+            if hasattr(data, "arrays_cpu"):
+                data.arrays_cpu()
+            read.append(unit)
+        except Exception:  # noqa: BLE001 - the check that needs the data reports a missing data set
+            pass
+    # Started before the fork server is ready, the reference runs would slow its start on a
+    # 2-core machine. After it, they run beside the worker's first checks and training, which
+    # needs one core, and are done before the training checks ask for them.
+    _ready_event.wait(READY_WAIT_SECONDS)
+    for unit in read:
+        try:
+            for mode in unit.reference_runs:  # what its training checks compare with
+                unit.references.sgd_run(mode)
+        except Exception:  # noqa: BLE001 - the check that needs a run computes it (and reports)
+            pass

@@ -5,6 +5,9 @@ memory cap is killed with its whole process group and reported through ``checks.
 next request starts a fresh worker for the same submission. Its messages are gettext templates
 (autograder/i18n), written in the language of the submission being graded.
 
+The unit graded (autograder/units) travels in each worker's spec, and a WorkerCaller is of the class
+built for that unit (``caller_class``): this module names no unit.
+
 A core to spare (fewer workers running in this process than cores, e.g. one submission graded
 alone, or the last of a class) buys each training run the checks will ask for (`early_runs`,
 declared by the checks) a worker of its own, started beside the first, which meanwhile answers the
@@ -14,6 +17,7 @@ asks for that run.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import signal
@@ -23,12 +27,11 @@ from dataclasses import asdict
 
 import psutil
 
-from autograder import config, sandbox
+from autograder import config, sandbox, units
 from autograder.checks.loop import Aborted
 from autograder.i18n import _
 from autograder.sandbox import forkserver, scratch, wire
 from autograder.sandbox.limits import available_cores
-from autograder.units.softmax_regression.caller import Caller
 
 
 def rss_bytes(pid):
@@ -50,14 +53,57 @@ def spare_cores() -> int:
         return available_cores() - _live[0]
 
 
-class WorkerCaller(Caller):
-    """Student code in its own sandboxed worker process (restarted after a crash or timeout)."""
+def unit_of(unit=None, assignment=None) -> units.Unit:
+    """The registered unit a WorkerCaller grades: `unit` (a Unit or a unit's name), else the unit of
+    nbgrader assignment `assignment`, else config.ASSIGNMENT's. Raises KeyError for an unregistered
+    one, ValueError when `unit` and `assignment` disagree."""
+    if unit is None:
+        return units.get(assignment)
+    found = units.by_name(unit.name if isinstance(unit, units.Unit) else unit)
+    if assignment is not None and units.get(assignment) is not found:
+        raise ValueError(f"assignment {assignment!r} is not graded by unit {found.name!r}")
+    return found
+
+
+@functools.cache
+def caller_class(unit: units.Unit) -> type:
+    """The WorkerCaller class of `unit`: WorkerCaller on the unit's Caller (units/<name>/caller.py,
+    which gives ``train``: each run once, measured by the grader), built once per unit."""
+    base = unit.caller.Caller
+    return type(
+        f"WorkerCaller[{unit.name}]", (WorkerCaller, base), {"unit": unit, "__module__": __name__}
+    )
+
+
+class WorkerCaller:
+    """Student code in its own sandboxed worker process (restarted after a crash or timeout).
+
+    ``WorkerCaller(extraction, ..., unit=None, assignment=None)`` makes an instance of
+    ``caller_class(unit_of(unit, assignment))``: this class over the unit's Caller, whose
+    ``train`` it serves with ``_train``; the unit's name goes into every worker's spec."""
+
+    unit: units.Unit
+    """The unit graded (set by caller_class)."""
+
+    def __new__(cls, *args, unit=None, assignment=None, **kwargs):
+        if cls is WorkerCaller:
+            return super().__new__(caller_class(unit_of(unit, assignment)))
+        if (unit is not None or assignment is not None) and unit_of(
+            unit, assignment
+        ) is not cls.unit:
+            raise ValueError(f"{cls.__name__} grades unit {cls.unit.name!r}")
+        return super().__new__(cls)
 
     def __init__(self, extraction, device="cpu", threads=1, limits=config.LIMITS, deadline=None,
-                 confine=None, excluded=(), release_dir=None, early_runs=()):  # fmt: skip
+                 confine=None, excluded=(), release_dir=None, early_runs=(), unit=None,
+                 assignment=None):  # fmt: skip
         """`early_runs`: training modes to start, each in a worker of its own, beside the first
-        worker, if two cores are spare then (spare_cores())."""
+        worker, if two cores are spare then (spare_cores()). `unit` (a Unit or its name) or
+        `assignment` (nbgrader's): what is graded (default config.ASSIGNMENT's unit; see
+        unit_of); `release_dir` defaults to the release folder of `assignment`, else of the unit's
+        first edition (config.ASSIGNMENT when it is one)."""
         super().__init__(device)
+        self.assignment = assignment or _edition_of(self.unit)
         self.early_runs = tuple(early_runs)
         self.sides: dict = {}
         """mode -> (WorkerCaller, nonce, sent at) of a run started early, until train() asks."""
@@ -68,7 +114,7 @@ class WorkerCaller(Caller):
         self.extraction, self.threads, self.limits = extraction, threads, limits
         self.confine = (not sandbox.UNCONFINED) if confine is None else confine
         self.excluded = [str(p) for p in excluded]
-        self.release_dir = str(release_dir or config.RELEASE_DIR)
+        self.release_dir = str(release_dir or config.release_dir(self.assignment))
         """The edition's release folder: its helpers are the only course files a worker reads."""
         self.confinement: dict = {}
         self.deadline = deadline or (time.monotonic() + limits.submission_seconds)
@@ -101,11 +147,12 @@ class WorkerCaller(Caller):
     def _start_early(self, mode):
         """Start training `mode` in a worker of its own (defining the code there first: a load
         failure is the same in either worker and is reported once)."""
-        side = WorkerCaller(self.extraction, self.device, self.threads, self.limits, self.deadline,
-                            self.confine, self.excluded, self.release_dir)  # fmt: skip
+        side = type(self)(self.extraction, self.device, self.threads, self.limits, self.deadline,
+                          self.confine, self.excluded, self.release_dir,
+                          assignment=self.assignment)  # fmt: skip
         side._spawn()
         try:
-            nonce = side._send({"op": "train", "mode": mode}, _("training with train_ch3"))
+            nonce = side._send({"op": "train", "mode": mode}, self._training())
         except Aborted:
             side.close()
             return  # the run is then asked of the first worker, as usual
@@ -118,6 +165,7 @@ class WorkerCaller(Caller):
         self.scratch = scratch.make()  # under the grader's TMPDIR (forkserver.ensure_running)
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         spec = {
+            "unit": self.unit.name,  # the worker imports this unit's harness (worker.harness)
             "scratch": self.scratch,
             "device": self.device,
             "threads": self.threads,
@@ -182,7 +230,9 @@ class WorkerCaller(Caller):
     def _watch_sides(self):
         """Watch the early runs while another worker answers: one over the memory cap, or past its
         time limit without a reply, is killed, and its run reported so when a check asks for it."""
-        doing = _("training with train_ch3")
+        if not self.sides:
+            return
+        doing = self._training()
         for mode, (side, _nonce, sent) in list(self.sides.items()):
             rss = rss_bytes(side.process.pid)
             side.peak_rss = max(side.peak_rss, rss)
@@ -192,6 +242,10 @@ class WorkerCaller(Caller):
             elif self._past(sent, self.limits.train_seconds) and not side.conn.poll(0):
                 self._drop_side(mode)
                 self.side_failures[mode] = self._over_time(sent, self.limits.train_seconds, doing)
+
+    def _training(self) -> str:
+        """What a training worker is doing, in the current language (the unit's training_label)."""
+        return _(self.unit.training_label)
 
     def _past(self, since, seconds):
         """Whether the limit of `seconds` from `since` (or the submission's deadline) is over."""
@@ -355,7 +409,7 @@ class WorkerCaller(Caller):
         return self._request(msg, self.limits.call_seconds, doing)
 
     def _train(self, mode):
-        doing = _("training with train_ch3")
+        doing = self._training()
         if mode in self.side_failures:
             raise Aborted(*self.side_failures.pop(mode))
         if mode in self.sides:
@@ -365,6 +419,13 @@ class WorkerCaller(Caller):
             finally:
                 self._retire(side)
         return self._request({"op": "train", "mode": mode}, self.limits.train_seconds, doing)
+
+
+def _edition_of(unit: units.Unit) -> str:
+    """The nbgrader assignment whose release a worker of `unit` reads by default: config.ASSIGNMENT
+    when it is one of the unit's, else the unit's first."""
+    editions = units.assignments_of(unit)
+    return config.ASSIGNMENT if config.ASSIGNMENT in editions else editions[0]
 
 
 def _exit_description(code):

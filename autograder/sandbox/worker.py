@@ -1,10 +1,13 @@
 """The worker process: defines one submission's functions inside the sandbox and answers requests.
 
-It is forked from a warm fork server that has already imported torch and read the training
-images and the visible test images (``multiprocessing``'s forkserver with ``autograder.sandbox.preload``),
-so a submission costs a fork, not a fresh interpreter. It imports nothing that holds answers (no
-checks, references or quiz key) and confines itself with ``sandbox.confine`` before any
-student code is defined. Replies are raw data; the grader judges them.
+It is forked from a warm fork server that has already imported torch and, for every registered
+unit, its harness and the training images and visible test images (``multiprocessing``'s forkserver
+with ``autograder.sandbox.preload``), so a submission costs a fork, not a fresh interpreter.
+
+The unit travels in the request: the spec names it (``spec["unit"]``), and the worker imports that
+unit's ``calls`` and ``data`` (``harness``), and nothing that holds answers (no checks, references
+or quiz key), then confines itself with ``sandbox.confine`` before any student code is defined.
+This module names no unit. Replies are raw data; the grader judges them.
 """
 
 from __future__ import annotations
@@ -22,22 +25,44 @@ import torch.optim  # noqa: F401
 import torch.special  # noqa: F401
 import torch.utils._python_dispatch  # noqa: F401
 
-from autograder import config, sandbox
+from autograder import config, sandbox, units
 from autograder.sandbox import audit, wire
 from autograder.sandbox import limits as os_limits
-from autograder.units.softmax_regression import data
-from autograder.units.softmax_regression.calls import execute_call, run_training
 
 
 def preload():
-    """Import and read everything workers share, once, in the fork server (autograder.sandbox.preload)."""
+    """Import and read everything workers share, once, in the fork server (autograder.sandbox.preload):
+    every registered unit's harness (``calls``) and data (``data.worker_arrays()``, where its data
+    module has one)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     # No OpenMP thread pool may exist in the fork server: a forked child would deadlock in it.
     torch.set_num_threads(1)
-    try:  # matplotlib: forkserver.PRELOAD (or only for submissions that import it, start())
-        data.worker_arrays()
-    except Exception:  # noqa: BLE001 - a worker reports a missing data set itself, with the path
-        pass
+    for (
+        unit
+    ) in units.every():  # matplotlib: forkserver.PRELOAD (or only for submissions that import it)
+        try:
+            unit.calls  # noqa: B018 - imported here once, not in every worker
+            data = unit.data
+            if hasattr(data, "worker_arrays"):
+                data.worker_arrays()
+        except Exception:  # noqa: BLE001 - a worker reports a missing data set itself, with the path
+            pass
+
+
+def harness(name):
+    """(execute_call, run_training, worker_arrays, batches) of the unit registered as `name`
+    (config.UNITS): its ``calls`` and ``data``, imported now, before the worker confines itself.
+
+    Raises LookupError for anything else (not a string, or no registered unit's name): the spec
+    chooses among the registered units only, never a module by path."""
+    if not isinstance(name, str):
+        raise LookupError(f"the request names no unit (got {type(name).__name__})")
+    try:
+        unit = units.by_name(name)
+    except KeyError:
+        raise LookupError(f"no unit {name[:80]!r} is registered (config.UNITS)") from None
+    calls, data = unit.calls, unit.data
+    return calls.execute_call, calls.run_training, data.worker_arrays, data.batches
 
 
 def _define(namespace, source, filename):
@@ -64,11 +89,17 @@ def _private_folders(scratch):
 def serve(conn, spec):
     """Worker main: confine this process, define the submission, then answer until told to stop.
 
-    The harness is bound here, before any student code runs: replacing this module's globals
-    later changes nothing, and the audit hook (sandbox/audit.py) is armed before the student's
-    definitions run."""
-    call, train = execute_call, run_training
+    The harness of the unit `spec["unit"]` names (``harness``) is imported and bound here, before
+    the worker confines itself (its file access is closed then, the course folder excluded) and
+    before any student code runs: replacing a module's globals later changes nothing, and the
+    audit hook (sandbox/audit.py) is armed before the student's definitions run. A spec naming no
+    registered unit is refused (a fatal "ready")."""
     channel = wire.Channel(conn.fileno())  # sealed: see wire's docstring
+    try:
+        call, train, worker_arrays, batches = harness(spec.get("unit"))
+    except Exception as err:  # noqa: BLE001 - refused: no student code has been defined
+        channel.send({"op": "ready", "fatal": f"{type(err).__name__}: {err}"[:400], "trace": ""})
+        return
     os_limits.detach_session()
     os_limits.close_fds({conn.fileno()})
     os_limits.silence_output()
@@ -82,7 +113,7 @@ def serve(conn, spec):
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         sys.path.insert(0, spec["release_dir"])
         release_errors = _define(namespace, spec["release_source"], "<release notebook>")
-        on_device = tuple(t.to(device) for t in data.worker_arrays())
+        on_device = tuple(t.to(device) for t in worker_arrays())
         if device.startswith("cuda"):
             torch.zeros(1, device=device).sum().item()  # create the CUDA context before confining
         confinement = {"confined": False}
@@ -127,13 +158,13 @@ def serve(conn, spec):
             )
         elif op == "train":
             # Fresh batches for every run: each starts from the seeded order, as the grader's does.
-            batches = data.batches(device, arrays_=on_device)
+            train_iter = batches(device, arrays_=on_device)
             # Random numbers the student's code draws start from the same state in every run,
             # whatever ran before in this worker: a run started early in a fresh worker
             # (runner.py) and one after the other checks give the same parameters.
             torch.manual_seed(config.SEED)
             random.seed(config.SEED)
-            reply = train(namespace, request["mode"], batches, device)
+            reply = train(namespace, request["mode"], train_iter, device)
         else:
             return
         try:
