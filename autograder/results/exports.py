@@ -10,11 +10,49 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder import config
+from autograder import config, units
 from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.results import repository
 
-FUNCTION_COLUMNS = ("softmax", "cross_entropy", "accuracy", "train_ch3", "quiz")
+
+# -- whose results: the unit of an assignment (autograder.units), never a unit named here --------
+def unit_of_result(result: SubmissionResult) -> units.Unit:
+    """The unit a result was graded by: its info["assignment"]'s (the edition handed in), else
+    config.ASSIGNMENT's (results written before results recorded it, or of an assignment the
+    course no longer registers)."""
+    info = result.info if isinstance(result.info, dict) else {}
+    assignment = info.get("assignment")
+    try:
+        return units.get(assignment if isinstance(assignment, str) else None)
+    except KeyError:
+        return units.get()
+
+
+def class_units(results, assignment: str | None = None) -> list[units.Unit]:
+    """The units of a class's results: `assignment`'s when given, else each unit the results
+    were graded by (unit_of_result), in order of first appearance; config.ASSIGNMENT's for none."""
+    if assignment is not None:
+        return [units.get(assignment)]
+    found = list(dict.fromkeys(unit_of_result(r) for r in results))
+    return found or [units.get()]
+
+
+def columns(results, assignment: str | None = None) -> tuple[str, ...]:
+    """The per-function score columns of a class (grades.csv, tables, the report): its unit's
+    ``columns`` (graded functions, then "quiz"); the units' one after another for results of
+    several (both editions of a unit share theirs)."""
+    return tuple(
+        dict.fromkeys(c for unit in class_units(results, assignment) for c in unit.columns)
+    )
+
+
+def class_assignment(results, assignment: str | None = None) -> str:
+    """The assignment a class's pages name: `assignment`, else the first edition registered for
+    the unit of its results (config.UNITS: the English one), whichever edition each student had."""
+    if assignment is not None:
+        return assignment
+    unit = class_units(results)[0]
+    return next(iter(units.assignments_of(unit)), unit.name)
 
 
 def _umask() -> int:
@@ -235,9 +273,10 @@ def _readable(result: SubmissionResult) -> SubmissionResult:
     return result
 
 
-def function_scores(result: SubmissionResult) -> dict[str, float]:
-    """Points per graded function (and the quiz)."""
-    out = dict.fromkeys(FUNCTION_COLUMNS, 0.0)
+def function_scores(result: SubmissionResult, names=None) -> dict[str, float]:
+    """Points per graded function (and the quiz): every column of `names` (default: the columns
+    of the result's unit), then any other function the result has checks of."""
+    out = dict.fromkeys(unit_of_result(result).columns if names is None else names, 0.0)
     for c in result.checks:
         out[c.function] = round(out.get(c.function, 0.0) + c.score, 6)
     return out
@@ -260,24 +299,28 @@ def late_cells(result: SubmissionResult) -> list[str]:
     ]
 
 
-def grades_csv(results: list[SubmissionResult]) -> str:
+def grades_csv(results: list[SubmissionResult], assignment: str | None = None) -> str:
     """One row per student: total, status, per-function and lateness columns (for an LMS import).
+
+    The per-function columns are the unit's (``columns``: of `assignment`, default the unit the
+    results were graded by).
 
     The student column is the id itself (any Unicode name); the text is UTF-8, and
     ``write_grades(..., bom=True)`` adds the byte-order mark Excel needs to read it as UTF-8.
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", "status", *FUNCTION_COLUMNS, *LATE_COLUMNS])
+    names = columns(results, assignment)
+    writer.writerow(["student", "score", "max_score", "status", *names, *LATE_COLUMNS])
     for r in sorted(results, key=lambda r: r.student):
-        per = function_scores(r)
+        per = function_scores(r, names)
         writer.writerow(
             [
                 r.student,
                 f"{r.score:g}",
                 f"{r.max_score:g}",
                 r.status,
-                *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
+                *(f"{per[f]:g}" for f in names),
                 *late_cells(r),
             ]
         )
@@ -287,8 +330,14 @@ def grades_csv(results: list[SubmissionResult]) -> str:
 BOM = "\ufeff"
 
 
-def write_grades(out_dir: Path, results: list[SubmissionResult], bom: bool | None = None) -> Path:
-    """Write DIR/grades.csv atomically; `bom`: with a UTF-8 byte-order mark (None: as it was)."""
+def write_grades(
+    out_dir: Path,
+    results: list[SubmissionResult],
+    bom: bool | None = None,
+    assignment: str | None = None,
+) -> Path:
+    """Write DIR/grades.csv atomically; `bom`: with a UTF-8 byte-order mark (None: as it was);
+    `assignment`: whose unit's columns (default: the results' unit, see grades_csv)."""
     path = Path(out_dir) / "grades.csv"
     if bom is None:
         try:
@@ -296,7 +345,7 @@ def write_grades(out_dir: Path, results: list[SubmissionResult], bom: bool | Non
                 bom = fh.read(1) == BOM
         except (OSError, UnicodeDecodeError):
             bom = False
-    atomic_write(path, (BOM if bom else "") + grades_csv(results))
+    atomic_write(path, (BOM if bom else "") + grades_csv(results, assignment))
     return path
 
 
@@ -312,17 +361,19 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def table(results: list[SubmissionResult]) -> str:
-    """A plain-text table of students, scores and statuses for the terminal."""
-    rows = [("student", "score", "status", *(f[:13] for f in FUNCTION_COLUMNS), "seconds")]
+def table(results: list[SubmissionResult], assignment: str | None = None) -> str:
+    """A plain-text table of students, scores and statuses for the terminal (the per-function
+    columns of `assignment`'s unit, default the results', as in grades_csv)."""
+    names = columns(results, assignment)
+    rows = [("student", "score", "status", *(f[:13] for f in names), "seconds")]
     for r in sorted(results, key=lambda r: r.student):
-        per = function_scores(r)
+        per = function_scores(r, names)
         rows.append(
             (
                 r.student,
                 f"{r.score:g}/{r.max_score:g}",
                 r.status,
-                *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
+                *(f"{per[f]:g}" for f in names),
                 f"{r.seconds:.1f}",
             )
         )

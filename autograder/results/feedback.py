@@ -1,9 +1,10 @@
 """Per-student feedback: a readable HTML page and a Markdown text (for LMS comment boxes).
 
-Made only from a SubmissionResult (what results.json holds): scores per function, the message of
-every check that did not pass (input, expected, got, hint), and the training curve of the
-student's train_ch3 runs. Hidden test source is never part of a result, so it cannot appear; the
-quiz key is never read (quiz messages name the topic, not the answer).
+Made only from a SubmissionResult (what results.json holds) and the unit it was graded by
+(its info["assignment"]'s, autograder.units): scores per function, the message of every check that
+did not pass (input, expected, got, hint), and the training curves of the student's runs. Hidden
+test source is never part of a result, so it cannot appear; the quiz key is never read (quiz
+messages name the topic, not the answer).
 
 Written in the language the result records (info["lang"], else its edition's, else English)
 through the "reports" gettext catalogue; check messages are stored already in that language and
@@ -23,15 +24,7 @@ from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
 from autograder.i18n import N_, _, current, ngettext, normalise, use
 from autograder.results import late
-from autograder.results.exports import FUNCTION_COLUMNS, atomic_write
-from autograder.units import get as unit_of
-
-quiz = unit_of().quiz
-REGISTRY = unit_of().registry
-
-CURVE_CHECKS = REGISTRY.curves
-"""Training runs whose curves are drawn: check id -> what was trained (an N_() msgid of the
-"autograder" catalogue)."""
+from autograder.results.exports import atomic_write, class_assignment, unit_of_result
 
 HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
 """Language key (autograder.i18n.LANGUAGES) -> the <html lang> attribute of a page in it."""
@@ -177,18 +170,36 @@ def plot_note() -> str | None:
     )
 
 
+def curve_checks(result: SubmissionResult) -> dict[str, str]:
+    """Training runs of the result's unit whose curves are drawn: check id -> what was trained (an
+    N_() msgid of the "autograder" catalogue)."""
+    return unit_of_result(result).registry.curves
+
+
+def training_runs(result: SubmissionResult) -> list[str]:
+    """The checks of the result's unit that train (curves drawn, accuracy measured), in order."""
+    return list(dict.fromkeys([*curve_checks(result), *unit_of_result(result).accuracy_checks]))
+
+
+def manual_questions(result: SubmissionResult) -> tuple:
+    """The hand-graded questions of the result's unit's quiz (none for a unit without a quiz)."""
+    unit = unit_of_result(result)
+    return tuple(unit.quiz.MANUAL_QUESTIONS) if unit.quiz_notebook else ()
+
+
 def curves(result: SubmissionResult) -> dict[str, list[list[float]]]:
     """check id -> rows [epoch, train_loss, train_acc, test_acc] of the runs that recorded a curve."""
     out = {}
+    drawn = curve_checks(result)
     for c in result.checks:
         curve = c.details.get("curve") if isinstance(c.details, dict) else None
-        if c.check_id in CURVE_CHECKS and curve:
+        if c.check_id in drawn and curve:
             out[c.check_id] = [list(map(float, row)) for row in curve if len(row) >= 4]
     return out
 
 
 def test_accuracies(result: SubmissionResult) -> dict[str, float]:
-    """check id -> test accuracy the grader measured (train_ch3 checks that ran)."""
+    """check id -> test accuracy the grader measured (the training checks that ran)."""
     return {
         c.check_id: float(c.details["test_accuracy"])
         for c in result.checks
@@ -202,6 +213,7 @@ def curve_figure(result: SubmissionResult):
     runs = curves(result)
     if not runs:
         return None
+    captions = curve_checks(result)
     plt = pyplot()
     fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.4), squeeze=False)
     threshold = config.ACCURACY_TIERS[0][0]
@@ -220,19 +232,18 @@ def curve_figure(result: SubmissionResult):
             ax2.set_ylabel(_("train loss"))
             lines = ax.get_lines() + ax2.get_lines()
             ax.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
-            ax.set_title(f"{cid}\n{_(CURVE_CHECKS[cid])}", fontsize=9)
+            ax.set_title(f"{cid}\n{_(captions[cid])}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def _by_function(result: SubmissionResult):
-    """(function, its checks) in the gradebook's column order, then any other function."""
+    """(function, its checks) in the gradebook's column order (the unit's), then any other function."""
     groups: dict[str, list] = {}
     for c in result.checks:
         groups.setdefault(c.function, []).append(c)
-    order = [f for f in FUNCTION_COLUMNS if f in groups] + [
-        f for f in groups if f not in FUNCTION_COLUMNS
-    ]
+    columns = unit_of_result(result).columns
+    order = [f for f in columns if f in groups] + [f for f in groups if f not in columns]
     return [(f, groups[f]) for f in order]
 
 
@@ -269,22 +280,25 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
     if curve_png is None:
         fig = curve_figure(result)
         curve_png = png_data_uri(fig) if fig is not None else ""
+    unit, assignment = unit_of_result(result), class_assignment([result])
     title = _("Feedback: {student} - {assignment}")
     heading = esc(_("Feedback for {student}")).format(student=esc(result.student))
-    subtitle = _("Assignment {assignment} (d2l softmax regression)")
+    subtitle = _("Assignment {assignment} ({title})").format(
+        assignment=assignment, title=_(unit.title)
+    )
     total = _("Score: {score} / {max_score}").format(
         score=f"{result.score:g}", max_score=f"{result.max_score:g}"
     )
     badge = f"<span class='badge {esc(result.status)}'>{esc(_status_line(result))}</span>"
     status_para = esc(_("Status: {status}")).format(status=badge)
-    when = late.summary(result)
+    when, by_hand = late.summary(result), hand_graded_note(result)
     func_header = (_("function"), _("points"), _("checks passed"))
     parts = [
-        page_head(title.format(student=result.student, assignment=config.ASSIGNMENT)),
+        page_head(title.format(student=result.student, assignment=assignment)),
         f"<h1>{heading}</h1>",
-        f"<p class='muted'>{esc(subtitle.format(assignment=config.ASSIGNMENT))}</p>",
+        f"<p class='muted'>{esc(subtitle)}</p>",
         f"<p class='score' id='total'>{esc(total)}</p>",
-        f"<p class='muted' id='by-hand'>{esc(hand_graded_note(result))}</p>",
+        *([f"<p class='muted' id='by-hand'>{esc(by_hand)}</p>"] if by_hand else []),
         f"<p>{status_para}</p>",
         *([f"<p id='lateness'>{esc(when)}</p>"] if when else []),
         "<h2>{}</h2><table id='functions'><tr><th>{}</th><th class='num'>{}</th><th class='num'>{}</th></tr>".format(
@@ -302,8 +316,25 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
         )
     parts.append("</table>")
 
-    accs = test_accuracies(result)
-    parts.append("<h2>{}</h2>".format(esc(_("Training"))))
+    parts += _training_section(result, curve_png)
+    parts += _checks_section(result, groups)
+    command = f"<code>python -m autograder check {esc(unit.main_notebook)}</code>"
+    if by_hand:
+        closing = _("Free-text quiz answers are graded by hand and are not included here. Check your work before handing in: {command}.")  # fmt: skip
+    else:
+        closing = _("Check your work before handing in: {command}.")
+    parts.append(f"<p class='muted'>{esc(closing).format(command=command)}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _training_section(result: SubmissionResult, curve_png: str) -> list[str]:
+    """The Training section of the page: measured accuracies, the curves (nothing for a unit whose
+    checks train nothing and a result without a run)."""
+    accs, runs = test_accuracies(result), training_runs(result)
+    if not (accs or curve_png or runs):
+        return []
+    parts = ["<h2>{}</h2>".format(esc(_("Training")))]
     if accs:
         acc_header = (_("run"), _("test accuracy measured by the grader"))
         parts.append("<table id='accuracy'><tr><th>{}</th><th class='num'>{}</th></tr>".format(*map(esc, acc_header)))  # fmt: skip
@@ -320,10 +351,15 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
         if note := plot_note():
             parts.append(f"<p class='muted' id='plot-note'>{esc(note)}</p>")
     if not accs and not curve_png:
-        untrained = _("train_ch3 did not finish a training run (see its checks below).")
-        parts.append(f"<p>{esc(untrained)}</p>")
+        function = runs[0].split(".", 1)[0]  # the function of the unit's first training run
+        untrained = _("{function} did not finish a training run (see its checks below).")
+        parts.append(f"<p>{esc(untrained.format(function=function))}</p>")
+    return parts
 
-    parts.append("<h2>{}</h2>".format(esc(_("Checks"))))
+
+def _checks_section(result: SubmissionResult, groups) -> list[str]:
+    """The Checks section of the page: every check of every function, and its message."""
+    parts = ["<h2>{}</h2>".format(esc(_("Checks")))]
     check_header = (_("check"), _("status"), _("points"))
     for func, checks in groups:
         parts.append(f"<h3>{esc(func)}</h3>" + "<table class='checks'><tr><th>{}</th><th>{}</th><th class='num'>{}</th></tr>".format(*map(esc, check_header)))  # fmt: skip
@@ -334,22 +370,22 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
             )
         parts.append("</table>")
         for c in checks:
-            if c.message:  # a passed check's message is a note (e.g. d2l-zh's asserts in train_ch3)
+            if c.message:  # a passed check's message is a note (e.g. on d2l-zh's own asserts)
                 parts.append(
                     f"<p><b>{esc(c.check_id)}</b> <span class='{esc(c.status)}'>{esc(status_label(c.status))}</span></p>"
                     f"<pre>{esc(check_message(c, result))}</pre>"
                 )
-    command = f"<code>python -m autograder check {esc(config.MAIN_NOTEBOOK)}</code>"
-    closing = _("Free-text quiz answers are graded by hand and are not included here. Check your work before handing in: {command}.")  # fmt: skip
-    parts.append(f"<p class='muted'>{esc(closing).format(command=command)}</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def hand_graded_note(result: SubmissionResult) -> str:
-    """What the score leaves out: the written quiz answers, graded by hand later in nbgrader."""
-    count = len(quiz.MANUAL_QUESTIONS)
-    manual = sum(q.points for q in quiz.MANUAL_QUESTIONS)
+    """What the score leaves out: the written quiz answers, graded by hand later in nbgrader ("" for
+    a unit whose quiz has none)."""
+    questions = manual_questions(result)
+    if not questions:
+        return ""
+    count = len(questions)
+    manual = sum(q.points for q in questions)
     note = ngettext(
         "This score counts the automatically graded points. Your {count} written answer "
         "({manual} points) is graded by hand later, so the full total is out of {total}.",
@@ -374,12 +410,11 @@ def _markdown(result: SubmissionResult) -> str:
         score=f"{result.score:g}", max_score=f"{result.max_score:g}"
     )
     lines = [
-        _("# Feedback for {student}: {assignment}").format(student=result.student, assignment=config.ASSIGNMENT),
+        _("# Feedback for {student}: {assignment}").format(student=result.student, assignment=class_assignment([result])),
         "",
         _("**{score}** (status: {status})").format(score=score, status=_status_line(result)),
         "",
-        hand_graded_note(result),
-        "",
+        *([by_hand, ""] if (by_hand := hand_graded_note(result)) else []),
         *([when, ""] if when else []),
         "| {} | {} | {} |".format(_("function"), _("points"), _("checks passed")),
         "| --- | ---: | ---: |",
@@ -400,7 +435,7 @@ def _markdown(result: SubmissionResult) -> str:
             lines.append(line.format(check=cid, accuracy=f"{acc:.4f}", threshold=threshold))
         header = "| {} | {} | {} | {} |".format(_("epoch"), _("train loss"), _("train acc"), _("test acc"))  # fmt: skip
         for cid, rows in runs.items():
-            caption = _("{check} ({what}):").format(check=cid, what=_(CURVE_CHECKS[cid]))
+            caption = _("{check} ({what}):").format(check=cid, what=_(curve_checks(result)[cid]))
             lines += ["", caption, "", header, "| ---: | ---: | ---: | ---: |"]
             lines += [f"| {r[0]:g} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.4f} |" for r in rows]
     failed = [c for c in result.checks if not c.passed]

@@ -2,7 +2,7 @@
 
     bash scripts/release.sh --gradebook                  # once: records the graded cells in gradebook.db
     python -m autograder grade submitted --out grades
-    nbgrader autograde softmax_regression --no-execute   # submissions -> autograded/ (confined grader, no kernel run)
+    nbgrader autograde <assignment> --no-execute         # submissions -> autograded/ (confined grader, no kernel run)
     python -m autograder gradebook-export grades         # our scores -> gradebook.db (auto scores)
     nbgrader formgrader / nbgrader export                # hand-grade m1-m3, export one grades.csv
 
@@ -21,12 +21,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autograder import config
+from autograder import config, units
 from autograder.checks.outcome import SubmissionResult
+from autograder.results.exports import class_assignment
 
 
 def grade_cell_id(check_id: str) -> str:
-    """nbgrader grade_id of the test cell of a check: softmax.values -> test_softmax_values, quiz.q1 -> test_q1."""
+    """nbgrader grade_id of the test cell of a check: f.values -> test_f_values, quiz.q1 -> test_q1."""
     func, _, rest = check_id.partition(".")
     return f"test_{rest}" if func == "quiz" else "test_" + check_id.replace(".", "_")
 
@@ -41,8 +42,9 @@ def export_to_gradebook(
 ) -> str:
     """Write the scores of `results` into nbgrader's gradebook; return a one-paragraph summary.
 
-    Each student's scores go to `assignment`, or by default to the edition (config.EDITIONS) the
-    gradebook holds their submission of (nbgrader autograde made it), else the English one.
+    Each student's scores go to `assignment`, or by default to the assignment their result records
+    (info["assignment"]), else to the edition of its unit (units.assignments_of) the gradebook holds
+    their submission of (nbgrader autograde made it), else the unit's first (English) one.
     Raises LookupError when the assignment is not in the gradebook (naming the command that
     records it). The summary names the students formgrader cannot show yet: those without an
     autograded notebook under `course` (default: the course root).
@@ -55,19 +57,19 @@ def export_to_gradebook(
     written, unmatched, targets = 0, set(), {}
     with Gradebook(db_url) as gb:
         known = {a.name for a in gb.assignments}
-        wanted = assignment or config.ASSIGNMENT
+        wanted = assignment or class_assignment(results)
         if wanted not in known:
             raise LookupError(
                 f"assignment {wanted!r} is not in the gradebook {db_url}; record it with "
                 "`bash scripts/release.sh --gradebook` (from the course root; plain `nbgrader "
                 "generate_assignment` skips an assignment whose release/ folder exists)"
             )
-        editions = [a for a in config.EDITIONS if a in known]
+        editions = [a for a in editions_of(wanted) if a in known]
         for res in results:
             gb.update_or_create_student(res.student)
             handed_in = res.info.get("assignment")
             target = assignment or (handed_in if handed_in in known else None)
-            target = target or edition_of(gb, res.student, editions)
+            target = target or edition_of(gb, res.student, editions, wanted)
             try:
                 sub = gb.find_submission(target, res.student)
             except MissingEntry:
@@ -96,9 +98,17 @@ def export_to_gradebook(
     return summary
 
 
-def edition_of(gb, student: str, editions: list[str]) -> str:
-    """The edition the gradebook holds `student`'s submission of (the first, if several), else
-    the English assignment."""
+def editions_of(assignment: str) -> list[str]:
+    """The editions of `assignment`'s unit (itself alone when the course does not register it)."""
+    try:
+        return units.assignments_of(units.get(assignment))
+    except KeyError:
+        return [assignment]
+
+
+def edition_of(gb, student: str, editions: list[str], default: str | None = None) -> str:
+    """The edition of `editions` the gradebook holds `student`'s submission of (the first, if
+    several), else `default` (config.ASSIGNMENT when not given)."""
     from nbgrader.api import MissingEntry
 
     for edition in editions:
@@ -107,7 +117,7 @@ def edition_of(gb, student: str, editions: list[str]) -> str:
             return edition
         except MissingEntry:
             continue
-    return config.ASSIGNMENT
+    return default or config.ASSIGNMENT
 
 
 def not_autograded(targets: dict[str, str], course=None) -> str:

@@ -2,7 +2,7 @@
 
 The due date comes from ``grade --due`` (ISO 8601; a date without a time zone is UTC, like
 nbgrader's), else ``config.DUE_DATE``, else nbgrader's gradebook (``nbgrader db assignment add
-softmax_regression --duedate=...``) when ``gradebook.db`` exists. Lateness is recorded in every
+<assignment> --duedate=...``) when ``gradebook.db`` exists. Lateness is recorded in every
 result (``info["late"]``), in grades.csv and in the feedback. With a penalty policy (``--late-penalty``
 or ``config.LATE_POLICY``), a late result gets one extra check ``late.penalty`` with negative points, so
 the total, results.json and every export agree. Lateness is recomputed on every run, also for

@@ -20,7 +20,13 @@ from autograder.checks import status
 from autograder.checks.outcome import SubmissionResult
 from autograder.i18n import _, clip, parse, use
 from autograder.results import late, repository, store
-from autograder.results.exports import FUNCTION_COLUMNS, atomic_write, function_scores
+from autograder.results.exports import (
+    atomic_write,
+    class_assignment,
+    class_units,
+    columns,
+    function_scores,
+)
 from autograder.results.feedback import (
     esc,
     page_head,
@@ -68,27 +74,28 @@ def common_failures(results) -> list[tuple[str, str, int, list[str]]]:
     return sorted(rows, key=lambda row: (-row[2], row[0], row[1]))
 
 
-def check_order(results) -> list[str]:
-    """Every check id seen, in grading order (config.POINTS, then the quiz)."""
+def check_order(results, assignment: str | None = None) -> list[str]:
+    """Every check id seen, in grading order (the points of the unit of `assignment`, default the
+    results', then the quiz)."""
     seen = []
     for r in results:
         for c in graded_checks(r):
             if c.check_id not in seen:
                 seen.append(c.check_id)
-    known = list(config.POINTS)
+    known = list(dict.fromkeys(c for unit in class_units(results, assignment) for c in unit.points))
     return [c for c in known if c in seen] + sorted(
         (c for c in seen if c not in known), key=lambda c: (len(c), c)
     )
 
 
-def pass_rates(results) -> list[tuple[str, int, int]]:
+def pass_rates(results, assignment: str | None = None) -> list[tuple[str, int, int]]:
     """(check id, students who passed it, students graded on it)."""
     passed, total = Counter(), Counter()
     for r in results:
         for c in graded_checks(r):
             total[c.check_id] += 1
             passed[c.check_id] += c.passed
-    return [(cid, passed[cid], total[cid]) for cid in check_order(results)]
+    return [(cid, passed[cid], total[cid]) for cid in check_order(results, assignment)]
 
 
 def malformed_answers(result: SubmissionResult) -> list[str]:
@@ -151,9 +158,21 @@ def _fig_pass_rates(rates):
     return fig
 
 
-def _fig_accuracy(results):
-    """Histogram of the measured test accuracies, with the thresholds of the points (or None)."""
-    accs = {cid: [] for cid in ("train_ch3.end_to_end", "train_ch3.accuracy")}
+ACCURACY_COLOURS = ("tab:blue", "tab:purple", "tab:orange", "tab:brown", "tab:olive", "tab:cyan")
+"""The bars of each accuracy check in the histogram, in order."""
+
+
+def accuracy_checks(results, assignment: str | None = None) -> tuple[str, ...]:
+    """The checks whose measured test accuracy the report shows: the accuracy_checks of the unit
+    of `assignment` (default: of the results)."""
+    units = class_units(results, assignment)
+    return tuple(dict.fromkeys(cid for unit in units for cid in unit.accuracy_checks))
+
+
+def _fig_accuracy(results, trained: tuple[str, ...]):
+    """Histogram of the measured test accuracies of the runs `trained` (check ids) and any other
+    the results hold, with the thresholds of the points (or None)."""
+    accs = {cid: [] for cid in trained}
     for r in results:
         for cid, acc in test_accuracies(r).items():
             accs.setdefault(cid, []).append(acc)
@@ -169,7 +188,7 @@ def _fig_accuracy(results):
         range=(lo, 1.0),
         label=list(accs),
         stacked=False,
-        color=["tab:blue", "tab:purple"][: len(accs)],
+        color=[ACCURACY_COLOURS[i % len(ACCURACY_COLOURS)] for i in range(len(accs))],
     )
     with use(plot_lang()):
         for threshold, fraction in config.ACCURACY_TIERS:
@@ -221,16 +240,23 @@ def unconfined_ok(result: SubmissionResult) -> bool:
 
 
 def build_report(
-    results: list[SubmissionResult], title: str | None = None, lang: str | None = None
+    results: list[SubmissionResult],
+    title: str | None = None,
+    lang: str | None = None,
+    assignment: str | None = None,
 ) -> str:
-    """The class report as one self-contained HTML page, in `lang` (None: the current language)."""
+    """The class report as one self-contained HTML page, in `lang` (None: the current language).
+
+    Its columns, checks and runs are those of the unit of `assignment` (default: the unit the
+    results were graded by, exports.class_units; config.ASSIGNMENT's for no results)."""
     with use(lang):
-        return _build(sorted(results, key=lambda r: r.student), title)
+        return _build(sorted(results, key=lambda r: r.student), title, assignment)
 
 
-def _build(results: list[SubmissionResult], title: str | None) -> str:
+def _build(results: list[SubmissionResult], title: str | None, assignment: str | None) -> str:
     """build_report in the current language, for results sorted by student."""
-    title = title or _("Class report: {assignment}").format(assignment=config.ASSIGNMENT)
+    named = class_assignment(results, assignment)
+    title = title or _("Class report: {assignment}").format(assignment=named)
     scores = [r.score for r in results]
     most = max((r.max_score for r in results), default=0)
     threshold = config.ACCURACY_TIERS[0][0]
@@ -255,58 +281,47 @@ def _build(results: list[SubmissionResult], title: str | None) -> str:
         more = _(" and others") if len(unconfined) > 20 else ""
         warning = warning.format(students=esc(", ".join(unconfined[:20])), more=esc(more))
         parts.append(f"<p class='warning' id='unconfined'>{warning}</p>")
-    e2e = [test_accuracies(r).get("train_ch3.end_to_end") for r in results]
-    e2e = [a for a in e2e if a is not None]
+    trained = accuracy_checks(results, assignment)
     summary = [
         (_("students"), f"{len(results)}"),
         (_("mean score"), f"{statistics.mean(scores):.2f} / {most:g}"),
         (_("median score"), f"{statistics.median(scores):g} / {most:g}"),
         (_("full marks"), f"{sum(r.score == r.max_score for r in results)}"),
         (_("submissions with grading problems"), f"{len(problem_students(results))}"),
-        (_("end-to-end test accuracy >= {threshold}").format(threshold=threshold),
-         _("{passed} of {trained} trained").format(passed=sum(a >= threshold for a in e2e), trained=len(e2e))),
-        (_("total grading time"), _("{seconds} s").format(seconds=f"{sum(r.seconds for r in results):.0f}")),
-    ]  # fmt: skip
+    ]
+    for cid in trained:
+        accs = [a for r in results if (a := test_accuracies(r).get(cid)) is not None]
+        summary.append((_("{check}: test accuracy >= {threshold}").format(check=cid, threshold=threshold),
+                        _("{passed} of {trained} trained").format(passed=sum(a >= threshold for a in accs), trained=len(accs))))  # fmt: skip
+    summary.append((_("total grading time"), _("{seconds} s").format(seconds=f"{sum(r.seconds for r in results):.0f}")))  # fmt: skip
     parts.append(_table(("", ""), [(esc(k), esc(v)) for k, v in summary], "summary"))
 
     parts.append(_heading(_("Scores")))
     parts.append(_img("score-histogram", _("score histogram"), _fig_scores(results)))
     rows = []
     feedback_link = esc(_("feedback"))
+    names = columns(results, assignment)
     for r in results:
-        per = function_scores(r)
+        per = function_scores(r, names)
         state = _status_span(r.status)
         if answers := malformed_answers(r):
             note = _("malformed answer: {questions}").format(questions=", ".join(answers))
             state += f" <span class='malformed'>({esc(note)})</span>"
         rows.append([esc(r.student), f"{r.score:g}", state,
-                     *(f"{per[f]:g}" for f in FUNCTION_COLUMNS),
+                     *(f"{per[f]:g}" for f in names),
                      f"<a href='{esc(quote(store.folder_name(r.student)))}/feedback.html'>{feedback_link}</a>"])  # fmt: skip
     score_of = _("score (of {max_score})").format(max_score=f"{most:g}")
-    parts.append(_table((_("student"), score_of, _("status"), *FUNCTION_COLUMNS, ""), rows, "scores", numeric={1, 3, 4, 5, 6, 7}))  # fmt: skip
+    numeric = {1, *range(3, 3 + len(names))}  # the score, then one column per function
+    parts.append(_table((_("student"), score_of, _("status"), *names, ""), rows, "scores", numeric=numeric))  # fmt: skip
 
-    rates = pass_rates(results)
+    rates = pass_rates(results, assignment)
     parts.append(_heading(_("Pass rate of every check")))
     parts.append(_img("pass-rates", _("pass rate per check"), _fig_pass_rates(rates)))
     parts.append(_table((_("check"), _("passed"), _("pass rate")),
                         [(esc(cid), f"{p} / {n}", f"{(p / n if n else 0):.0%}") for cid, p, n in rates],
                         "pass-rate-table", numeric={1, 2}))  # fmt: skip
 
-    parts.append(_heading(_("Measured test accuracy (threshold {threshold})").format(threshold=threshold)))  # fmt: skip
-    fig = _fig_accuracy(results)
-    if fig is not None:
-        parts.append(_img("accuracy-histogram", _("test accuracy histogram"), fig))
-    acc_rows = []
-    for r in results:
-        accs = test_accuracies(r)
-        acc_rows.append([esc(r.student)] + [
-            (f"{accs[c]:.4f}" + (" &#10003;" if accs[c] >= threshold else " &#10007;")) if c in accs else "-"
-            for c in ("train_ch3.end_to_end", "train_ch3.accuracy")
-        ])  # fmt: skip
-    acc_header = (_("student"), _("end to end (student's functions)"), _("grader's model"))
-    parts.append(_table(acc_header, acc_rows, "accuracy-table", numeric={1, 2}))
-    if note := plot_note():
-        parts.append(f"<p class='muted' id='plot-note'>{esc(note)}</p>")
+    parts += _accuracy_section(results, trained, threshold)
 
     failures = common_failures(results)
     parts.append(_heading(_("Most common failures")))
@@ -352,6 +367,30 @@ def _build(results: list[SubmissionResult], title: str | None) -> str:
     return "\n".join(parts)
 
 
+def _accuracy_section(results, trained: tuple[str, ...], threshold: float) -> list[str]:
+    """The measured test accuracy of every run of `trained` (check ids), per student: nothing for
+    a unit that trains nothing."""
+    if not trained:
+        return []
+    heading = _("Measured test accuracy (threshold {threshold})").format(threshold=threshold)
+    parts = [_heading(heading)]
+    fig = _fig_accuracy(results, trained)
+    if fig is not None:
+        parts.append(_img("accuracy-histogram", _("test accuracy histogram"), fig))
+    acc_rows = []
+    for r in results:
+        accs = test_accuracies(r)
+        acc_rows.append([esc(r.student)] + [
+            (f"{accs[c]:.4f}" + (" &#10003;" if accs[c] >= threshold else " &#10007;")) if c in accs else "-"
+            for c in trained
+        ])  # fmt: skip
+    acc_header = (_("student"), *trained)  # one column per run: its check id
+    parts.append(_table(acc_header, acc_rows, "accuracy-table", numeric=set(range(1, 1 + len(trained)))))  # fmt: skip
+    if note := plot_note():
+        parts.append(f"<p class='muted' id='plot-note'>{esc(note)}</p>")
+    return parts
+
+
 def _template_section(results) -> list[str]:
     """Students whose repository differs from the template (GitHub Classroom's collect; repository.py):
     nothing when no result was collected from a repository."""
@@ -389,8 +428,9 @@ def _status_span(name: str) -> str:
     return f"<span class='{esc(name)}'>{esc(status_label(name))}</span>"
 
 
-def write_report(out_dir, results, lang: str | None = None) -> Path:
-    """Write DIR/report.html atomically, in `lang` (None: the current language); return its path."""
+def write_report(out_dir, results, lang: str | None = None, assignment: str | None = None) -> Path:
+    """Write DIR/report.html atomically, in `lang` (None: the current language), for the unit of
+    `assignment` (default: the results', see build_report); return its path."""
     path = Path(out_dir) / "report.html"
-    atomic_write(path, build_report(list(results), lang=lang))
+    atomic_write(path, build_report(list(results), lang=lang, assignment=assignment))
     return path

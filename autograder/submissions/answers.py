@@ -15,7 +15,7 @@ from autograder.submissions.notebook import grade_id, python_source
 
 
 class AnswerSpec(Protocol):
-    """What find_answer needs of a question (units/softmax_regression/quiz.Question has it)."""
+    """What find_answer needs of a question (a unit's quiz.Question has it)."""
 
     qid: str
     """The grade_id of its answer cell."""

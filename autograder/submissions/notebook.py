@@ -1,11 +1,14 @@
 """Reading submissions and finding graded code by content: nbgrader grade_id and the syntax tree.
 
-Nothing here runs student code. A submission's graded functions are assembled into one module
-source: the release notebook's read-only code (definitions and imports only), then the student's
-top-level code as their kernel would define it (``definitions``): imports, functions, classes and
-assignments, also computed ones; demos (training runs, plots, prints, loops) are dropped. Cells are
-read as IPython reads them (its own input transformer). A notebook saved under another name
-(``softmax_regression (1).ipynb``) is found by its content (``find_notebook``).
+Nothing here runs student code. A submission's graded functions (and graded objects, such as a
+model bound by ``net = nn.Sequential(...)``) are assembled into one module source: the release
+notebook's read-only code (definitions and imports only), then the student's top-level code as
+their kernel would define it (``definitions``): imports, functions, classes and assignments, also
+computed ones, and the unit's setup calls (``net.apply(init_weights)``); demos (training runs,
+plots, prints, loops) are dropped. What is graded, forbidden, a demo or a setup call is the unit's
+(``autograder.units.get(assignment)``). Cells are read as IPython reads them (its own input
+transformer). A notebook saved under another name (``<notebook> (1).ipynb``) is found by its
+content (``find_notebook``).
 """
 
 from __future__ import annotations
@@ -16,22 +19,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import config
+from autograder import config, units
 from autograder.i18n import _
 
 MAX_NOTEBOOK_BYTES = 100 * 1024**2
 """Notebooks larger than this are reported as malformed (clear the outputs and resubmit)."""
 
-FORBIDDEN_BUILTINS = {
-    "softmax": ("softmax", "log_softmax", "_softmax", "_log_softmax", "Softmax", "LogSoftmax", "softmin", "Softmin"),
-    "cross_entropy": (
-        "softmax", "log_softmax", "_softmax", "_log_softmax", "Softmax", "LogSoftmax",
-        "cross_entropy", "nll_loss", "CrossEntropyLoss", "NLLLoss", "binary_cross_entropy",
-    ),
-    "accuracy": (),
-    "train_ch3": (),
-}  # fmt: skip
-"""Names a from-scratch function may not use (as attribute, import or string): what it implements."""
+
+def setup_calls(unit: units.Unit) -> frozenset[str]:
+    """Names of the calls a top-level statement of the unit's notebook may make to set up a graded
+    object (``net.apply(init_weights)``, ``nn.init.normal_(net[1].weight, std=0.01)``): the unit's
+    ``SETUP_CALLS`` (none when it declares none)."""
+    return frozenset(getattr(unit, "setup_calls", None) or getattr(unit.spec, "SETUP_CALLS", ()))
 
 
 class AmbiguousNotebook(ValueError):
@@ -49,7 +48,7 @@ class Extraction:
     release_source: str
     student_source: str
     found: dict[str, str] = field(default_factory=dict)
-    """graded function -> where it was found (e.g. "cell grade_id=softmax")."""
+    """graded function -> where it was found (e.g. "cell grade_id=<function>")."""
     missing: dict[str, str] = field(default_factory=dict)
     """graded function -> why it was not found (student-readable)."""
     forbidden: dict[str, list[str]] = field(default_factory=dict)
@@ -145,12 +144,6 @@ CELL_MAGICS_RUNNING_PYTHON = ("time", "capture", "prun")
 
 CELL_MAGIC = re.compile(r"\A(?:[ \t]*\n)*%%(\w+)[^\n]*(?:\n|\Z)")
 
-DEMO_CALLS = frozenset({
-    "train_ch3", "train_epoch_ch3", "predict_ch3", "evaluate_accuracy", "load_data_fashion_mnist",
-    "show_images", "print", "display", "get_ipython", "Animator", "input", "breakpoint",
-})  # fmt: skip
-"""Calls that make a top-level assignment a demo (training, data, plots, output), not a definition."""
-
 DEMO_MODULES = frozenset({"plt", "pyplot", "IPython", "display"})
 """Modules whose calls (``plt.figure()``, ...) make a top-level assignment a demo."""
 
@@ -176,13 +169,39 @@ def python_source(src: str) -> str:
         return src
 
 
-def definitions(src: str, computed: bool = True) -> tuple[list[ast.stmt], SyntaxError | None]:
+@dataclass(frozen=True)
+class _Rules:
+    """What a unit makes of a top-level statement: calls that make it a demo, calls that set up."""
+
+    demo: frozenset[str]
+    setup: frozenset[str]
+
+    @classmethod
+    def of(cls, unit: units.Unit) -> _Rules:
+        return cls(frozenset(unit.demo_calls), setup_calls(unit))
+
+
+def unit_for(assignment: str | None = None, unit: units.Unit | None = None) -> units.Unit:
+    """`unit` when given, else the unit of `assignment` (default config.ASSIGNMENT's)."""
+    return unit if unit is not None else units.get(assignment)
+
+
+def definitions(
+    src: str,
+    computed: bool = True,
+    assignment: str | None = config.ASSIGNMENT,
+    *,
+    unit: units.Unit | None = None,
+) -> tuple[list[ast.stmt], SyntaxError | None]:
     """Top-level statements of `src` that define things, as the student's kernel would run them.
 
     Kept: imports, functions, classes, assignments (``TINY = torch.finfo(torch.float64).tiny``,
-    aliases, helpers), and ``if``/``try`` blocks made only of such statements. Dropped: everything
-    else (bare calls, prints, plots, loops, ``with`` blocks) and assignments whose value calls a
-    demo (DEMO_CALLS, DEMO_MODULES: ``history = train_ch3(...)``, ``fig = plt.figure()``).
+    aliases, helpers, ``net = nn.Sequential(...)``), the setup calls of the unit (`unit`, else
+    `assignment`'s: a bare
+    call whose callee's last name is in its SETUP_CALLS: ``net.apply(init_weights)``), and
+    ``if``/``try`` blocks made only of such statements. Dropped: everything else (other bare calls,
+    prints, plots, loops, ``with`` blocks) and assignments and setup calls that call a demo (the
+    unit's demo_calls, DEMO_MODULES: ``history = <training>(...)``, ``fig = plt.figure()``).
     With ``computed=False`` (the release notebook) only literal constants and lambdas are kept.
     """
     try:
@@ -191,10 +210,11 @@ def definitions(src: str, computed: bool = True) -> tuple[list[ast.stmt], Syntax
         return [], err
     except (RecursionError, MemoryError):
         return [], SyntaxError(_("the code is nested too deeply to read"), ("<cell>", 1, 0, ""))
-    return [node for node in tree.body if _is_definition(node, computed)], None
+    rules = _Rules.of(unit_for(assignment, unit))
+    return [node for node in tree.body if _is_definition(node, computed, rules)], None
 
 
-def _is_definition(node: ast.stmt, computed: bool) -> bool:
+def _is_definition(node: ast.stmt, computed: bool, rules: _Rules) -> bool:
     """Whether a top-level statement is kept by ``definitions``."""
     if isinstance(
         node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -205,29 +225,39 @@ def _is_definition(node: ast.stmt, computed: bool) -> bool:
     if not computed:
         return False
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        return node.value is None or not _calls_demo(node.value)
+        return node.value is None or not _calls_demo(node.value, rules)
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return _callee(node.value) in rules.setup and not _calls_demo(node.value, rules)
     if isinstance(node, ast.If):
-        return not _calls_demo(node.test) and all(
-            _is_definition(n, computed) for n in node.body + node.orelse
+        return not _calls_demo(node.test, rules) and all(
+            _is_definition(n, computed, rules) for n in node.body + node.orelse
         )
     if isinstance(node, ast.Try):
         blocks = node.body + node.orelse + node.finalbody
         blocks += [n for handler in node.handlers for n in handler.body]
-        return all(_is_definition(n, computed) or isinstance(n, ast.Pass) for n in blocks)
+        return all(_is_definition(n, computed, rules) or isinstance(n, ast.Pass) for n in blocks)
     return False
 
 
-def _calls_demo(node: ast.AST) -> bool:
+def _callee(call: ast.Call) -> str | None:
+    """The last name of what a call calls: ``apply`` for ``net.apply(f)``, ``f`` for ``f(x)``."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _calls_demo(node: ast.AST, rules: _Rules) -> bool:
     """Whether an expression calls a demo function (outside the lambdas it defines)."""
     for sub in ast.walk(node):
         if not isinstance(sub, ast.Call):
             continue
         func = sub.func
-        if isinstance(func, ast.Name) and func.id in DEMO_CALLS:
+        if isinstance(func, ast.Name) and func.id in rules.demo:
             return True
         if isinstance(func, ast.Attribute):
             dotted = _dotted(func).split(".")
-            if dotted[-1] in DEMO_CALLS or DEMO_MODULES & set(dotted[:-1]):
+            if dotted[-1] in rules.demo or DEMO_MODULES & set(dotted[:-1]):
                 return True
     return False
 
@@ -276,8 +306,17 @@ def _release_kinds(release_nb: dict) -> tuple[set[str], set[str]]:
     return solution, readonly
 
 
-def extract(student_nb: dict, release_nb: dict) -> Extraction:
-    """Assemble the graded code of a student notebook (see the module docstring)."""
+def extract(
+    student_nb: dict,
+    release_nb: dict,
+    assignment: str = config.ASSIGNMENT,
+    *,
+    unit: units.Unit | None = None,
+) -> Extraction:
+    """Assemble the graded code of a student notebook of `assignment` (see the module docstring):
+    its unit's (`unit`, else `assignment`'s) graded functions or objects and the forbidden
+    built-ins they use."""
+    unit = unit_for(assignment, unit)
     solution_ids, readonly_ids = _release_kinds(release_nb)
     release_nodes, protected = [], set()
     for cell in release_nb["cells"]:
@@ -285,13 +324,14 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
             continue
         if nbgrader_meta(cell).get("grade") and not nbgrader_meta(cell).get("solution"):
             continue  # test cells: the grader runs its own checks
-        nodes, _error = definitions(cell["source"], computed=False)
+        nodes, _error = definitions(cell["source"], computed=False, unit=unit)
         release_nodes += nodes
         for n in nodes:
             protected.update(defined_names(n))
 
-    graded = set(config.GRADED_FUNCTIONS)
-    for names in config.SOLUTION_CELL_FUNCTIONS.values():
+    cells = cell_only(unit)
+    graded = set(unit.graded_functions) - set(cells)
+    for names in unit.solution_cell_functions.values():
         graded.update(names)
     protected -= graded
 
@@ -311,7 +351,7 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
             where = _("cell grade_id={grade_id}").format(grade_id=gid)
         else:
             where = _("code cell {number}").format(number=index + 1)
-        nodes, err = definitions(cell["source"])
+        nodes, err = definitions(cell["source"], unit=unit)
         if err is not None:
             result.warnings.append(
                 _("{where} has a syntax error (line {line}: {error}); it was skipped").format(
@@ -319,7 +359,7 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
                 )
             )
             for name in graded:
-                if gid == name or f"def {name}(" in cell["source"]:
+                if gid == name or name in cells.get(gid, ()) or _binds(cell["source"], name):
                     result.missing.setdefault(
                         name,
                         _("{where} has a syntax error at line {line}: {error}").format(
@@ -360,17 +400,45 @@ def extract(student_nb: dict, release_nb: dict) -> Extraction:
                     function=name
                 ),
             )  # fmt: skip
+    for gid, names in cells.items():  # a cell graded by what it defines: missing if one of them is
+        absent = [n for n in names if n in result.missing]
+        if absent:
+            result.missing[gid] = result.missing[absent[0]]
+        else:
+            result.found[gid] = result.found[names[-1]]
     try:
         result.release_source = ast.unparse(ast.Module(body=release_nodes, type_ignores=[]))
         result.student_source = ast.unparse(ast.Module(body=student_nodes, type_ignores=[]))
     except (RecursionError, MemoryError) as err:
         raise MalformedNotebook(_("the code is nested too deeply to read")) from err
-    result.forbidden = forbidden_uses(student_nodes)
+    result.forbidden = forbidden_uses(student_nodes, unit=unit)
     return result
 
 
-def forbidden_uses(nodes: list[ast.stmt]) -> dict[str, list[str]]:
-    """For each graded function, the forbidden built-ins used by it or the student helpers it calls."""
+def cell_only(unit: units.Unit) -> dict[str, tuple[str, ...]]:
+    """Graded grade_ids that name a cell, not a name it binds: grade_id -> the names its solution
+    cell defines (SOLUTION_CELL_FUNCTIONS entries without the grade_id itself, e.g. a `training`
+    cell defining `loss` and `trainer`). Such a grade_id is found when all of them are."""
+    return {
+        gid: tuple(names)
+        for gid, names in unit.solution_cell_functions.items()
+        if gid in unit.graded_functions and names and gid not in names
+    }
+
+
+def _binds(source: str, name: str) -> bool:
+    """Whether cell text (one that does not parse) looks like it defines or binds `name` at top level."""
+    return (
+        f"def {name}(" in source
+        or re.search(rf"^{re.escape(name)}\s*(:[^=]*)?=(?!=)", source, re.M) is not None
+    )
+
+
+def forbidden_uses(
+    nodes: list[ast.stmt], assignment: str = config.ASSIGNMENT, *, unit: units.Unit | None = None
+) -> dict[str, list[str]]:
+    """For each graded function of the unit (`unit`, else `assignment`'s), the forbidden built-ins (its
+    forbidden_builtins) used by it or the student helpers it calls."""
     defs = {
         n.name: n
         for n in nodes
@@ -390,7 +458,7 @@ def forbidden_uses(nodes: list[ast.stmt]) -> dict[str, list[str]]:
             for a in n.names:
                 imported[a.asname or a.name] = a.name
     out = {}
-    for fname, banned in FORBIDDEN_BUILTINS.items():
+    for fname, banned in unit_for(assignment, unit).forbidden_builtins.items():
         if not banned or fname not in defs:
             continue
         hits, todo, done = set(), [fname], set()
@@ -421,7 +489,7 @@ def forbidden_uses(nodes: list[ast.stmt]) -> dict[str, list[str]]:
 
 
 def _dotted(node: ast.expr) -> str:
-    """'torch.nn.functional.softmax' for an attribute chain (best effort)."""
+    """'torch.nn.functional.relu' for an attribute chain (best effort)."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

@@ -87,7 +87,7 @@ RULES = {
     ),
     "private": (
         N_("uses {name}, a name starting with an underscore (private state of torch or of the grader)"),
-        N_("use the public name (for example torch.softmax's maths written out, not torch._C)"),
+        N_("use the public name (for example torch.exp, not torch._C), or write the maths out yourself"),
     ),
     "internals": (
         N_("uses {name}, which reaches frames, code objects or attributes by computed names"),
@@ -126,7 +126,7 @@ class Violation:
     rule: str
     name: str
     where: str = ""
-    """Which cell (filled in by scan_cells), e.g. "cell grade_id=softmax"."""
+    """Which cell (filled in by scan_cells), e.g. "cell grade_id=<function>"."""
 
     def message(self) -> str:
         """The student's explanation: where, the code, why, and what to do instead."""
@@ -427,9 +427,12 @@ def _bound_names(node: ast.stmt) -> list[str]:
     return names
 
 
-def scan_notebook(student_nb: dict, release_nb: dict) -> list[Violation]:
+def scan_notebook(
+    student_nb: dict, release_nb: dict, assignment: str | None = None, *, unit=None
+) -> list[Violation]:
     """Violations in the code of `student_nb` that the grader would define (notebook.extract's cells:
-    every code cell but the release's read-only ones, only the statements it keeps)."""
+    every code cell but the release's read-only ones, only the statements it keeps for the unit,
+    `unit` or else `assignment`'s, default config.ASSIGNMENT's: its setup calls too)."""
     from autograder.submissions import notebook
 
     readonly = {
@@ -441,7 +444,7 @@ def scan_notebook(student_nb: dict, release_nb: dict) -> list[Violation]:
         gid = notebook.grade_id(cell)
         if cell.get("cell_type") != "code" or gid in readonly:
             continue
-        nodes, err = notebook.definitions(cell["source"])
+        nodes, err = notebook.definitions(cell["source"], assignment=assignment, unit=unit)
         if err is not None or not nodes:
             continue
         where = (

@@ -1,5 +1,9 @@
 """A class's submissions: finding each student's notebooks (nbgrader's layout or any folder),
-their ids, and the fingerprint that tells a rerun what is unchanged."""
+their ids, and the fingerprint that tells a rerun what is unchanged.
+
+Which notebooks an assignment has is its unit's (``autograder.units.get(assignment)``:
+main_notebook, quiz_notebook, None for a unit without a quiz); an assignment folder is recognised
+by its name (a key of config.EDITIONS) or by the main notebook of any registered assignment."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import config
+from autograder import config, units
 from autograder.submissions.notebook import (
     AmbiguousNotebook,
     MalformedNotebook,
@@ -27,7 +31,8 @@ class Submission:
     student: str
     folder: Path
     main: Path
-    quiz: Path
+    quiz: Path | None
+    """The quiz notebook (None: the assignment's unit has no quiz)."""
     warnings: tuple[str, ...] = ()
     """Found by content under another name, ... (shown in the feedback)."""
     problem: str | None = None
@@ -43,7 +48,7 @@ class Submission:
     def fingerprint(self) -> str:
         """Hash of the submitted files and the grading policy (a rerun skips unchanged work)."""
         h = hashlib.sha256(policy_hash().encode())
-        for path in (self.main, self.quiz):
+        for path in (p for p in (self.main, self.quiz) if p is not None):
             h.update(path.name.encode())
             try:
                 with open(path, "rb") as fh:
@@ -65,7 +70,7 @@ def policy_hash() -> str:
                 h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
                 h.update(path.read_bytes())
     for assignment in config.EDITIONS:
-        release = _release_dir(assignment) / config.MAIN_NOTEBOOK
+        release = _release_dir(assignment) / units.get(assignment).main_notebook
         if release.is_file():
             h.update(release.read_bytes())
     return h.hexdigest()[:16]
@@ -79,52 +84,110 @@ def student_id(name: str) -> str:
     return name
 
 
-def submission(student: str, folder: Path, main: Path | None = None) -> Submission:
-    """The Submission of `student` in assignment folder `folder`; a notebook saved under another
-    name is found by its content (notebook.find_notebook), with a warning for the feedback."""
+def assignment_of(folder: Path, main: Path | None = None) -> str:
+    """The assignment of a submission folder: its name when it is one (config.EDITIONS), else the
+    assignment whose main notebook `main` is named as (or the folder holds; English editions first:
+    the registration's order), else config.ASSIGNMENT."""
+    folder = Path(folder)
+    if folder.name in config.EDITIONS:
+        return folder.name
+    order = list(dict.fromkeys([config.ASSIGNMENT, *config.EDITIONS]))
+    notebooks = {a: units.get(a).main_notebook for a in order}
+    if main is not None:
+        named = [a for a in order if notebooks[a] == Path(main).name]
+        if named:
+            return named[0]
+    return next((a for a in order if (folder / notebooks[a]).exists()), config.ASSIGNMENT)
+
+
+def submission(
+    student: str, folder: Path, main: Path | None = None, assignment: str | None = None
+) -> Submission:
+    """The Submission of `student` in assignment folder `folder` of `assignment` (default:
+    assignment_of the folder); a notebook saved under another name is found by its content
+    (notebook.find_notebook), with a warning for the feedback."""
     warnings, problem = [], None
-    assignment = folder.name if folder.name in config.EDITIONS else config.ASSIGNMENT
-    quiz = folder / config.QUIZ_NOTEBOOK
+    assignment = assignment or assignment_of(folder, main)
+    unit = units.get(assignment)
+    quiz_name = unit.quiz_notebook
+    quiz = folder / quiz_name if quiz_name else None
     if main is None:
-        main = folder / config.MAIN_NOTEBOOK
+        main = folder / unit.main_notebook
         try:
-            main, found = find_notebook(folder, config.MAIN_NOTEBOOK, release_notebook(assignment),
-                                        taken={config.QUIZ_NOTEBOOK})  # fmt: skip
+            main, found = find_notebook(folder, unit.main_notebook, release_notebook(assignment),
+                                        taken={quiz_name} - {None})  # fmt: skip
             warnings += found
         except AmbiguousNotebook as err:
             problem = str(err)
-    try:
-        quiz, found = find_notebook(
-            folder, config.QUIZ_NOTEBOOK, release_quiz(assignment), taken={main.name}
-        )
-        warnings += found
-    except AmbiguousNotebook as err:
-        problem = "; ".join(p for p in (problem, str(err)) if p)
+    if quiz_name:
+        try:
+            quiz, found = find_notebook(
+                folder, quiz_name, release_quiz(assignment), taken={main.name}
+            )
+            warnings += found
+        except AmbiguousNotebook as err:
+            problem = "; ".join(p for p in (problem, str(err)) if p)
     return Submission(student_id(student), folder, main, quiz, tuple(warnings), problem, assignment)
 
 
-def find_submissions(path: Path) -> list[Submission]:
-    """Submissions under `path`: a notebook, a student's assignment folder, or nbgrader's submitted/ root."""
+def _editions(assignment: str | None) -> list[str]:
+    """The assignments a search looks for: the editions of `assignment`'s unit, else every one."""
+    return units.assignments_of(units.get(assignment)) if assignment else list(config.EDITIONS)
+
+
+def is_assignment_folder(path: Path, assignment: str | None = None) -> bool:
+    """Whether `path` is one student's assignment folder: named as an edition, or holding the main
+    notebook of one (of `assignment`'s unit when given, else of any registered assignment)."""
+    path = Path(path)
+    editions = _editions(assignment)
+    return path.name in editions or any(
+        (path / units.get(a).main_notebook).exists() for a in editions
+    )
+
+
+def find_submissions(path: Path, assignment: str | None = None) -> list[Submission]:
+    """Submissions under `path`: a notebook, a student's assignment folder, or nbgrader's submitted/
+    root; of `assignment`'s unit (either edition) when given, else each student's first registered
+    assignment (assignment_folder)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_file():
         folder = path.parent
         student = folder.parent.name if folder.name in config.EDITIONS else path.stem
-        return [submission(student, folder, main=path)]
-    if path.name in config.EDITIONS or (path / config.MAIN_NOTEBOOK).exists():
+        return [submission(student, folder, main=path, assignment=_edition(folder, assignment))]
+    if is_assignment_folder(path, assignment):
         student = path.parent.name if path.name in config.EDITIONS else path.name
-        return [submission(student, path)]
-    if any((path / assignment).is_dir() for assignment in config.EDITIONS):
-        return [submission(path.name, assignment_folder(path))]
+        return [submission(student, path, assignment=_edition(path, assignment))]
+    if any((path / a).is_dir() for a in _editions(assignment)):
+        return [_student(path, assignment)]
     subs = []
     for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        subs.append(submission(child.name, assignment_folder(child)))
+        subs.append(_student(child, assignment))
     if not subs:
-        raise FileNotFoundError(
-            f"{path}: no submissions found (expected <student>/{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK})"
+        expected = " or ".join(
+            f"<student>/{a}/{units.get(a).main_notebook}" for a in _first_editions(assignment)
         )
+        raise FileNotFoundError(f"{path}: no submissions found (expected {expected})")
     return subs
+
+
+def _edition(folder: Path, assignment: str | None) -> str | None:
+    """The edition of `assignment`'s unit a folder is (its name, when it is one), else `assignment`."""
+    return folder.name if assignment and folder.name in _editions(assignment) else assignment
+
+
+def _student(student_folder: Path, assignment: str | None) -> Submission:
+    """The submission of the student whose folder is `student_folder` (see assignment_folder)."""
+    folder = assignment_folder(student_folder, assignment)
+    return submission(student_folder.name, folder, assignment=_edition(folder, assignment))
+
+
+def _first_editions(assignment: str | None) -> list[str]:
+    """One assignment per unit (its first edition): `assignment`'s alone when given."""
+    if assignment:
+        return [assignment]
+    return [next(iter(units.assignments_of(u)), u.name) for u in units.every()]
 
 
 def is_class_root(path: Path, subs: list[Submission]) -> bool:
@@ -142,24 +205,39 @@ def _release_dir(assignment: str) -> Path:
     return config.RELEASE_DIR if assignment == config.ASSIGNMENT else config.release_dir(assignment)
 
 
-def assignment_folder(student_folder: Path) -> Path:
-    """A student's assignment folder: the first edition (config.EDITIONS) they have, else English."""
-    for assignment in config.EDITIONS:
-        if (student_folder / assignment).is_dir():
-            return student_folder / assignment
-    return student_folder / config.ASSIGNMENT
+def assignment_folder(student_folder: Path, assignment: str | None = None) -> Path:
+    """A student's assignment folder: the first edition (config.EDITIONS) they have, of
+    `assignment`'s unit when given, else `assignment` (default config.ASSIGNMENT, English)."""
+    for edition in _editions(assignment):
+        if (student_folder / edition).is_dir():
+            return student_folder / edition
+    return student_folder / (assignment or config.ASSIGNMENT)
+
+
+def assignment_folders(student_folder: Path) -> list[Path]:
+    """Every assignment a student handed in: the folder of each registered unit they have (its
+    first edition they have, as assignment_folder), in registration order."""
+    found = []
+    for unit in units.every():
+        editions = units.assignments_of(unit)
+        folder = assignment_folder(student_folder, editions[0]) if editions else None
+        if folder is not None and folder.is_dir():
+            found.append(folder)
+    return found
 
 
 @functools.cache
 def release_notebook(assignment: str = config.ASSIGNMENT):
     """The release copy of the edition's main notebook (read-only cells come from here)."""
-    return read_notebook(_release_dir(assignment) / config.MAIN_NOTEBOOK)
+    return read_notebook(_release_dir(assignment) / units.get(assignment).main_notebook)
 
 
 @functools.cache
 def release_quiz(assignment: str = config.ASSIGNMENT):
-    """The release copy of the edition's quiz notebook (its grade_ids recognise a renamed quiz)."""
+    """The release copy of the edition's quiz notebook (its grade_ids recognise a renamed quiz);
+    no cells for a unit without a quiz."""
+    quiz = units.get(assignment).quiz_notebook
     try:
-        return read_notebook(_release_dir(assignment) / config.QUIZ_NOTEBOOK)
+        return read_notebook(_release_dir(assignment) / quiz) if quiz else {"cells": []}
     except MalformedNotebook:
         return {"cells": []}

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from fake_units import fake_unit
+
 from autograder import config
 
 # A writer that creates its temporary, then stops before the rename until it is killed.
@@ -152,3 +154,36 @@ def test_results_json_has_a_stated_maximum_size(tmp_path):
     assert exports.read_result(path).checks[0].details == {
         "dropped": "details left out: results.json would exceed its size limit"
     }
+
+
+# -- the columns are the unit's of the results (#22) -------------------------------------------------
+def test_the_per_function_columns_are_the_units_of_the_results(monkeypatch):
+    """A class of another unit has its graded functions as columns (no quiz column without a quiz);
+    a result that records no assignment (written before results did) has the softmax unit's."""
+    import csv
+    import io
+
+    from autograder import units
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+
+    fake_unit(monkeypatch, "fake_double", editions={"fake_double": "en", "fake_double_zh": "zh_CN"},
+              GRADED_FUNCTIONS=("double", "triple"))  # fmt: skip
+    checks = [CheckResult("double.values", 2.0, 2.0, "passed"), CheckResult("triple.values", 0.0, 1.0, "failed")]  # fmt: skip
+    ann = SubmissionResult("ann", checks, info={"assignment": "fake_double"})
+    bo = SubmissionResult(
+        "bo", checks[:1], info={"assignment": "fake_double_zh"}
+    )  # the other edition
+    rows = list(csv.reader(io.StringIO(exports.grades_csv([ann, bo]))))
+    assert rows[0] == ["student", "score", "max_score", "status", "double", "triple", *exports.LATE_COLUMNS]  # fmt: skip
+    assert rows[1][4:6] == ["2", "0"] and rows[2][4:6] == ["2", "0"]
+    header = exports.table([ann, bo]).splitlines()[0].split()
+    assert header == ["student", "score", "status", "double", "triple", "seconds"]
+    assert exports.function_scores(ann) == {"double": 2.0, "triple": 0.0}
+    assert (
+        exports.class_assignment([bo]) == "fake_double"
+    )  # the unit's first edition names the class
+    old = SubmissionResult("cy", [CheckResult("softmax.shape", 1.0, 1.0, "passed")])
+    softmax = list(units.get().columns)
+    assert softmax == ["softmax", "cross_entropy", "accuracy", "train_ch3", "quiz"]
+    assert next(csv.reader(io.StringIO(exports.grades_csv([old]))))[4:-3] == softmax
+    assert next(csv.reader(io.StringIO(exports.grades_csv([old], "fake_double"))))[4:-3] == ["double", "triple"]  # fmt: skip

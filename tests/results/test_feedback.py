@@ -9,8 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
+from fake_units import fake_unit
 
-from autograder import config
+from autograder import config, units
 from autograder.i18n import _, use
 from autograder.results import feedback
 from autograder.results.exports import read_result
@@ -113,7 +114,7 @@ def test_feedback_from_stored_results_without_training():
 def test_feedback_says_the_written_answers_are_graded_later():
     """nbgrader shows 37/50 where the grader shows 37/44: the feedback names the 6 hand-graded points."""
     res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
-    manual = sum(q.points for q in feedback.quiz.MANUAL_QUESTIONS)
+    manual = sum(q.points for q in feedback.manual_questions(res))
     assert manual == 6
     want = f"({manual:g} points) are graded by hand later, so the full total is out of {res.max_score + manual:g}"
     assert want in feedback.render_markdown(res)
@@ -172,7 +173,7 @@ RESULTS_ZH = Path(__file__).parents[1] / "files" / "feedback" / "results_zh"
 WORD = r"(?<![A-Za-z0-9_.])[A-Za-z](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
 """An English word or code identifier (not the letters inside a number or timestamp)."""
 CODE_WORDS = {
-    *feedback.FUNCTION_COLUMNS,
+    *units.get().columns,
     "quiz",
     "d2l",
     "sgd",
@@ -272,7 +273,7 @@ def test_late_line_in_both_languages():
 
 def test_curve_captions_are_translated():
     with use("zh_CN"):
-        for caption in feedback.CURVE_CHECKS.values():
+        for caption in units.get().registry.curves.values():
             assert _(caption) != caption and re.search(r"[\u4e00-\u9fff]", _(caption)), caption
 
 
@@ -372,3 +373,42 @@ def test_a_result_written_by_an_earlier_version_with_a_lone_surrogate_still_rend
          "message": "RuntimeError: \ud800"}]}}))  # fmt: skip
     feedback.write_all_feedback(tmp_path, [exports.read_result(path)])
     assert "\\ud800" in (tmp_path / "bob" / "feedback.html").read_text(encoding="utf-8")
+
+
+# --- the feedback of another unit (#22) ---------------------------------------------------------
+
+
+def test_the_feedback_of_another_unit_names_its_title_notebook_and_functions(monkeypatch):
+    """The subtitle is the unit's title, the check command its main notebook, its functions in its
+    order; a unit without a quiz has no hand-graded note, one that trains nothing no Training
+    section, and one that trains names the function whose run did not finish."""
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+
+    fake_unit(monkeypatch, "fake_double", TITLE="doubling, a test unit", MAIN_NOTEBOOK="double.ipynb",
+              GRADED_FUNCTIONS=("triple", "double"))  # fmt: skip
+    checks = [CheckResult("double.values", 2.0, 2.0, "passed"), CheckResult("triple.values", 0.0, 1.0, "failed", "no")]  # fmt: skip
+    ann = SubmissionResult("ann", checks, info={"assignment": "fake_double"})
+    page, md = feedback.render_html(ann, curve_png=""), feedback.render_markdown(ann)
+    assert "<p class='muted'>Assignment fake_double (doubling, a test unit)</p>" in page
+    assert "<title>Feedback: ann - fake_double</title>" in page and md.startswith("# Feedback for ann: fake_double\n")  # fmt: skip
+    assert "<code>python -m autograder check double.ipynb</code>" in page
+    assert page.index("<td>triple</td>") < page.index("<td>double</td>")
+    assert "id='by-hand'" not in page and "graded by hand" not in page + md
+    assert "<h2>Training</h2>" not in page and "did not finish" not in page
+    assert "Check your work before handing in" in page
+
+    fake_unit(monkeypatch, "fake_fit", GRADED_FUNCTIONS=("fit",), curves={"fit.run": "your fit"})
+    bo = SubmissionResult("bo", [CheckResult("fit.run", 0.0, 5.0, "timeout", "slow")], info={"assignment": "fake_fit"})  # fmt: skip
+    assert "fit did not finish a training run" in feedback.render_html(bo, curve_png="")
+
+
+def test_the_softmax_feedback_keeps_its_subtitle_command_and_training_line():
+    carol = read_result(RESULTS / "carol_blank" / "results.json")
+    page = feedback.render_html(carol, curve_png="")
+    assert "<p class='muted'>Assignment softmax_regression (d2l softmax regression)</p>" in page
+    assert f"python -m autograder check {config.MAIN_NOTEBOOK}" in page
+    assert "train_ch3 did not finish a training run" in page and "id='by-hand'" in page
+    carol.info["lang"] = "zh_CN"  # the Chinese edition's page: the subtitle it had
+    zh = feedback.render_html(carol, curve_png="")
+    assert "作业 softmax_regression（《动手学深度学习》softmax回归）" in zh
+    assert "train_ch3 没有完成一次训练" in zh

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from fake_units import fake_unit
 
 from autograder import config
 from autograder.results import gradebook
@@ -171,3 +172,24 @@ def test_a_chinese_edition_result_goes_to_its_edition_before_nbgrader_saw_it(tmp
         gb.find_submission(zh, results[0].student)
         with pytest.raises(MissingEntry):
             gb.find_submission(config.ASSIGNMENT, results[0].student)
+
+
+def test_a_class_of_another_unit_goes_to_its_own_assignment(tmp_path, monkeypatch):
+    """The results of another unit's class are exported to its editions: a gradebook holding only
+    that unit's assignments takes them (the softmax assignment is neither needed nor used)."""
+    from nbgrader.api import Gradebook
+
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+
+    fake_unit(monkeypatch, "fake_c", editions={"fake_c": "en", "fake_c_zh": "zh_CN"}, GRADED_FUNCTIONS=("double",))  # fmt: skip
+    check = CheckResult("double.values", 2.0, 2.0, "passed")
+    results = [SubmissionResult("ann", [check], info={"assignment": "fake_c_zh"}),
+               SubmissionResult("bo", [check], info={"assignment": "fake_c"})]  # fmt: skip
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment("fake_c")
+        gb.add_assignment("fake_c_zh")
+    summary = gradebook.export_to_gradebook(results, db_url=db, course=tmp_path)
+    assert "(fake_c: 1, fake_c_zh: 1)" in summary
+    assert gradebook.editions_of("fake_c_zh") == ["fake_c", "fake_c_zh"]
+    assert gradebook.editions_of("not_registered") == ["not_registered"]

@@ -19,10 +19,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fake_units import fake_unit
 
-from autograder import config
+from autograder import config, units
 from autograder.results import report
-from autograder.results.exports import FUNCTION_COLUMNS, read_result
+from autograder.results.exports import read_result
 
 RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -234,7 +235,7 @@ def test_report_lists_late_work_grader_failures_and_links_any_name():
 
 RESULTS_ZH = Path(__file__).parents[1] / "files" / "feedback" / "results_zh"
 WORD = r"(?<![A-Za-z0-9_.])[A-Za-z](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
-CODE_WORDS = {*FUNCTION_COLUMNS, "MB", "timestamp.txt", config.ASSIGNMENT}
+CODE_WORDS = {*units.get().columns, "MB", "timestamp.txt", config.ASSIGNMENT}
 """What a Chinese report may show in Latin letters besides the results' data: function columns,
 a unit, a file name."""
 
@@ -296,3 +297,44 @@ def test_cli_report_lang(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "autograder", "report", str(out), "--lang", "xx"],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "--lang" in bad.stderr and "unknown language" in bad.stderr
+
+
+# --- a class of another unit (#22) --------------------------------------------------------------
+
+
+def test_a_class_of_another_unit_has_its_columns_checks_and_runs(monkeypatch):
+    """The scores table has the unit's function columns, right-aligned as many as there are (the
+    feedback link is not a number); checks in the unit's order; one accuracy column and summary
+    row per run the unit measures, no accuracy section for a unit that trains nothing."""
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+
+    fake_unit(monkeypatch, "fake_double", GRADED_FUNCTIONS=("double",),
+              POINTS={"double.not_in_place": 1, "double.values": 2})  # fmt: skip
+    checks = [CheckResult("double.values", 2.0, 2.0, "passed"),
+              CheckResult("double.not_in_place", 0.0, 1.0, "failed", "X changed")]  # fmt: skip
+    ann = SubmissionResult("ann", checks, info={"assignment": "fake_double"})
+    page = report.build_report([ann])
+    assert "<h1>Class report: fake_double</h1>" in page
+    head = page.split("id='scores'>")[1].split("</tr>")[0]
+    assert head == ("<tr><th>student</th><th class=num>score (of 3)</th><th>status</th>"
+                    "<th class=num>double</th><th></th>")  # fmt: skip
+    assert [cid for cid, _, _ in report.pass_rates([ann])] == ["double.not_in_place", "double.values"]  # fmt: skip
+    assert "accuracy-table" not in page and "test accuracy" not in page
+    assert len(re.findall(r"<img ", page)) == 3  # scores, pass rates, times: no accuracy histogram
+
+    fake_unit(monkeypatch, "fake_fit", GRADED_FUNCTIONS=("fit",), ACCURACY_CHECKS=("fit.run",), POINTS={"fit.run": 5})  # fmt: skip
+    run = CheckResult("fit.run", 5.0, 5.0, "passed", "", {"test_accuracy": 0.83})
+    bo = SubmissionResult("bo", [run], info={"assignment": "fake_fit"})
+    page = report.build_report([bo])
+    table = page.split("id='accuracy-table'>")[1].split("</table>")[0]
+    assert "<th class=num>fit.run</th>" in table and "0.8300" in table
+    assert table.count("<th") == 2  # student, fit.run: none of the softmax unit's runs
+    threshold = config.ACCURACY_TIERS[0][0]
+    assert f"<td>fit.run: test accuracy &gt;= {threshold}</td><td>1 of 1 trained</td>" in page
+
+
+def test_the_softmax_report_keeps_its_columns_and_runs(page):
+    head = page.split("id='scores'>")[1].split("</tr>")[0]
+    assert head.count("<th class=num>") == 1 + len(units.get().columns)
+    for cid in ("train_ch3.end_to_end", "train_ch3.accuracy"):
+        assert f"<th class=num>{cid}</th>" in page.split("id='accuracy-table'>")[1].split("</table>")[0]  # fmt: skip

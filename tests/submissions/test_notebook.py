@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import ROOT
 
-from autograder import config
+from autograder import config, units
 from autograder.submissions import notebook
 from autograder.submissions.notebook import (
     MalformedNotebook,
@@ -399,3 +399,116 @@ def test_the_assignment_fits_the_caps_with_room_to_spare():
         assert (
             raw.count(b"[") + raw.count(b"{") + raw.count(b",")
         ) * 100 < config.NOTEBOOK_JSON_ITEMS
+
+
+# --- what is graded, forbidden, a demo or a setup call is the unit's (#22) -----------------------
+
+
+def fake_unit(monkeypatch, name="fake_concise", assignment="fake_concise", **declared):
+    """Register a throw-away unit `name`, graded under `assignment`, whose unit.py declares
+    `declared`; return its assignment (undone with the test)."""
+    import sys
+    import types
+
+    spec = types.ModuleType(f"autograder.units.{name}.unit")
+    spec.__dict__.update({"MAIN_NOTEBOOK": f"{name}.ipynb", "QUIZ_NOTEBOOK": None, **declared})
+    monkeypatch.setitem(sys.modules, spec.__name__, spec)
+    monkeypatch.setitem(config.UNITS, assignment, name)
+    monkeypatch.setitem(config.EDITIONS, assignment, "en")
+    return assignment
+
+
+CONCISE = (
+    "net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n"
+    "def init_weights(m):\n"
+    "    if type(m) == nn.Linear:\n"
+    "        nn.init.normal_(m.weight, std=0.01)\n"
+    "net.apply(init_weights);\n"
+    "nn.init.normal_(net[1].weight, std=0.01)\n"
+    "init.constant_(net[1].bias, val=0)\n"
+    "net[1].bias.data.fill_(0)\n"
+    "loss = nn.CrossEntropyLoss(reduction='none')\n"
+    "trainer = torch.optim.SGD(net.parameters(), lr=0.1)\n"
+    "print(net)\n"
+    "net.eval()\n"
+    "nn.init.normal_(show_images(net))\n"
+    "train_ch3(net, train_iter, test_iter, loss, 10, trainer)\n"
+)
+"""d2l's concise softmax regression: a model built, initialised by setup calls, then demos."""
+
+CONCISE_SETUP = frozenset({"apply", "normal_", "constant_", "fill_"})
+
+
+def test_setup_calls_of_the_unit_are_kept_and_graded_objects_bound_by_assignment_are_found(monkeypatch):  # fmt: skip
+    """A unit declaring SETUP_CALLS keeps ``net.apply(init_weights)`` and the init calls, in order,
+    but not other bare calls, nor a setup call that calls a demo; ``net``, ``loss`` and
+    ``trainer`` (graded objects, bound by assignment) are found, ``updater`` (never bound) is
+    missing. The softmax unit, which declares none, drops every bare call, as before."""
+    assignment = fake_unit(
+        monkeypatch, GRADED_FUNCTIONS=("net", "loss", "trainer", "updater"),
+        SETUP_CALLS=CONCISE_SETUP, DEMO_CALLS=frozenset({"show_images", "train_ch3"}),
+    )  # fmt: skip
+    ext = extract(student(cell(CONCISE, "net", solution=True)), {"cells": []}, assignment)
+    kept = ext.student_source.splitlines()
+    setup = [ln for ln in kept if ln.startswith(("net.apply", "nn.init", "init.", "net[1]"))]
+    assert setup == [
+        "net.apply(init_weights)",
+        "nn.init.normal_(net[1].weight, std=0.01)",
+        "init.constant_(net[1].bias, val=0)",
+        "net[1].bias.data.fill_(0)",
+    ]
+    assert kept.index("net.apply(init_weights)") > kept.index(next(ln for ln in kept if ln.startswith("net = ")))  # fmt: skip
+    for dropped in ("print", "net.eval", "show_images", "train_ch3"):
+        assert dropped not in ext.student_source, dropped
+    assert set(ext.found) == {"net", "loss", "trainer"} and set(ext.missing) == {"updater"}
+    # the same cell in the softmax unit: no setup calls, nothing of it graded
+    plain = extract(student(cell(CONCISE)), {"cells": []})
+    assert not [ln for ln in plain.student_source.splitlines() if ln.startswith(("net.apply", "nn.init", "init.", "net[1]"))]  # fmt: skip
+    assert "net = nn.Sequential" in plain.student_source  # assignments are kept in every unit
+    # only in computed mode: a release notebook's setup call is not a definition
+    assert definitions("net.apply(init_weights)", computed=False, assignment=assignment)[0] == []
+
+
+def test_a_graded_object_in_a_cell_that_does_not_parse_is_missing_with_the_syntax_error(monkeypatch):  # fmt: skip
+    assignment = fake_unit(monkeypatch, GRADED_FUNCTIONS=("net",))
+    ext = extract(student(cell("net = nn.Sequential(\n")), {"cells": []}, assignment)
+    assert "syntax error at line" in ext.missing["net"]
+
+
+def test_forbidden_builtins_and_demo_calls_are_the_units(monkeypatch):
+    """torch.mul is forbidden in the tiny unit's double, not in any softmax function; show_double
+    is a demo there, an ordinary call in the softmax unit (whose demos are train_ch3's)."""
+    assignment = fake_unit(
+        monkeypatch, name="fake_double", assignment="fake_double", GRADED_FUNCTIONS=("double",),
+        FORBIDDEN_BUILTINS={"double": ("mul",)}, DEMO_CALLS=frozenset({"show_double"}),
+    )  # fmt: skip
+    src = "def double(x):\n    return torch.mul(x, 2)\nshown = show_double(3)\nrun = train_ch3(1)\n"
+    nodes, _ = definitions(src, assignment=assignment)
+    assert forbidden_uses(nodes, assignment) == {"double": ["torch.mul"]}
+    assert forbidden_uses(nodes, unit=units.get(assignment)) == {"double": ["torch.mul"]}
+    assert [notebook.defined_names(n) for n in nodes] == [["double"], ["run"]]
+    ext = extract(student(cell(src, "double", solution=True)), {"cells": []}, assignment)
+    assert ext.forbidden == {"double": ["torch.mul"]} and set(ext.found) == {"double"}
+    softmax_nodes, _ = definitions(src)  # the default: config.ASSIGNMENT's unit
+    assert forbidden_uses(softmax_nodes) == {}
+    assert [notebook.defined_names(n) for n in softmax_nodes] == [["double"], ["shown"]]
+
+
+def test_a_cell_graded_by_the_objects_it_defines_is_found_when_all_of_them_are(monkeypatch):
+    """A grade_id whose solution cell defines other names (``training``: ``loss`` and ``trainer``)
+    is no name itself: found when all of them are bound, missing (with the reason of the first
+    one absent) when one is not, or when its cell does not parse."""
+    assignment = fake_unit(
+        monkeypatch, GRADED_FUNCTIONS=("net", "training"),
+        SOLUTION_CELL_FUNCTIONS={"net": ("init_weights", "net"), "training": ("loss", "trainer")},
+    )  # fmt: skip
+    net = cell("net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\ndef init_weights(m):\n    pass\n", "net", solution=True)  # fmt: skip
+    release = student(cell("net = None", "net", solution=True), cell("loss = None", "training", solution=True))  # fmt: skip
+    both = "loss = nn.CrossEntropyLoss(reduction='none')\ntrainer = torch.optim.SGD(net.parameters(), lr=0.1)\n"  # fmt: skip
+    ext = extract(student(net, cell(both, "training", solution=True)), release, assignment)
+    assert ext.missing == {} and ext.found["training"] == "cell grade_id=training"
+    assert ext.found["net"] == "cell grade_id=net"
+    ext = extract(student(net, cell(both.splitlines()[0], "training", solution=True)), release, assignment)  # fmt: skip
+    assert set(ext.missing) == {"trainer", "training"} and "trainer" in ext.missing["training"]
+    ext = extract(student(net, cell("loss = (\n", "training", solution=True)), release, assignment)  # fmt: skip
+    assert "syntax error at line" in ext.missing["training"]

@@ -176,3 +176,22 @@ def test_public_implementations_are_listed_and_measured(tmp_path):
         [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True
     )
     assert run.returncode == 1 and "[sys]" in run.stdout, run.stdout
+
+
+def test_the_gate_scans_the_setup_calls_a_unit_keeps(monkeypatch):
+    """A setup call the unit's notebook keeps (SETUP_CALLS) runs in the grader, so the gate reads
+    it; for a unit without setup calls the statement is dropped, and nothing of it runs."""
+    import sys
+    import types
+
+    from autograder import config
+
+    spec = types.ModuleType("autograder.units.fake_setup.unit")
+    spec.__dict__.update(MAIN_NOTEBOOK="n.ipynb", GRADED_FUNCTIONS=("net",), SETUP_CALLS={"apply"})
+    monkeypatch.setitem(sys.modules, spec.__name__, spec)
+    monkeypatch.setitem(config.UNITS, "fake_setup", "fake_setup")
+    monkeypatch.setitem(config.EDITIONS, "fake_setup", "en")
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "net.apply(torch._C._x)\n"}]}
+    found = reach.scan_notebook(nb, {"cells": []}, "fake_setup")
+    assert [(v.rule, v.code) for v in found] == [("private", "net.apply(torch._C._x)")]
+    assert reach.scan_notebook(nb, {"cells": []}) == []
