@@ -55,4 +55,4 @@ def forbidden_in(namespace, unit: Unit | None = None) -> dict[str, list[str]]:
             nodes += ast.parse(textwrap.dedent(inspect.getsource(obj))).body
         except (OSError, TypeError, SyntaxError):
             continue
-    return forbidden_uses(nodes, **({"unit": unit} if unit not in (None, unit_of()) else {}))  # TODO(#22)
+    return forbidden_uses(nodes, unit=unit or unit_of())

@@ -71,7 +71,7 @@ def pytest_configure(config):
             from autograder.grading import batch
 
             try:
-                batch.check_data()
+                batch.check_data(batch.assignments_of(config.stash[submissions_key]))
             except batch.GraderUnavailable as err:
                 raise pytest.UsageError(f"--submission: nothing was graded: {err}") from None
         # Keep each student's checks on one xdist worker, so every submission is graded once.
@@ -80,9 +80,11 @@ def pytest_configure(config):
             config.option.dist = "loadgroup"
         # The grading process (an xdist worker, or pytest itself when not distributed) warms up.
         if config.stash[submissions_key] and (hasattr(config, "workerinput") or dist == "no"):
+            from autograder.grading import batch
             from autograder.sandbox import forkserver
 
-            forkserver.start()  # this process grades: warm up while pytest collects
+            graded = batch.units_of(batch.assignments_of(config.stash[submissions_key]))
+            forkserver.start(units=graded)  # this process grades: warm up while pytest collects
 
 
 def check_ids(assignment=None):

@@ -223,7 +223,7 @@ def load_notebook(path, assignment: str | None = None) -> tuple[dict, dict, list
     from autograder.submissions.submission import release_notebook
 
     assignment = assignment or _assignment_for(path)
-    ext = extract(read_notebook(Path(path)), release_notebook(assignment))
+    ext = extract(read_notebook(Path(path)), release_notebook(assignment), assignment)
     namespace: dict = {"__name__": "__selfcheck__"}
     release_dir = str(config.release_dir(assignment))
     if release_dir not in sys.path:
@@ -278,7 +278,7 @@ def _check_notebook(path, train, quiz_path, stream) -> tuple[list, list]:
     unit = unit_of(assignment)
     try:
         namespace, missing, warnings = load_notebook(path, assignment)
-        forbidden = extract(read_notebook(path), release_notebook(assignment)).forbidden
+        forbidden = extract(read_notebook(path), release_notebook(assignment), assignment).forbidden
     except MalformedNotebook as err:
         print(_("error: {error}").format(error=err), file=stream)
         return [CheckResult("notebook", 0.0, 0.0, "malformed", str(err))], []

@@ -119,18 +119,17 @@ def grade_function_checks(
         return _blanket(unit, "missing", missing), info
     try:
         student_nb, release_nb = read_notebook(main), release_notebook(assignment)
-        ext = extract(student_nb, release_nb)  # TODO(#22): assignment=
+        ext = extract(student_nb, release_nb, assignment)
     except MalformedNotebook as err:
         return _blanket(unit, "malformed", str(err)), info
     info["warnings"] = list(ext.warnings)
-    violations = reach.scan_notebook(student_nb, release_nb)
+    violations = reach.scan_notebook(student_nb, release_nb, assignment)
     if violations:  # nothing of it runs: the harness would share its interpreter (reach.py)
         info["reach"] = [(v.where, v.line, v.rule, v.code) for v in violations]
         return _blanket(unit, "forbidden", reach.refusal(violations)), info
     dead = stubs(ext, unit)
-    caller = WorkerCaller(ext, device=device, threads=threads, limits=limits,
-                          release_dir=config.release_dir(assignment),
-                          early_runs=early_runs(ext, dead, unit))  # fmt: skip  TODO(#22): unit=
+    caller = WorkerCaller(ext, device=device, threads=threads, limits=limits, assignment=assignment,
+                          early_runs=early_runs(ext, dead, unit))  # fmt: skip
     registry = unit.registry
     results = []
     try:

@@ -113,15 +113,17 @@ def grade_notebook(nb: NotebookNode, assignment: str, notebook: str, device: str
     return []
 
 
-def check_ready() -> dict:
+def check_ready(assignment: str | None = None) -> dict:
     """What confines student code here; NbgraderPathError when the kernel cannot and the
-    instructor has not opted in to unconfined grading (SOFTMAX_UNCONFINED=1)."""
+    instructor has not opted in to unconfined grading (SOFTMAX_UNCONFINED=1), or when the data
+    `assignment`'s unit needs is missing."""
     from autograder.grading import batch
 
     sandbox.allow_unconfined(os.environ.get(UNCONFINED_ENV, "") not in ("", "0"))
+    assignments = [assignment] if assignment in config.UNITS else None
     try:
         found = batch.check_confinement()
-        batch.check_data()
+        batch.check_data(assignments)
     except batch.GraderUnavailable as err:
         raise NbgraderPathError(
             f"the grader cannot run here, nothing was graded: {err} (for nbgrader: set "
@@ -129,7 +131,9 @@ def check_ready() -> dict:
         ) from err
     from autograder.sandbox import forkserver
 
-    forkserver.start()  # once per nbgrader run: torch, the data and the grader's own runs load
+    # once per nbgrader run: torch, the data and the grader's own runs load (a later call only
+    # prepares a unit not prepared yet)
+    forkserver.start(units=batch.units_of(assignments))
     return found
 
 
@@ -155,7 +159,6 @@ class ConfinedGrade(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         """Grade `nb`, optionally show the student's outputs, then write the verdicts."""
-        found = check_ready()
         meta = resources["nbgrader"]
         assignment, notebook = meta["assignment"], meta["notebook"]
         if assignment not in config.UNITS:  # its test cells would earn points unrun
@@ -163,6 +166,7 @@ class ConfinedGrade(NbGraderPreprocessor):
                 f"assignment {assignment!r} has no unit in this grader (config.UNITS lists "
                 f"{', '.join(sorted(config.UNITS))}); nothing was graded"
             )
+        found = check_ready(assignment)
         from autograder.grading import batch
 
         device = batch.resolve_device(self.device)  # 'auto': cuda when a GPU is usable

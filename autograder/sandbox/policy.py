@@ -64,11 +64,13 @@ SAFE_ENVIRONMENT = (
     "SOFTMAX_COURSE_ROOT", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_MODULE_LOADING",
     "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "LD_LIBRARY_PATH",
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-    "OPENBLAS_L2_SIZE", "PYTORCH_CUDA_ALLOC_CONF", "SOFTMAX_LANDLOCK_ABI",
+    "OPENBLAS_L2_SIZE", "PYTORCH_CUDA_ALLOC_CONF", "SOFTMAX_LANDLOCK_ABI", "SOFTMAX_UNITS_PATH",
 )  # fmt: skip
 """The only environment variables the fork server starts with: none holds a secret (tokens,
 credentials and the grader's own settings stay in the grader). SOFTMAX_LANDLOCK_ABI can only
-lower the Landlock ABI workers use (landlock.max_abi), for tests of older kernels."""
+lower the Landlock ABI workers use (landlock.max_abi), for tests of older kernels;
+SOFTMAX_UNITS_PATH lets the fork server import the units registered outside the repository (a
+worker imports its unit's harness before it confines itself, and may not read those folders)."""
 
 
 def minimal_environment(environ) -> dict:

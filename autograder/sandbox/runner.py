@@ -172,7 +172,7 @@ class WorkerCaller:
             "limits": asdict(self.limits),
             "release_dir": self.release_dir,
             "confine": self.confine,
-            "excluded": [str(config.COURSE_ROOT), *self.excluded],
+            "excluded": [str(config.COURSE_ROOT), *config.UNITS_PATH, *self.excluded],
             "release_source": self.extraction.release_source,
             "student_source": self.extraction.student_source,
         }

@@ -37,9 +37,8 @@ def preload():
     os.environ.setdefault("MPLBACKEND", "Agg")
     # No OpenMP thread pool may exist in the fork server: a forked child would deadlock in it.
     torch.set_num_threads(1)
-    for (
-        unit
-    ) in units.every():  # matplotlib: forkserver.PRELOAD (or only for submissions that import it)
+    # matplotlib: forkserver.PRELOAD (or only for submissions that import it)
+    for unit in units.every():
         try:
             unit.calls  # noqa: B018 - imported here once, not in every worker
             data = unit.data
@@ -61,8 +60,19 @@ def harness(name):
         unit = units.by_name(name)
     except KeyError:
         raise LookupError(f"no unit {name[:80]!r} is registered (config.UNITS)") from None
-    calls, data = unit.calls, unit.data
+    calls = unit.calls
+    try:
+        data = unit.data
+    except ModuleNotFoundError as err:  # a unit without data (nothing to train on)
+        if err.name != f"{unit.package}.data":
+            raise
+        return calls.execute_call, calls.run_training, tuple, _no_batches
     return calls.execute_call, calls.run_training, data.worker_arrays, data.batches
+
+
+def _no_batches(device, arrays_=None):
+    """The training data of a unit that has none."""
+    return None
 
 
 def _define(namespace, source, filename):

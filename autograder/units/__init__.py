@@ -106,6 +106,12 @@ class Unit:
         return GENERIC_DEMO_CALLS | frozenset(self._declared("DEMO_CALLS", ()))
 
     @property
+    def setup_calls(self) -> frozenset[str]:
+        """Names of calls kept as definitions when a top-level statement is only that call
+        (``net.apply(init_weights)``)."""
+        return frozenset(self._declared("SETUP_CALLS", ()))
+
+    @property
     def other_functions(self) -> dict[str, str]:
         """check id -> the functions it runs besides its own (an N_ message)."""
         return dict(self._declared("OTHER_FUNCTIONS", {}))
