@@ -62,7 +62,10 @@ def graded(tmp_path_factory):
     release.mkdir(parents=True)
     blank = "def double(x):\n    ### BEGIN SOLUTION\n    raise NotImplementedError()\n    ### END SOLUTION\n"
     (release / "double.ipynb").write_text(json.dumps(_notebook(blank)))
-    for student, code in STUDENTS.items():
+    # eve reads the unit's own checks (outside the repository, so outside COURSE_ROOT's exclusion)
+    secret = tmp / "units" / "tiny_double" / "checks" / "__init__.py"
+    eve = f"def double(x):\n    open({str(secret)!r}).read()\n    return x * 2\n"
+    for student, code in {**STUDENTS, "eve_reader": eve}.items():
         folder = tmp / "class" / student / "tiny_double"
         folder.mkdir(parents=True)
         (folder / "double.ipynb").write_text(json.dumps(_notebook(code)))
@@ -83,7 +86,7 @@ def _rows(out: Path) -> dict[str, dict]:
 def test_the_third_unit_is_graded_by_its_own_checks_and_points(graded):
     out, _ = graded
     rows = _rows(out)
-    assert set(rows) == set(STUDENTS)
+    assert set(rows) == {*STUDENTS, "eve_reader"}
     header = next(iter(rows.values())).keys()
     assert "double" in header and "softmax" not in header and "quiz" not in header
     assert float(rows["alice"]["score"]) == 3 == float(rows["alice"]["max_score"])
@@ -102,6 +105,14 @@ def test_its_results_and_feedback_name_only_its_checks(graded):
     blank = json.loads((out / "carol_blank" / "results.json").read_text())
     hint = " ".join(t["output"] for t in blank["tests"])
     assert "double" in hint and "NotImplementedError" in hint
+
+
+def test_a_student_cannot_read_a_unit_kept_outside_the_repository(graded):
+    out, _ = graded
+    assert float(_rows(out)["eve_reader"]["score"]) == 0
+    result = json.loads((out / "eve_reader" / "results.json").read_text())
+    said = " ".join(t["output"] for t in result["tests"])
+    assert "Permission denied" in said or "PermissionError" in said, said
 
 
 def test_nothing_in_the_repository_knows_the_third_unit(graded):
