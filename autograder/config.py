@@ -1,8 +1,11 @@
-"""Every number that decides a grade: points, tolerances, thresholds, epochs, seeds and limits.
+"""Every number that decides a grade and the chapter's units share: tolerances, thresholds,
+epochs, seeds, limits, quiz and late policy, and the course's units (which assignment each grades).
 
-Change grading policy here and nowhere else; the README's "Grading policy" table restates the
-points (tests/test_config.py keeps them in agreement). Environment variables named in a comment
-override a value for one run without editing the file.
+Change grading policy here and nowhere else; what is a unit's own (its checks' points, graded
+functions, notebooks, forbidden operators) is declared in its folder's unit.py
+(autograder/units/<unit>/unit.py, docs/adding-a-unit.md), the one place for it. The README's
+"Grading policy" table restates the points (tests/test_config.py keeps them in agreement).
+Environment variables named in a comment override a value for one run without editing the file.
 """
 
 from __future__ import annotations
@@ -42,51 +45,6 @@ def release_dir(assignment: str = ASSIGNMENT) -> Path:
     if assignment not in EDITIONS:
         raise ValueError(f"unknown assignment {assignment!r}; expected one of {sorted(EDITIONS)}")
     return COURSE_ROOT / "release" / assignment
-
-
-MAIN_NOTEBOOK = "softmax_regression.ipynb"
-"""Notebook holding the graded functions (softmax, cross_entropy, accuracy, train_ch3)."""
-
-QUIZ_NOTEBOOK = "quiz.ipynb"
-"""Notebook holding the auto-graded quiz answers and the manually graded free-text answers."""
-
-GRADED_FUNCTIONS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
-"""Functions students write, in grading order; each is also the grade_id of its solution cell."""
-
-SOLUTION_CELL_FUNCTIONS = {"train_ch3": ("train_epoch_ch3", "train_ch3")}
-"""Functions that live in the solution cell of another grade_id (d2l defines both in one section)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Points. Each check's points; a function's total is the sum of its checks.
-# --------------------------------------------------------------------------------------------
-POINTS: dict[str, float] = {
-    # softmax (10)
-    "softmax.shape": 1,
-    "softmax.values": 2,
-    "softmax.shift_invariance": 1,
-    "softmax.not_in_place": 1,
-    "softmax.stability": 2,
-    "softmax.gradient": 2,
-    "softmax.dtype": 1,
-    # cross_entropy (8)
-    "cross_entropy.shape": 1,
-    "cross_entropy.values": 2,
-    "cross_entropy.not_in_place": 1,
-    "cross_entropy.underflow": 2,
-    "cross_entropy.gradient": 2,
-    # the model assembled from the student's softmax and cross_entropy: gradient of the mean loss
-    "cross_entropy.model_gradient": 2,
-    # accuracy (4)
-    "accuracy.values": 2,
-    "accuracy.labels": 1,
-    "accuracy.not_in_place": 1,
-    # train_ch3 (10): judged with the grader's model, loss and updater, then end to end
-    "train_ch3.updates": 2,
-    "train_ch3.test_set": 1,
-    "train_ch3.accuracy": 4,
-    "train_ch3.end_to_end": 3,
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,15 +91,6 @@ loss: other stable formulas differ slightly; a run that is not d2l's SGD differs
 LOSS_CLASS_WEIGHTS = (1.2, 0.8, 1.1, 0.9, 1.25, 0.75, 1.15, 0.85, 1.05, 0.95)
 """The grader's model weights each class's loss by these factors, so that a train_ch3 that
 trains with some other loss than the one it is given leaves the grader's SGD trajectory."""
-FORBIDDEN_OPS = {
-    "softmax": ("aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax"),
-    "cross_entropy": (
-        "aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax", "aten::nll_loss_forward",
-        "aten::nll_loss2d_forward", "aten::nll_loss_nd", "aten::binary_cross_entropy",
-    ),
-}  # fmt: skip
-"""Kernel-level operators a from-scratch function may not reach, however it names them
-(``torch.softmax``, ``F.cross_entropy``, ``torch.ops.aten._softmax`` by a computed string...)."""
 ACCURACY_TIERS = ((0.80, 1.0), (0.70, 0.5))
 """(minimum test accuracy, fraction of the points): the first tier reached counts. The reference
 solution reaches 0.825-0.834 over seeds 0-4 on the official test set."""
@@ -259,8 +208,3 @@ class LatePolicy:
 
 LATE_POLICY = LatePolicy()
 """Off by default (per_day 0): lateness is recorded and shown, nothing is deducted."""
-
-
-def max_points() -> float:
-    """Total points of the function checks (the quiz adds QUIZ.points_per_question each)."""
-    return float(sum(POINTS.values()))

@@ -55,6 +55,7 @@ EXTERNAL = {
     "STUDENT_TEXT_CHARS",
     "CheckResult",
     "points_of",
+    "unit",
     "torch",
     "math",
     "_",
@@ -109,6 +110,11 @@ class config:
     POINTS = {points!r}
     RTOL = {rtol!r}
     ATOL = {atol!r}
+
+
+class unit:
+    """The unit's declarations these checks read."""
+
     FORBIDDEN_OPS = {forbidden!r}
 
 
@@ -264,38 +270,12 @@ ABOUT_PARAGRAPH = (
     "trained."
 )
 
-TRANSITION = {
-    "softmax_regression": {
-        "SELFCHECK_ABOUT": (
-            "These are the checks whose inputs the notebook states (shapes, dtypes, in-place use, "
-            "1-D labels) and d2l's overflow example, logits like [[1000, 1010, 1020]] (a practice "
-            "check: it earns nothing); the grader also checks values, stability, gradients and "
-            "training on inputs that are not shown here."
-        ),
-        "SELFCHECK_REFERENCES": '''
-class references:
-    """Probabilities for the inputs, made with torch's own softmax (not a graded function's code)."""
-
-    @staticmethod
-    def softmax64(X):
-        return torch.softmax(X.to(torch.float64), dim=1)
-
-    @staticmethod
-    def log_softmax64(X):
-        return torch.log_softmax(X.to(torch.float64), dim=1)
-''',
-    },
-}
-"""TRANSITION (#22): the first unit's SELFCHECK_ABOUT and SELFCHECK_REFERENCES until its unit.py
-declares them; then this table goes."""
-
 
 def declared(unit: units.Unit, name: str) -> str | None:
     """The unit's unit.py declaration `name` of its self-check (SELFCHECK_ABOUT: what its public
     checks are, a sentence or more; SELFCHECK_REFERENCES: the source of a class ``references``
     holding a stand-in for each ``references.<name>`` its public checks use), else None."""
-    value = getattr(unit.spec, name, None)
-    return value if value is not None else TRANSITION.get(unit.name, {}).get(name)
+    return getattr(unit.spec, name, None)
 
 
 def selfcheck_of(unit: units.Unit) -> str | None:

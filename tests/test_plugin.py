@@ -12,6 +12,7 @@ import pytest
 from autograder import config
 from autograder.plugin import check_ids as plugin_check_ids
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +36,12 @@ def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
         scores.setdefault(props["student"], 0.0)
         scores[props["student"]] += float(props["score"])
-    total = config.max_points() + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    total = (
+        float(sum(softmax_unit.POINTS.values()))
+        + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    )
     assert scores["alice_full"] == total
-    assert scores["bob_naive_softmax"] == total - config.POINTS["softmax.stability"]
+    assert scores["bob_naive_softmax"] == total - softmax_unit.POINTS["softmax.stability"]
 
 
 def test_verbose_names_student_and_check_and_the_end_is_a_table_of_scores(root, examples):
@@ -58,7 +62,10 @@ def test_verbose_names_student_and_check_and_the_end_is_a_table_of_scores(root, 
     end = lines[lines.index(next(ln for ln in lines if " grades " in ln)) + 1 : -1]
     assert not any(ln.startswith("FAILED") for ln in end)  # after pytest's short summary
     rows = {ln.split()[0]: ln.split() for ln in end if ln.split()}
-    total = config.max_points() + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    total = (
+        float(sum(softmax_unit.POINTS.values()))
+        + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    )
     assert rows["student"][:3] == ["student", "score", "status"]
     assert rows["alice_full"][1] == f"{total:g}/{total:g}"
     assert rows["carol_blank"][1] == f"0/{total:g}"
@@ -109,7 +116,7 @@ def test_nothing_in_a_students_folder_is_collected_or_imported(tmp_path, root, e
     assert proc.returncode == 0, out
     assert not canary.exists(), out
     assert "test_evil" not in out
-    n_items = len(quiz.QUESTIONS) + len(config.POINTS)
+    n_items = len(quiz.QUESTIONS) + len(softmax_unit.POINTS)
     assert f"{n_items} tests collected" in out, out
 
 

@@ -46,6 +46,11 @@ class config:
     }
     RTOL = {"float32": 0.0001, "float64": 1e-07}
     ATOL = {"float32": 1e-06, "float64": 1e-10}
+
+
+class unit:
+    """The unit's declarations these checks read."""
+
     FORBIDDEN_OPS = {
         "softmax": ("aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax"),
         "cross_entropy": (
@@ -358,9 +363,9 @@ BROADCAST_HINTS = {
 
 
 def forbidden_ops(fn, reply):
-    """The kernel operators in `reply` that `fn` must not use (config.FORBIDDEN_OPS), judged here."""
+    """The kernel operators in `reply` that `fn` must not use (unit.FORBIDDEN_OPS), judged here."""
     owner = "cross_entropy" if fn.startswith("@") else fn
-    banned = config.FORBIDDEN_OPS.get(owner, ())
+    banned = unit.FORBIDDEN_OPS.get(owner, ())
     ops = reply.get("ops") or []
     return sorted({op for op in ops if isinstance(op, str) and op in banned})
 

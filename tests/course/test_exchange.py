@@ -23,6 +23,7 @@ from conftest import EXAMPLES, ROOT
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 pytestmark = pytest.mark.slow
 
@@ -103,16 +104,18 @@ def test_release_fetch_submit_collect_autograde_feedback(tmp_path):
     fetched = home / config.ASSIGNMENT
     for role, cmd in readme_commands():
         if cmd.startswith("nbgrader submit"):  # the work: alice's quiz answers, functions blank
-            assert (fetched / config.MAIN_NOTEBOOK).is_file()
-            shutil.copy(EXAMPLES / "alice_full" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK, fetched)
+            assert (fetched / softmax_unit.MAIN_NOTEBOOK).is_file()
+            shutil.copy(
+                EXAMPLES / "alice_full" / config.ASSIGNMENT / softmax_unit.QUIZ_NOTEBOOK, fetched
+            )
         run(cmd, cwds[role], envs[role])
         if cmd.startswith("nbgrader release_assignment"):
             outbound = exchange / "d2l-softmax" / "outbound" / config.ASSIGNMENT
-            assert (outbound / config.MAIN_NOTEBOOK).is_file()
+            assert (outbound / softmax_unit.MAIN_NOTEBOOK).is_file()
             assert (outbound / "fashion_mnist.py").is_file()
         if cmd.startswith("nbgrader collect"):
             submitted = course / "submitted" / STUDENT / config.ASSIGNMENT
-            assert (submitted / config.QUIZ_NOTEBOOK).is_file()
+            assert (submitted / softmax_unit.QUIZ_NOTEBOOK).is_file()
 
     from nbgrader.api import Gradebook
 

@@ -20,12 +20,13 @@ import pytest
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source" / config.ASSIGNMENT
-NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
+NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
 SOLUTION, BLANK = "solution_student", "blank_student"
 EXAMPLES = REPO / "examples" / "submitted"
 CLASS = tuple(sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
@@ -174,7 +175,7 @@ def test_exported_scores(course):
     assert float(zh[SOLUTION]["raw_score"]) == float(rows[SOLUTION]["raw_score"])
     assert float(zh[BLANK]["raw_score"]) == 0.0
     manual = sum(m.points for m in quiz.MANUAL_QUESTIONS)
-    autograded = config.max_points() + quiz.max_points()
+    autograded = float(sum(softmax_unit.POINTS.values())) + quiz.max_points()
     assert float(rows[SOLUTION]["max_score"]) == pytest.approx(autograded + manual)
     assert float(rows[SOLUTION]["raw_score"]) == pytest.approx(autograded)
     assert float(rows[BLANK]["raw_score"]) == 0.0
@@ -182,7 +183,7 @@ def test_exported_scores(course):
 
 
 def test_solution_notebook_trains_to_the_expected_accuracy(course):
-    path = course / "autograded" / SOLUTION / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    path = course / "autograded" / SOLUTION / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     text = "".join(
         "".join(output.get("text", ""))
         for cell in json.loads(path.read_text())["cells"]
@@ -199,7 +200,7 @@ def test_feedback_shows_results_but_not_hidden_tests(course):
         for name in NOTEBOOKS:
             html = (course / "feedback" / student / config.ASSIGNMENT / name).with_suffix(".html")
             text = html.read_text(encoding="utf-8")
-            assert "Hidden test" in text or name == config.QUIZ_NOTEBOOK
+            assert "Hidden test" in text or name == softmax_unit.QUIZ_NOTEBOOK
             if student == BLANK:  # each failed check shows the grader's message
                 assert "AssertionError" in text, f"{student}/{html.name} shows no failed check"
             for hidden in ("run_checks", "check_answer", "HIDDEN TESTS", "autograder"):
@@ -272,7 +273,7 @@ def test_chinese_feedback_shows_translated_tests_but_not_hidden_code(course):
         for name in NOTEBOOKS:
             html = (course / "feedback" / student / ZH / name).with_suffix(".html")
             text = html.read_text(encoding="utf-8")
-            assert "隐藏测试" in text or name == config.QUIZ_NOTEBOOK
+            assert "隐藏测试" in text or name == softmax_unit.QUIZ_NOTEBOOK
             for hidden in ("run_checks", "check_answer", "HIDDEN TESTS", "autograder"):
                 assert hidden not in text, f"{student}/{ZH}/{html.name} shows {hidden!r}"
 

@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source" / config.ASSIGNMENT
@@ -25,7 +26,7 @@ SOURCE_SECONDS_LIMIT = float(os.environ.get("SOFTMAX_NOTEBOOK_SECONDS", 300))
 RELEASE_ERRORS = {
     # The answer cells define the functions, whose bodies raise NotImplementedError: the cells that
     # call them fail (net calls softmax). The hidden-test cells are bare comments in the release.
-    config.MAIN_NOTEBOOK: {
+    softmax_unit.MAIN_NOTEBOOK: {
         cell: "NotImplementedError"
         for cell in (
             "softmax_visible_tests",
@@ -39,7 +40,7 @@ RELEASE_ERRORS = {
         )
     },
     # The answer cells raise at top level; their test cells find no answer variable.
-    config.QUIZ_NOTEBOOK: {
+    softmax_unit.QUIZ_NOTEBOOK: {
         **{q.qid: "NotImplementedError" for q in quiz.QUESTIONS},
         **{f"test_{q.qid}": "NameError" for q in quiz.QUESTIONS},
     },
@@ -61,7 +62,9 @@ def kernel_env() -> dict[str, str]:
 
 @pytest.mark.slow
 def test_source_notebooks_run_clean_under_nbval(tmp_path):
-    notebooks = [str(SOURCE / name) for name in (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)]
+    notebooks = [
+        str(SOURCE / name) for name in (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
+    ]
     command = [sys.executable, "-m", "pytest", "-p", "nbval", "--nbval-lax", "--nbval-current-env"]
     command += ["-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), *notebooks]
     start = time.perf_counter()
@@ -184,7 +187,7 @@ def test_copied_sentences_are_found_across_line_breaks():
 
 
 @pytest.mark.parametrize("assignment", list(config.EDITIONS))
-@pytest.mark.parametrize("notebook", [config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK])
+@pytest.mark.parametrize("notebook", [softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK])
 def test_the_text_is_ours_not_d2ls_sentences(assignment, notebook):
     edition = config.EDITIONS[assignment]
     nb = nbformat.read(REPO / "source" / assignment / notebook, as_version=4)

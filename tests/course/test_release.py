@@ -16,6 +16,7 @@ import pytest
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 REPO = Path(__file__).resolve().parents[2]
 EDITIONS = list(config.EDITIONS)
@@ -25,7 +26,7 @@ HIDDEN_TEST_COMMENT = {
     "zh_CN": ("# 隐藏测试：", "（{:g} 分）", "（{:g} 分）"),
 }
 """Edition -> how a hidden test's comment starts and names its points."""
-NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
+NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
 KEEP_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
 """Cell metadata that release.sh keeps (the rest is volatile front-end state)."""
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -197,7 +198,7 @@ def test_release_contains_no_solution_line(assignment):
     for notebook in NOTEBOOKS:
         source = load(REPO / "source" / assignment / notebook)
         regions = [r for cell in source["cells"] for r in solution_regions(cell["source"])]
-        assert regions or notebook == config.QUIZ_NOTEBOOK, f"{notebook}: no solution regions"
+        assert regions or notebook == softmax_unit.QUIZ_NOTEBOOK, f"{notebook}: no solution regions"
         outside = "\n".join(
             re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", c["source"], flags=re.S)
             for c in source["cells"]
@@ -220,7 +221,7 @@ def test_release_contains_no_solution_line(assignment):
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_release_assigns_no_quiz_answer(assignment):
     release = REPO / "release" / assignment
-    nb = load(release / config.QUIZ_NOTEBOOK)
+    nb = load(release / softmax_unit.QUIZ_NOTEBOOK)
     variables = {q.variable for q in quiz.QUESTIONS}
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
@@ -228,7 +229,7 @@ def test_release_assigns_no_quiz_answer(assignment):
         for node in ast.walk(ast.parse(cell["source"])):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 assert node.id not in variables, f"the release assigns {node.id}"
-    assert all(r.status == "missing" for r in quiz.grade_quiz(release / config.QUIZ_NOTEBOOK))
+    assert all(r.status == "missing" for r in quiz.grade_quiz(release / softmax_unit.QUIZ_NOTEBOOK))
     assert not list(release.rglob("answer_key*")), "the answer key must not be released"
     assert not list(release.rglob("*.toml")), (
         "the translation (it holds model answers) stays in source/"
@@ -246,12 +247,14 @@ def graded_cells(notebook: Path) -> dict[str, float]:
 
 def expected_graded_cells() -> dict[str, dict[str, float]]:
     """notebook -> grade_id -> points, from autograder.config and autograder.units.softmax_regression.quiz."""
-    main = {"test_" + check.replace(".", "_"): points for check, points in config.POINTS.items()}
+    main = {
+        "test_" + check.replace(".", "_"): points for check, points in softmax_unit.POINTS.items()
+    }
     # the visible tests: graded with 0 points, so that nbgrader's Validate fails when they fail
-    main.update({f"{function}_visible_tests": 0 for function in config.GRADED_FUNCTIONS})
+    main.update({f"{function}_visible_tests": 0 for function in softmax_unit.GRADED_FUNCTIONS})
     quiz_cells = {f"test_{q.qid}": config.QUIZ.points_per_question for q in quiz.QUESTIONS}
     quiz_cells.update({m.qid: m.points for m in quiz.MANUAL_QUESTIONS})
-    return {config.MAIN_NOTEBOOK: main, config.QUIZ_NOTEBOOK: quiz_cells}
+    return {softmax_unit.MAIN_NOTEBOOK: main, softmax_unit.QUIZ_NOTEBOOK: quiz_cells}
 
 
 @pytest.mark.parametrize(
@@ -262,8 +265,8 @@ def expected_graded_cells() -> dict[str, dict[str, float]]:
 def test_graded_cells_and_points_equal_config(folder):
     for notebook, want in expected_graded_cells().items():
         assert graded_cells(folder / notebook) == want, f"{folder.name}/{notebook}"
-    main = sum(graded_cells(folder / config.MAIN_NOTEBOOK).values())
-    assert main == pytest.approx(config.max_points())
+    main = sum(graded_cells(folder / softmax_unit.MAIN_NOTEBOOK).values())
+    assert main == pytest.approx(float(sum(softmax_unit.POINTS.values())))
 
 
 def test_solution_cells_are_the_graded_functions_and_questions():
@@ -271,8 +274,8 @@ def test_solution_cells_are_the_graded_functions_and_questions():
         REPO / kind / assignment for assignment in EDITIONS for kind in ("source", "release")
     ]:
         for notebook, want in (
-            (config.MAIN_NOTEBOOK, list(config.GRADED_FUNCTIONS)),
-            (config.QUIZ_NOTEBOOK, [q.qid for q in quiz.QUESTIONS]),
+            (softmax_unit.MAIN_NOTEBOOK, list(softmax_unit.GRADED_FUNCTIONS)),
+            (softmax_unit.QUIZ_NOTEBOOK, [q.qid for q in quiz.QUESTIONS]),
         ):
             got = [
                 nbgrader_meta(c)["grade_id"]
@@ -284,12 +287,12 @@ def test_solution_cells_are_the_graded_functions_and_questions():
 
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
-    source_nb = load(REPO / "source" / assignment / config.MAIN_NOTEBOOK)
-    release_nb = load(REPO / "release" / assignment / config.MAIN_NOTEBOOK)
+    source_nb = load(REPO / "source" / assignment / softmax_unit.MAIN_NOTEBOOK)
+    release_nb = load(REPO / "release" / assignment / softmax_unit.MAIN_NOTEBOOK)
     cells = {nbgrader_meta(c).get("grade_id"): c for c in source_nb["cells"]}
     released = {nbgrader_meta(c).get("grade_id"): c for c in release_nb["cells"]}
     prefix, one, many = HIDDEN_TEST_COMMENT[config.EDITIONS[assignment]]
-    for check, points in config.POINTS.items():
+    for check, points in softmax_unit.POINTS.items():
         gid = "test_" + check.replace(".", "_")
         source = cells[gid]["source"]
         stated = (one if points == 1 else many).format(points)
@@ -299,7 +302,7 @@ def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
         assert released[gid]["source"].strip() == source.splitlines()[0], gid
     # the function owning each check: its solution cell comes before the check's cell
     order = list(cells)
-    for check in config.POINTS:
+    for check in softmax_unit.POINTS:
         function = check.split(".")[0]
         assert order.index(function) < order.index("test_" + check.replace(".", "_")), check
 
@@ -325,7 +328,7 @@ def test_examples_are_generated_from_the_current_release(tmp_path):
 
 # -- the students' self-check (softmax_selfcheck.py, generated by scripts/make_selfcheck.py) ----
 SELFCHECK = "softmax_selfcheck.py"
-GRADED_NAMES = {*config.GRADED_FUNCTIONS, "train_epoch_ch3", "evaluate_accuracy", "sgd", "net",
+GRADED_NAMES = {*softmax_unit.GRADED_FUNCTIONS, "train_epoch_ch3", "evaluate_accuracy", "sgd", "net",
                 "updater", "predict_ch3"}  # fmt: skip
 
 
@@ -444,7 +447,9 @@ def test_selfcheck_gives_the_graders_messages_and_returns_nothing():
     # called without arguments from a notebook cell, it reads the caller's globals
     assert (
         "check()"
-        in load(REPO / "release" / config.ASSIGNMENT / config.MAIN_NOTEBOOK)["cells"][-2]["source"]
+        in load(REPO / "release" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK)["cells"][-2][
+            "source"
+        ]
     )
 
 

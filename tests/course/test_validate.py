@@ -20,6 +20,7 @@ import pytest
 from conftest import EXAMPLES, ROOT
 
 from autograder import config
+from autograder.units.softmax_regression import unit as softmax_unit
 
 RELEASE = ROOT / "release"
 SUCCESS = "Success! Your notebook passes all the tests."
@@ -34,10 +35,10 @@ def visible_test_cells(nb: dict) -> list[dict]:
 @pytest.mark.parametrize("assignment", list(config.EDITIONS))
 def test_visible_tests_are_graded_cells_worth_nothing(assignment):
     for kind in ("source", "release"):
-        nb = json.loads((ROOT / kind / assignment / config.MAIN_NOTEBOOK).read_text())
+        nb = json.loads((ROOT / kind / assignment / softmax_unit.MAIN_NOTEBOOK).read_text())
         cells = visible_test_cells(nb)
         assert [c["metadata"]["nbgrader"]["grade_id"] for c in cells] == [
-            f"{f}_visible_tests" for f in config.GRADED_FUNCTIONS
+            f"{f}_visible_tests" for f in softmax_unit.GRADED_FUNCTIONS
         ]
         for c in cells:
             meta = c["metadata"]["nbgrader"]
@@ -76,22 +77,24 @@ def validate(tmp_path, student: str, notebooks, ungrade_visible=False) -> str:
 
 @pytest.mark.slow
 def test_blank_fails_and_the_old_ungraded_cells_would_have_passed(tmp_path):
-    out = validate(tmp_path, "carol_blank", [config.MAIN_NOTEBOOK])
+    out = validate(tmp_path, "carol_blank", [softmax_unit.MAIN_NOTEBOOK])
     assert FAILED in out and SUCCESS not in out
     assert "NotImplementedError" in out
     # the broken case this change rejects: visible tests that are not graded cells
-    out = validate(tmp_path / "old", "carol_blank", [config.MAIN_NOTEBOOK], ungrade_visible=True)
+    out = validate(
+        tmp_path / "old", "carol_blank", [softmax_unit.MAIN_NOTEBOOK], ungrade_visible=True
+    )
     assert SUCCESS in out and FAILED not in out
 
 
 @pytest.mark.slow
 def test_broken_softmax_fails_on_its_visible_test(tmp_path):
-    out = validate(tmp_path, "dave_wrong_axis", [config.MAIN_NOTEBOOK])
+    out = validate(tmp_path, "dave_wrong_axis", [softmax_unit.MAIN_NOTEBOOK])
     assert FAILED in out and SUCCESS not in out
     assert "each row of softmax(X) must sum to 1" in out
 
 
 @pytest.mark.slow
 def test_correct_notebooks_pass(tmp_path):
-    out = validate(tmp_path, "alice_full", [config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK])
+    out = validate(tmp_path, "alice_full", [softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK])
     assert out.count(SUCCESS) == 2 and FAILED not in out, out[-3000:]

@@ -23,10 +23,11 @@ import pytest
 import torch
 
 from autograder import config
+from autograder.units.softmax_regression import unit as softmax_unit
 
 REPO = Path(__file__).resolve().parents[2]
 EN, ZH = "softmax_regression", "softmax_regression_zh"
-NOTEBOOKS = (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK)
+NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NBGRADER_STUB = "# YOUR CODE HERE"
 """nbgrader's stub in the released answer cells (course-wide, read by examples/make_examples.py)."""
@@ -159,8 +160,8 @@ def spans(text: str) -> list[str]:
 def test_quiz_questions_keep_their_content():
     """Every question's code, numbers and formulas are the English ones (q1 and q2 come from the
     course write-ups: softmax([100, 101, 102]) and training accuracy below test accuracy)."""
-    en = {c["id"]: c["source"] for c in cells("source", EN, config.QUIZ_NOTEBOOK)}
-    zh = {c["id"]: c["source"] for c in cells("source", ZH, config.QUIZ_NOTEBOOK)}
+    en = {c["id"]: c["source"] for c in cells("source", EN, softmax_unit.QUIZ_NOTEBOOK)}
+    zh = {c["id"]: c["source"] for c in cells("source", ZH, softmax_unit.QUIZ_NOTEBOOK)}
     for cid in en:
         if re.fullmatch(r"md-q\d+|md-m\d", cid):
             assert spans(zh[cid]) == spans(en[cid]), cid
@@ -175,7 +176,7 @@ def test_a_changed_english_cell_or_comment_stops_the_generator(tmp_path):
     en = tmp_path / EN
     shutil.copytree(REPO / "source" / EN, en)
     translation = REPO / "source" / "translations" / "zh_CN.toml"
-    path = en / config.MAIN_NOTEBOOK
+    path = en / softmax_unit.MAIN_NOTEBOOK
     original = path.read_text(encoding="utf-8")
     path.write_text(
         original.replace("## Softmax regression from scratch", "## Softmax regression"),
@@ -227,7 +228,7 @@ def run_visible_train_test(variant: str) -> str:
     """Run the Chinese notebook's train_ch3 visible-test cell after its definitions (the solution,
     then `variant`) on 20 synthetic minibatches; return what it printed. The data are 10 faint
     class patterns in noise: learnable, but far from d2l-zh's asserted loss after 2 epochs."""
-    by_id = {c["id"]: c["source"] for c in cells("source", ZH, config.MAIN_NOTEBOOK)}
+    by_id = {c["id"]: c["source"] for c in cells("source", ZH, softmax_unit.MAIN_NOTEBOOK)}
     gen = torch.Generator().manual_seed(0)
     means = torch.randn(10, 1, 28, 28, generator=gen)
     batches = []
@@ -282,7 +283,7 @@ def test_chinese_edition_student_is_found_and_graded_by_the_cli(tmp_path):
     with its asserts. Graded through softmax_regression_zh/, he loses exactly the stability and
     underflow checks (and q2), and the asserts cost nothing."""
     folder = REPO / "examples" / "submitted" / "刘洋"
-    assert (folder / ZH / config.MAIN_NOTEBOOK).is_file()
+    assert (folder / ZH / softmax_unit.MAIN_NOTEBOOK).is_file()
     from autograder.submissions.submission import find_submissions
 
     (sub,) = find_submissions(folder)

@@ -21,6 +21,7 @@ from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.grading import batch, collect
 from autograder.results import exports, store
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +34,17 @@ def rows(out):
 def test_example_class_scores(graded_class):
     out, proc = graded_class
     grades = rows(out)
-    total = config.max_points() + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    total = (
+        float(sum(softmax_unit.POINTS.values()))
+        + len(quiz.QUESTIONS) * config.QUIZ.points_per_question
+    )
     assert float(grades["alice_full"]["score"]) == total == float(grades["alice_full"]["max_score"])
     assert float(grades["carol_blank"]["score"]) == 0
     # A naive softmax loses exactly the stability points.
-    assert float(grades["bob_naive_softmax"]["softmax"]) == 10 - config.POINTS["softmax.stability"]
+    assert (
+        float(grades["bob_naive_softmax"]["softmax"])
+        == 10 - softmax_unit.POINTS["softmax.stability"]
+    )
     assert (
         grades["frank_builtins"]["status"] == "forbidden"
         and float(grades["frank_builtins"]["softmax"]) == 0
@@ -50,7 +57,7 @@ def test_results_json_follows_gradescope_schema(graded_class):
     data = json.loads((out / "dave_wrong_axis" / "results.json").read_text())
     assert {"score", "max_score", "tests"} <= set(data)
     names = {t["name"] for t in data["tests"]}
-    assert set(config.POINTS) <= names
+    assert set(softmax_unit.POINTS) <= names
     for t in data["tests"]:
         assert {"name", "score", "max_score", "status", "output"} <= set(t)
         assert t["status"] in ("passed", "failed")
@@ -397,11 +404,11 @@ def test_torch_optim_is_preloaded_only_for_code_the_worker_runs_that_uses_it(tmp
     an optimizer built in a student's cell does, and so does one in a cell without metadata."""
     subs = _class(tmp_path, ["amy", "ben", "cat"])
     test_cell = {"grade": True, "solution": False, "grade_id": "extra_tests", "points": 0}
-    _add_cell(subs / "amy" / config.ASSIGNMENT / config.MAIN_NOTEBOOK,
+    _add_cell(subs / "amy" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK,
               "opt = torch.optim.SGD([W], lr=0.1)\n", test_cell)  # fmt: skip
-    _add_cell(subs / "ben" / config.ASSIGNMENT / config.MAIN_NOTEBOOK,
+    _add_cell(subs / "ben" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK,
               "def make(params):\n    return torch.optim.Adam(params)\n")  # fmt: skip
-    _add_cell(subs / "cat" / config.ASSIGNMENT / config.MAIN_NOTEBOOK,
+    _add_cell(subs / "cat" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK,
               "from torch import optim\n")  # fmt: skip
     found = {sub.student: sub for sub in collect.collect([subs])}
     assert "torch.optim" not in collect.imported_modules([found["amy"]])
@@ -411,7 +418,7 @@ def test_torch_optim_is_preloaded_only_for_code_the_worker_runs_that_uses_it(tmp
 
 def test_torchvision_is_preloaded_only_for_submissions_that_import_it(tmp_path):
     subs = _class(tmp_path, ["amy", "ben"])
-    notebook = subs / "ben" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    notebook = subs / "ben" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     nb = json.loads(notebook.read_text())
     nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
                         "execution_count": None, "source": ["from torchvision import transforms\n"]})  # fmt: skip

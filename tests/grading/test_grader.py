@@ -16,6 +16,7 @@ from autograder.grading import grader
 from autograder.submissions.notebook import nbgrader_meta, read_notebook
 from autograder.submissions.submission import find_submissions
 from autograder.units.softmax_regression import checks
+from autograder.units.softmax_regression import unit as softmax_unit
 
 FUNCTION_CHECKS = [(cid, fn) for cid, fn in checks.CHECKS if cid not in TRAINING]
 SOLUTION_IDS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
@@ -23,12 +24,12 @@ SOLUTION_IDS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
 
 def notebook_with(tmp_path, source: str, name="student"):
     """The release notebook with `source` in the softmax solution cell and `pass` in the others."""
-    nb = copy.deepcopy(read_notebook(config.RELEASE_DIR / config.MAIN_NOTEBOOK))
+    nb = copy.deepcopy(read_notebook(config.RELEASE_DIR / softmax_unit.MAIN_NOTEBOOK))
     for cell in nb["cells"]:
         gid = nbgrader_meta(cell).get("grade_id")
         if gid in SOLUTION_IDS:
             cell["source"] = source if gid == "softmax" else "pass"
-    path = tmp_path / name / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    path = tmp_path / name / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(nb))
     return path
@@ -111,14 +112,16 @@ def test_crash_in_one_function_costs_only_its_checks(tmp_path, function_checks_o
 
 
 # -- student ids, notebooks found by content (issue #11) ------------------------------------------
-def _submitted(tmp_path, student, main_name=config.MAIN_NOTEBOOK, extra=()):
+def _submitted(tmp_path, student, main_name=softmax_unit.MAIN_NOTEBOOK, extra=()):
     folder = tmp_path / "submitted" / student / config.ASSIGNMENT
     folder.mkdir(parents=True)
     release = config.RELEASE_DIR
-    (folder / main_name).write_bytes((release / config.MAIN_NOTEBOOK).read_bytes())
-    (folder / config.QUIZ_NOTEBOOK).write_bytes((release / config.QUIZ_NOTEBOOK).read_bytes())
+    (folder / main_name).write_bytes((release / softmax_unit.MAIN_NOTEBOOK).read_bytes())
+    (folder / softmax_unit.QUIZ_NOTEBOOK).write_bytes(
+        (release / softmax_unit.QUIZ_NOTEBOOK).read_bytes()
+    )
     for name in extra:
-        (folder / name).write_bytes((release / config.MAIN_NOTEBOOK).read_bytes())
+        (folder / name).write_bytes((release / softmax_unit.MAIN_NOTEBOOK).read_bytes())
     return folder
 
 
@@ -130,7 +133,7 @@ def test_any_unicode_name_is_the_student_id(tmp_path):
     one = find_submissions(tmp_path / "submitted" / "张三")
     assert [s.student for s in one] == ["张三"]
     nb = find_submissions(
-        tmp_path / "submitted" / "李四" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+        tmp_path / "submitted" / "李四" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     )
     assert [s.student for s in nb] == ["李四"]
 
@@ -215,12 +218,12 @@ def test_not_implemented_hint_and_grader_failures_in_chinese():
 def zh_notebook(tmp_path, source: str, name="张三"):
     """The Chinese release notebook with `source` in the softmax cell, in the zh assignment folder."""
     zh = "softmax_regression_zh"
-    nb = copy.deepcopy(read_notebook(config.release_dir(zh) / config.MAIN_NOTEBOOK))
+    nb = copy.deepcopy(read_notebook(config.release_dir(zh) / softmax_unit.MAIN_NOTEBOOK))
     for cell in nb["cells"]:
         gid = nbgrader_meta(cell).get("grade_id")
         if gid in SOLUTION_IDS:
             cell["source"] = source if gid == "softmax" else "pass"
-    path = tmp_path / name / zh / config.MAIN_NOTEBOOK
+    path = tmp_path / name / zh / softmax_unit.MAIN_NOTEBOOK
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     return path

@@ -20,6 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from autograder import config, i18n
+from autograder.units.softmax_regression import unit as softmax_unit
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "autograder" / "i18n"
@@ -239,12 +240,12 @@ def test_override_and_edition_decide_the_language(tmp_path, monkeypatch):
         i18n.folder_language(zh) == "zh_CN"
         and i18n.folder_language(ROOT / "release" / config.ASSIGNMENT) == "en"
     )
-    assert i18n.language_for("en", zh / config.MAIN_NOTEBOOK) == "zh_CN"  # the metadata wins
+    assert i18n.language_for("en", zh / softmax_unit.MAIN_NOTEBOOK) == "zh_CN"  # the metadata wins
     assert i18n.language_for("zh_CN", tmp_path / "absent.ipynb") == "zh_CN"
     with i18n.overriding("en"):
         assert (
             os.environ[i18n.OVERRIDE_ENV] == "en"
-            and i18n.language_for("zh_CN", zh / config.MAIN_NOTEBOOK) == "en"
+            and i18n.language_for("zh_CN", zh / softmax_unit.MAIN_NOTEBOOK) == "en"
         )
     assert i18n.OVERRIDE_ENV not in os.environ
     monkeypatch.chdir(zh)
@@ -260,7 +261,7 @@ CODE = re.compile(r"`[^`]*`|\S*[_().\[\]=/<>0-9|:+*-]\S*")
 """Code, numbers, shapes, dtypes and indexing: left as they are in every language."""
 ALLOWED = {"softmax", "logits", "log", "exp", "inf", "nan", "NaN", "keepdim", "loss", "torch", "dtype",
            "float32", "float64", "Tensor", "NotImplementedError", "SGD", "sgd", "updater", "argmax", "net"}  # fmt: skip
-ALLOWED |= set(config.GRADED_FUNCTIONS) | set(keyword.kwlist)
+ALLOWED |= set(softmax_unit.GRADED_FUNCTIONS) | set(keyword.kwlist)
 """Identifiers, notation and code a d2l-zh reader reads in Chinese text too."""
 
 

@@ -36,6 +36,7 @@ from autograder.checks.outcome import CheckResult, SubmissionResult
 from autograder.platforms import classroom
 from autograder.results import exports, late, repository
 from autograder.results.report import build_report
+from autograder.units.softmax_regression import unit as softmax_unit
 
 DEPLOY = ROOT / "deploy" / "classroom"
 WORKFLOW = DEPLOY / ".github" / "workflows" / "classroom.yml"
@@ -174,7 +175,7 @@ def reporter_points(outputs: dict) -> tuple[float, float]:
 def public_points() -> float:
     from autograder import selfcheck
 
-    return float(sum(config.POINTS[c] for c in config.POINTS
+    return float(sum(softmax_unit.POINTS[c] for c in softmax_unit.POINTS
                      if c in selfcheck.PUBLIC and c not in selfcheck.TRAINING))  # fmt: skip
 
 
@@ -186,7 +187,9 @@ def test_practice_step_reports_the_public_checks_only(workflow, tmp_path, studen
     assert set(outputs) == {"practice"}
     doc = outputs["practice"]
     total, most = reporter_points(outputs)
-    assert most == public_points() < config.max_points()  # never the grade's points
+    assert (
+        most == public_points() < float(sum(softmax_unit.POINTS.values()))
+    )  # never the grade's points
     assert total == (most if expected == "all" else expected)
     assert doc["tests"] and all(t["name"].startswith("practice, not the grade: ") and
                                 "练习，不是成绩" in t["name"] for t in doc["tests"])  # fmt: skip
@@ -197,7 +200,7 @@ def test_practice_step_reports_the_public_checks_only(workflow, tmp_path, studen
 
 def test_practice_without_a_notebook_says_so(workflow, tmp_path):
     workspace = template_repo(tmp_path / "repo", None)
-    (workspace / config.MAIN_NOTEBOOK).unlink()  # a student who deleted it
+    (workspace / softmax_unit.MAIN_NOTEBOOK).unlink()  # a student who deleted it
     proc, outputs = run_practice_step(workflow, workspace, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert outputs["practice"]["max_score"] == 0 and outputs["practice"]["tests"] == []
@@ -224,7 +227,7 @@ def student_repo(tmp_path, user: str, commits: list[tuple[dt.datetime, str, call
     git(tmp_path, "clone", "--quiet", str(bare), str(work))
     shas = []
     for when, notebooks_of, edit in commits:
-        if not (work / config.MAIN_NOTEBOOK).exists():
+        if not (work / softmax_unit.MAIN_NOTEBOOK).exists():
             classroom.write_template(work / ".t", config.ASSIGNMENT)
             for p in (work / ".t").iterdir():
                 shutil.move(str(p), work / p.name)
@@ -274,8 +277,8 @@ def two_commits(tmp_path):
 def test_collect_takes_the_last_commit_before_the_deadline(tmp_path, two_commits, capsys):
     out = collect(tmp_path)
     folder = out / "alice" / config.ASSIGNMENT
-    main = EXAMPLES / "alice_full" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
-    assert (folder / config.MAIN_NOTEBOOK).read_bytes() == main.read_bytes()
+    main = EXAMPLES / "alice_full" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
+    assert (folder / softmax_unit.MAIN_NOTEBOOK).read_bytes() == main.read_bytes()
     record = json.loads((folder / repository.REPOSITORY_FILE).read_text())
     assert record["commit"] == two_commits[0] and record["later_commits"] == 1
     assert record["differs_from_template"] == []
@@ -291,15 +294,15 @@ def test_collect_takes_the_last_commit_before_the_deadline(tmp_path, two_commits
 def test_late_until_takes_the_later_commit_and_its_lateness(tmp_path, two_commits):
     out = collect(tmp_path, "--late-until", "2026-12-08T00:00Z")
     folder = out / "alice" / config.ASSIGNMENT
-    blank = EXAMPLES / "carol_blank" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
-    assert (folder / config.MAIN_NOTEBOOK).read_bytes() == blank.read_bytes()
+    blank = EXAMPLES / "carol_blank" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
+    assert (folder / softmax_unit.MAIN_NOTEBOOK).read_bytes() == blank.read_bytes()
     assert json.loads((folder / repository.REPOSITORY_FILE).read_text())["commit"] == two_commits[1]
     result = SubmissionResult("alice", [CheckResult("softmax.shape", 1.0, 1.0, "passed")])
     stamp, _ = late.read_timestamp(folder)
     late.apply(result, stamp, late.parse_time("2026-12-01T00:00Z"), config.LatePolicy(per_day=0.1))
     assert result.info["late"]["late_seconds"] == (LATE - DEADLINE).total_seconds()
     assert result.info["late"]["penalty"] == 0.2 * result.max_score  # two started days late
-    assert (out / "latecomer" / config.ASSIGNMENT / config.MAIN_NOTEBOOK).is_file()
+    assert (out / "latecomer" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK).is_file()
 
 
 def test_grade_reads_the_collected_folder(tmp_path, two_commits):
@@ -309,7 +312,7 @@ def test_grade_reads_the_collected_folder(tmp_path, two_commits):
 
     out = collect(tmp_path)
     (sub,) = find_submissions(out)
-    assert sub.student == "alice" and sub.main.name == config.MAIN_NOTEBOOK
+    assert sub.student == "alice" and sub.main.name == softmax_unit.MAIN_NOTEBOOK
     result = SubmissionResult("alice", [])
     assert batch._apply_lateness(result, sub, DEADLINE, config.LATE_POLICY)
     assert result.info["repository"]["commit"] == two_commits[0]
@@ -321,10 +324,10 @@ def tamper(work):
     wf = work / ".github" / "workflows" / "classroom.yml"
     wf.write_text(wf.read_text() + '      - run: cat "$SOFTMAX_COURSE/answer_key.json"\n')
     (work / "softmax_selfcheck.py").write_text("def check(*a, **k):\n    print('all passed')\n")
-    nb = json.loads((work / config.MAIN_NOTEBOOK).read_text())
+    nb = json.loads((work / softmax_unit.MAIN_NOTEBOOK).read_text())
     cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "lr")
     cell["source"] = "lr = 10.0"
-    (work / config.MAIN_NOTEBOOK).write_text(json.dumps(nb))
+    (work / softmax_unit.MAIN_NOTEBOOK).write_text(json.dumps(nb))
 
 
 def test_tampered_repository_is_flagged_in_results_table_and_report(tmp_path, capsys):
@@ -367,10 +370,10 @@ def test_deleted_and_added_files_are_flagged():
     del files[".github/classroom/practice.py"]
     files[".github/workflows/extra.yml"] = b"on: push"
     del files["fashion_mnist.py"]
-    nb = json.loads(files[config.QUIZ_NOTEBOOK])
+    nb = json.loads(files[softmax_unit.QUIZ_NOTEBOOK])
     locked = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("locked")]
     nb["cells"].remove(locked[0])
-    files[config.QUIZ_NOTEBOOK] = json.dumps(nb).encode()
+    files[softmax_unit.QUIZ_NOTEBOOK] = json.dumps(nb).encode()
     gid = locked[0]["metadata"]["nbgrader"]["grade_id"]
     assert classroom.differences(files, template) == [
         ".github/classroom/practice.py removed",
@@ -413,7 +416,9 @@ def test_collect_from_gh_classroom_clones(tmp_path):
     assert cli.main(["classroom", "collect", "--clones", str(clones), "--prefix",
                      "softmax-regression-", "--deadline", "2026-12-01T00:00Z", "--out",
                      str(tmp_path / "by-name")]) == 0  # fmt: skip
-    assert (tmp_path / "by-name" / "alice-gh" / config.ASSIGNMENT / config.MAIN_NOTEBOOK).is_file()
+    assert (
+        tmp_path / "by-name" / "alice-gh" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
+    ).is_file()
 
 
 def test_collect_replaces_only_its_own_folders(tmp_path, two_commits, capsys):
@@ -496,7 +501,7 @@ def test_a_template_and_its_differences_are_the_units(tmp_path, monkeypatch):
     what differs is read against them (#22): nothing of softmax_regression's is expected."""
     release = tmp_path / "release"
     release.mkdir()
-    blank = (config.release_dir() / config.MAIN_NOTEBOOK).read_bytes()
+    blank = (config.release_dir() / softmax_unit.MAIN_NOTEBOOK).read_bytes()
     files = {
         "concise.ipynb": blank,
         "data.py": b"X = 1\n",
@@ -524,7 +529,7 @@ def test_practice_runs_what_practice_json_names(workflow, tmp_path):
     """practice.py runs the notebook and self-check its practice.json names (deploy/ names no
     unit's files); without a readable practice.json it says it could not run."""
     workspace = template_repo(tmp_path / "repo", "alice_full")
-    (workspace / config.MAIN_NOTEBOOK).rename(workspace / "renamed.ipynb")
+    (workspace / softmax_unit.MAIN_NOTEBOOK).rename(workspace / "renamed.ipynb")
     (workspace / "softmax_selfcheck.py").rename(workspace / "unit_selfcheck.py")
     named = {"notebook": "renamed.ipynb", "selfcheck": "unit_selfcheck.py"}
     (workspace / classroom.PRACTICE_CONFIG).write_text(json.dumps(named))

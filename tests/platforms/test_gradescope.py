@@ -23,6 +23,7 @@ from conftest import EXAMPLES, ROOT
 from autograder import config
 from autograder.platforms import gradescope
 from autograder.selfcheck import PUBLIC
+from autograder.units.softmax_regression import unit as softmax_unit
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
@@ -67,7 +68,7 @@ def check_schema(res: dict) -> None:
     assert res["visibility"] == gradescope.SETTINGS.visibility
     names = [t["name"] for t in res["tests"]]
     graded = [n for n in names if not n.endswith(" (details)")]
-    assert len(names) == len(set(names)) and len(graded) == len(config.POINTS) + 10  # + quiz
+    assert len(names) == len(set(names)) and len(graded) == len(softmax_unit.POINTS) + 10  # + quiz
     assert all(t["max_score"] == 0 for t in res["tests"] if t["name"] not in graded)
     for t in res["tests"]:
         assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility", "number"}
@@ -143,7 +144,7 @@ def test_full_broken_and_blank_uploads(tmp_path, bundle):
 
     # blank: the release notebook alone (no quiz)
     root = gradescope_root(tmp_path / "carol", bundle)
-    shutil.copy(EXAMPLES / "carol_blank" / "softmax_regression" / config.MAIN_NOTEBOOK,
+    shutil.copy(EXAMPLES / "carol_blank" / "softmax_regression" / softmax_unit.MAIN_NOTEBOOK,
                 root / "submission")  # fmt: skip
     carol = run_autograder(root)
     check_schema(carol)
@@ -173,7 +174,7 @@ def test_falls_back_to_unconfined_only_when_the_probe_says_so(tmp_path, monkeypa
     monkeypatch.setattr(gradescope, "grade_folder", fake_grade)
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)
-    shutil.copy(EXAMPLES / "carol_blank" / "softmax_regression" / config.MAIN_NOTEBOOK,
+    shutil.copy(EXAMPLES / "carol_blank" / "softmax_regression" / softmax_unit.MAIN_NOTEBOOK,
                 root / "submission")  # fmt: skip
     devnull = open(os.devnull, "w")
     monkeypatch.setattr(sandbox, "probe", lambda: {"missing": []})
@@ -193,10 +194,10 @@ def test_falls_back_to_unconfined_only_when_the_probe_says_so(tmp_path, monkeypa
 def test_staging_picks_the_chinese_edition(tmp_path):
     sub = tmp_path / "upload"
     sub.mkdir()
-    shutil.copy(EXAMPLES / "王芳" / "softmax_regression_zh" / config.MAIN_NOTEBOOK, sub)
+    shutil.copy(EXAMPLES / "王芳" / "softmax_regression_zh" / softmax_unit.MAIN_NOTEBOOK, sub)
     folder, notes = gradescope.stage(sub, tmp_path / "work")
     assert folder.name == "softmax_regression_zh" and notes == []
-    assert (folder / config.MAIN_NOTEBOOK).is_file()
+    assert (folder / softmax_unit.MAIN_NOTEBOOK).is_file()
 
 
 def test_setup_skips_a_python_that_does_not_run_or_is_too_old(tmp_path):
@@ -230,7 +231,7 @@ def test_no_grade_without_the_data_set(tmp_path, monkeypatch, no_data_env):
         monkeypatch.setenv(name, no_data_env[name])
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)
-    shutil.copy(EXAMPLES / "alice_full" / "softmax_regression" / config.MAIN_NOTEBOOK,
+    shutil.copy(EXAMPLES / "alice_full" / "softmax_regression" / softmax_unit.MAIN_NOTEBOOK,
                 root / "submission")  # fmt: skip
     log = tmp_path / "log.txt"
     with open(log, "w") as stream:
@@ -262,7 +263,7 @@ def test_every_check_is_shown_at_once_without_hidden_inputs():
                for c in graded["extra_data"]["checks"] if not c["check_id"].startswith("quiz."))  # fmt: skip
     stability = tests["softmax.stability"]
     assert stability["status"] == "failed" and stability["score"] == 0
-    assert stability["max_score"] == config.POINTS["softmax.stability"]
+    assert stability["max_score"] == softmax_unit.POINTS["softmax.stability"]
     assert "Subtract each row's maximum" in stability["output"]
     for hidden in ("Input:", "Expected:", "Got:", "1000", "nan", "2.06106e-09"):
         assert hidden not in visible_text(res), hidden
@@ -328,12 +329,12 @@ def two_units(monkeypatch):
 
 
 def test_staging_tells_the_units_apart_by_their_notebooks(tmp_path, two_units):
-    blank = EXAMPLES / "carol_blank" / "softmax_regression" / config.MAIN_NOTEBOOK
+    blank = EXAMPLES / "carol_blank" / "softmax_regression" / softmax_unit.MAIN_NOTEBOOK
     concise, softmax = tmp_path / "concise", tmp_path / "softmax"
-    for folder, name in ((concise, "concise.ipynb"), (softmax, config.MAIN_NOTEBOOK)):
+    for folder, name in ((concise, "concise.ipynb"), (softmax, softmax_unit.MAIN_NOTEBOOK)):
         folder.mkdir()
         shutil.copy(blank, folder / name)
-        shutil.copy(blank.with_name(config.QUIZ_NOTEBOOK), folder)
+        shutil.copy(blank.with_name(softmax_unit.QUIZ_NOTEBOOK), folder)
     folder, notes = gradescope.stage(concise, tmp_path / "w1")
     assert folder.name == "concise" and notes == []
     assert sorted(p.name for p in folder.iterdir()) == ["concise.ipynb", "quiz.ipynb"]
@@ -341,11 +342,11 @@ def test_staging_tells_the_units_apart_by_their_notebooks(tmp_path, two_units):
     # a bundle of one assignment grades what it is given as that assignment's unit
     assert gradescope.stage(softmax, tmp_path / "w3", among=["concise"])[0].name == "concise"
     zh = ["softmax_regression", "softmax_regression_zh"]
-    shutil.copy(EXAMPLES / "王芳" / "softmax_regression_zh" / config.MAIN_NOTEBOOK, concise)
+    shutil.copy(EXAMPLES / "王芳" / "softmax_regression_zh" / softmax_unit.MAIN_NOTEBOOK, concise)
     folder, notes = gradescope.stage(concise, tmp_path / "w4", among=zh)  # English first
     assert folder.name == "softmax_regression" and "more than one edition" in notes[0]
     assert "concise.ipynb and quiz.ipynb" in gradescope.upload_hint(["concise"])
-    assert config.MAIN_NOTEBOOK not in gradescope.upload_hint(["concise"])
+    assert softmax_unit.MAIN_NOTEBOOK not in gradescope.upload_hint(["concise"])
     assert "softmax_regression.ipynb and quiz.ipynb, or concise.ipynb" in gradescope.upload_hint()
 
 

@@ -12,8 +12,9 @@ from nbgrader.utils import determine_grade
 from autograder import config, sandbox
 from autograder.checks.outcome import CheckResult
 from autograder.platforms import nbgrader as path
+from autograder.units.softmax_regression import unit as softmax_unit
 
-RELEASE_MAIN = config.release_dir() / config.MAIN_NOTEBOOK
+RELEASE_MAIN = config.release_dir() / softmax_unit.MAIN_NOTEBOOK
 
 
 def test_cell_of_each_check_is_its_test_cell():
@@ -77,7 +78,7 @@ def test_unconfined_only_on_purpose_and_every_notebook_says_so(monkeypatch, tmp_
     scores = [determine_grade(c) for c in graded.cells
               if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"]  # fmt: skip
     assert scores and all(got == 0 for got, _ in scores)
-    assert sum(top for _, top in scores) == config.max_points()
+    assert sum(top for _, top in scores) == float(sum(softmax_unit.POINTS.values()))
 
 
 def test_a_test_cell_without_a_check_earns_nothing(tmp_path):

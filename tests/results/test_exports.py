@@ -15,6 +15,7 @@ from autograder import config
 
 # A writer that creates its temporary, then stops before the rename until it is killed.
 from autograder.results import exports
+from autograder.units.softmax_regression import unit as softmax_unit
 
 STUCK_WRITER = """
 import os, sys, time
@@ -81,7 +82,7 @@ def test_grading_run_sweeps_partial_writes(tmp_path):
     left = tmp_path / "out" / "ann" / f".results.json.{dead_pid()}.q1.partial"
     left.parent.mkdir(parents=True)
     left.write_text('{"score": ')
-    notebook = tmp_path / "submitted" / "ann" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    notebook = tmp_path / "submitted" / "ann" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     notebook.parent.mkdir(parents=True)
     notebook.write_text("not a notebook")  # graded as malformed, without starting a worker
     (res,) = batch.grade_all([tmp_path / "submitted"], tmp_path / "out", progress=False)

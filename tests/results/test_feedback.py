@@ -16,6 +16,7 @@ from autograder.i18n import _, use
 from autograder.results import feedback
 from autograder.results.exports import read_result
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
 SECRETS = ("run_checks(", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "answer_key", "inprocess")
@@ -406,7 +407,7 @@ def test_the_softmax_feedback_keeps_its_subtitle_command_and_training_line():
     carol = read_result(RESULTS / "carol_blank" / "results.json")
     page = feedback.render_html(carol, curve_png="")
     assert "<p class='muted'>Assignment softmax_regression (d2l softmax regression)</p>" in page
-    assert f"python -m autograder check {config.MAIN_NOTEBOOK}" in page
+    assert f"python -m autograder check {softmax_unit.MAIN_NOTEBOOK}" in page
     assert "train_ch3 did not finish a training run" in page and "id='by-hand'" in page
     carol.info["lang"] = "zh_CN"  # the Chinese edition's page: the subtitle it had
     zh = feedback.render_html(carol, curve_png="")

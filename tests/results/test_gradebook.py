@@ -17,13 +17,14 @@ from autograder import config
 from autograder.results import gradebook
 from autograder.results.report import load_results
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
 
 
 def test_every_check_has_a_grade_cell(root):
     cells = {}
-    for name in (config.MAIN_NOTEBOOK, config.QUIZ_NOTEBOOK):
+    for name in (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK):
         nb = json.loads((root / "source" / config.ASSIGNMENT / name).read_text())
         for cell in nb["cells"]:
             meta = cell.get("metadata", {}).get("nbgrader", {})

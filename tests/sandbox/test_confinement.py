@@ -23,6 +23,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from autograder.units.softmax_regression import unit as softmax_unit
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
 NOBODY = 65534
@@ -298,7 +300,7 @@ def test_no_child_outlives_its_worker_when_processes_are_allowed(tmp_path):
     from autograder import config
     from autograder.grading import batch
 
-    release = json.loads((config.RELEASE_DIR / config.MAIN_NOTEBOOK).read_text())
+    release = json.loads((config.RELEASE_DIR / softmax_unit.MAIN_NOTEBOOK).read_text())
     for cell in release["cells"]:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "softmax":
             cell["source"] = (
@@ -307,7 +309,7 @@ def test_no_child_outlives_its_worker_when_processes_are_allowed(tmp_path):
                 "    subprocess.Popen(['sleep', '7777'], start_new_session=True)\n"
                 "    return X\n"
             )
-    path = tmp_path / "subs" / "leaver" / config.ASSIGNMENT / config.MAIN_NOTEBOOK
+    path = tmp_path / "subs" / "leaver" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(release))
     limits = dataclasses.replace(config.LIMITS, processes=1, call_seconds=5, submission_seconds=120)

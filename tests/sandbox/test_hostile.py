@@ -26,17 +26,18 @@ import pytest
 from autograder import config
 from autograder.grading import batch
 from autograder.submissions import notebook
+from autograder.units.softmax_regression import unit as softmax_unit
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
-MAIN = f"{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK}"
+MAIN = f"{config.ASSIGNMENT}/{softmax_unit.MAIN_NOTEBOOK}"
 FAST = dataclasses.replace(
     config.LIMITS, call_seconds=3, train_seconds=60, submission_seconds=120, load_seconds=5
 )
 
 pytestmark = pytest.mark.skipif(
     not (EXAMPLES / "alice_full" / MAIN).exists()
-    or not (config.RELEASE_DIR / config.MAIN_NOTEBOOK).exists(),
+    or not (config.RELEASE_DIR / softmax_unit.MAIN_NOTEBOOK).exists(),
     reason="examples or release notebook missing",
 )
 

@@ -16,6 +16,7 @@ import autograder
 from autograder import config
 from autograder.sandbox import policy
 from autograder.submissions import submission
+from autograder.units.softmax_regression import unit as softmax_unit
 
 
 def test_the_sandbox_hides_the_whole_package():
@@ -111,7 +112,7 @@ def test_no_submissions_names_the_layout_of_every_registered_assignment(tmp_path
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError) as err:
         submission.find_submissions(tmp_path / "empty")
-    assert f"<student>/{config.ASSIGNMENT}/{config.MAIN_NOTEBOOK}" in str(err.value)
+    assert f"<student>/{config.ASSIGNMENT}/{softmax_unit.MAIN_NOTEBOOK}" in str(err.value)
     assert "<student>/fake_concise/concise.ipynb" in str(err.value)
     with pytest.raises(FileNotFoundError, match="expected <student>/fake_concise/concise.ipynb\\)"):
         submission.find_submissions(tmp_path / "empty", assignment="fake_concise")

@@ -17,6 +17,7 @@ from autograder.checks.outcome import CheckResult
 from autograder.inprocess import InProcessCaller
 from autograder.submissions.notebook import definitions, forbidden_uses
 from autograder.units.softmax_regression import checks
+from autograder.units.softmax_regression import unit as softmax_unit
 
 IMPLS = Path(__file__).parents[1] / "files" / "impls"
 BASE = (IMPLS / "base.py").read_text()
@@ -78,7 +79,7 @@ def assert_outcome(results: dict, fails: dict, label: str, status: str | None = 
             assert fails[cid] in r.message, f"{label} {cid}: {fails[cid]!r} not in {r.message!r}"
             assert status is None or r.status == status, f"{label} {cid}: status {r.status}"
         else:
-            assert r.score == r.max_score == config.POINTS[cid], f"{label} {cid}: {r}"
+            assert r.score == r.max_score == softmax_unit.POINTS[cid], f"{label} {cid}: {r}"
 
 
 def test_corpus_is_complete():
@@ -88,7 +89,7 @@ def test_corpus_is_complete():
     for sub, names in (("broken", BROKEN), ("correct", CORRECT)):
         for name in names:
             assert ast.get_docstring(ast.parse((IMPLS / sub / name).read_text())), name
-    every = set(config.POINTS)
+    every = set(softmax_unit.POINTS)
     for name, spec in EXPECTED.items():
         assert set(spec["fails"]) <= every, name
         unnamed = [cid for cid, words in spec["fails"].items() if not words.strip()]

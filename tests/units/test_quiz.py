@@ -10,9 +10,10 @@ import pytest
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
+from autograder.units.softmax_regression import unit as softmax_unit
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCE_QUIZ = REPO / "source" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK
+SOURCE_QUIZ = REPO / "source" / config.ASSIGNMENT / softmax_unit.QUIZ_NOTEBOOK
 EXAMPLES = REPO / "examples" / "submitted"
 FILES = Path(__file__).resolve().parents[1] / "files" / "quiz"
 KEY = json.loads(quiz.KEY_FILE.read_text())["answers"]
@@ -182,7 +183,7 @@ EXPECTED_EXAMPLES = {
 @pytest.mark.parametrize("student", sorted(EXPECTED_EXAMPLES))
 def test_grade_quiz_on_the_example_class(student):
     (folder,) = [p for p in (EXAMPLES / student).iterdir() if p.is_dir()]  # the edition's folder
-    path = folder / config.QUIZ_NOTEBOOK
+    path = folder / softmax_unit.QUIZ_NOTEBOOK
     results = quiz.grade_quiz(path)
     want = {q.qid: EXPECTED_EXAMPLES[student].get(q.qid, "passed") for q in quiz.QUESTIONS}
     assert statuses(results) == want
@@ -194,10 +195,12 @@ def test_grade_quiz_on_the_example_class(student):
 
 
 def test_malformed_answer_message_names_the_format():
-    path = EXAMPLES / "dave_wrong_axis" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK
+    path = EXAMPLES / "dave_wrong_axis" / config.ASSIGNMENT / softmax_unit.QUIZ_NOTEBOOK
     q7 = next(r for r in quiz.grade_quiz(path) if r.check_id == "quiz.q7")
     assert "q7_answer must be a number" in q7.message and q7.details["answer"] == "2,3"
-    missing = quiz.grade_quiz(EXAMPLES / "carol_blank" / config.ASSIGNMENT / config.QUIZ_NOTEBOOK)
+    missing = quiz.grade_quiz(
+        EXAMPLES / "carol_blank" / config.ASSIGNMENT / softmax_unit.QUIZ_NOTEBOOK
+    )
     assert "q1_answer" in missing[0].message and 'one of "a"' in missing[0].message
 
 
@@ -302,8 +305,8 @@ def test_quiz_messages_follow_the_language(tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match="答错了"):
         quiz.check_answer("q1", wrong_value(quiz.question("q1")))
     with i18n.use("zh_CN"):
-        graded = quiz.grade_quiz(tmp_path / config.QUIZ_NOTEBOOK)
-    assert graded[0].message.startswith(f"没有提交 {config.QUIZ_NOTEBOOK}")
+        graded = quiz.grade_quiz(tmp_path / softmax_unit.QUIZ_NOTEBOOK)
+    assert graded[0].message.startswith(f"没有提交 {softmax_unit.QUIZ_NOTEBOOK}")
 
 
 # -- non-finite and huge answers are graded, never crash the run (issue 20, item 4) ----------------------

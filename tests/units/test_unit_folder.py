@@ -35,8 +35,13 @@ def _notebook(solution: str) -> dict:
         "cells": [
             cell("import torch", grade_id="setup", locked=True),
             cell(solution, grade_id="double", solution=True),
-            cell('# graded outside this notebook by the confined grader: check "double.values"',
-                 grade_id="test_double_values", grade=True, points=2, locked=True),  # fmt: skip
+            cell(
+                '# graded outside this notebook by the confined grader: check "double.values"',
+                grade_id="test_double_values",
+                grade=True,
+                points=2,
+                locked=True,
+            ),  # fmt: skip
             cell("show_double = double(torch.ones(2))", grade_id="demo", locked=True),
         ],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},

@@ -2,38 +2,72 @@
 
 Everything the machinery needs to know about this unit is declared here, and read through
 ``autograder.units.get(assignment)`` (docs/adding-a-unit.md); nothing outside this folder names
-these functions or checks. The numbers of its checks (tolerances, epochs, tiers) are in
-``autograder/config.py``, the course's one documented config.
+these functions or checks. The numbers its checks share with the
+chapter (tolerances, epochs, tiers) are in ``autograder/config.py``.
 """
 
 from __future__ import annotations
 
-from autograder import config
 from autograder.i18n import N_
 
 TITLE = N_("d2l softmax regression")
 """What the feedback page's subtitle calls the assignment."""
 
-POINTS = config.POINTS
-"""check id -> points; the registry (checks/__init__.py) declares exactly these checks."""
+POINTS: dict[str, float] = {
+    # softmax (10)
+    "softmax.shape": 1,
+    "softmax.values": 2,
+    "softmax.shift_invariance": 1,
+    "softmax.not_in_place": 1,
+    "softmax.stability": 2,
+    "softmax.gradient": 2,
+    "softmax.dtype": 1,
+    # cross_entropy (8)
+    "cross_entropy.shape": 1,
+    "cross_entropy.values": 2,
+    "cross_entropy.not_in_place": 1,
+    "cross_entropy.underflow": 2,
+    "cross_entropy.gradient": 2,
+    # the model assembled from the student's softmax and cross_entropy: gradient of the mean loss
+    "cross_entropy.model_gradient": 2,
+    # accuracy (4)
+    "accuracy.values": 2,
+    "accuracy.labels": 1,
+    "accuracy.not_in_place": 1,
+    # train_ch3 (10): judged with the grader's model, loss and updater, then end to end
+    "train_ch3.updates": 2,
+    "train_ch3.test_set": 1,
+    "train_ch3.accuracy": 4,
+    "train_ch3.end_to_end": 3,
+}
+"""check id -> points; a function's total is the sum of its checks. The registry
+(checks/__init__.py) declares exactly these checks; the README's "Grading policy" table restates
+them (tests/test_config.py)."""
 
-GRADED_FUNCTIONS = config.GRADED_FUNCTIONS
+GRADED_FUNCTIONS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
 """Functions students write, in grading order; each is also the grade_id of its solution cell."""
 
-SOLUTION_CELL_FUNCTIONS = config.SOLUTION_CELL_FUNCTIONS
-"""Functions that live in the solution cell of another grade_id."""
+SOLUTION_CELL_FUNCTIONS = {"train_ch3": ("train_epoch_ch3", "train_ch3")}
+"""Functions that live in the solution cell of another grade_id (d2l defines both in one section)."""
 
-MAIN_NOTEBOOK = config.MAIN_NOTEBOOK
-"""Notebook holding the graded functions."""
+MAIN_NOTEBOOK = "softmax_regression.ipynb"
+"""Notebook holding the graded functions (softmax, cross_entropy, accuracy, train_ch3)."""
 
-QUIZ_NOTEBOOK: str | None = config.QUIZ_NOTEBOOK
-"""Notebook holding the quiz answers (None: the unit has no quiz)."""
+QUIZ_NOTEBOOK: str | None = "quiz.ipynb"
+"""Notebook holding the auto-graded quiz answers and the manually graded free-text answers."""
 
 HELPERS = ("fashion_mnist.py", "animator.py", "softmax_selfcheck.py")
 """Files of the release folder students get beside the notebooks (GitHub Classroom copies them)."""
 
-FORBIDDEN_OPS = config.FORBIDDEN_OPS
-"""graded function -> kernel-level operators it may not reach (sandbox dispatcher check)."""
+FORBIDDEN_OPS = {
+    "softmax": ("aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax"),
+    "cross_entropy": (
+        "aten::_softmax", "aten::_log_softmax", "aten::_safe_softmax", "aten::nll_loss_forward",
+        "aten::nll_loss2d_forward", "aten::nll_loss_nd", "aten::binary_cross_entropy",
+    ),
+}  # fmt: skip
+"""Kernel-level operators a from-scratch function may not reach, however it names them
+(``torch.softmax``, ``F.cross_entropy``, ``torch.ops.aten._softmax`` by a computed string...)."""
 
 FORBIDDEN_BUILTINS = {
     "softmax": ("softmax", "log_softmax", "_softmax", "_log_softmax", "Softmax", "LogSoftmax", "softmin", "Softmin"),
@@ -65,3 +99,26 @@ per grading process, beside the first worker."""
 
 TRAINING_LABEL = N_("training with train_ch3")
 """What a worker is said to be doing while it trains (timeouts, memory)."""
+
+SELFCHECK_ABOUT = (
+    "These are the checks whose inputs the notebook states (shapes, dtypes, in-place use, "
+    "1-D labels) and d2l's overflow example, logits like [[1000, 1010, 1020]] (a practice "
+    "check: it earns nothing); the grader also checks values, stability, gradients and "
+    "training on inputs that are not shown here."
+)
+"""What the students' self-check (softmax_selfcheck.py, scripts/make_selfcheck.py) checks."""
+
+SELFCHECK_REFERENCES = '''
+class references:
+    """Probabilities for the inputs, made with torch's own softmax (not a graded function's code)."""
+
+    @staticmethod
+    def softmax64(X):
+        return torch.softmax(X.to(torch.float64), dim=1)
+
+    @staticmethod
+    def log_softmax64(X):
+        return torch.log_softmax(X.to(torch.float64), dim=1)
+'''
+"""The self-check's stand-in for each ``references.<name>`` its public checks use (the
+grader's references module is never shipped to students)."""

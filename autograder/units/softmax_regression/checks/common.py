@@ -12,7 +12,7 @@ from autograder import config, i18n
 from autograder.checks.outcome import CheckResult
 from autograder.checks.registry import points_of
 from autograder.i18n import N_, _
-from autograder.units.softmax_regression import references
+from autograder.units.softmax_regression import references, unit
 from autograder.units.softmax_regression.calls import STUDENT_TEXT_CHARS, bounded
 
 
@@ -146,9 +146,9 @@ BROADCAST_HINTS = {
 
 
 def forbidden_ops(fn, reply):
-    """The kernel operators in `reply` that `fn` must not use (config.FORBIDDEN_OPS), judged here."""
+    """The kernel operators in `reply` that `fn` must not use (unit.FORBIDDEN_OPS), judged here."""
     owner = "cross_entropy" if fn.startswith("@") else fn
-    banned = config.FORBIDDEN_OPS.get(owner, ())
+    banned = unit.FORBIDDEN_OPS.get(owner, ())
     ops = reply.get("ops") or []
     return sorted({op for op in ops if isinstance(op, str) and op in banned})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from autograder import config
-from autograder.checks.registry import Check
+from autograder.checks.registry import Check, points_of
 from autograder.i18n import N_, _, ngettext
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.calls import bounded
@@ -80,7 +80,7 @@ def _noting(mode):
 
 
 def _tiers(cid, acc, what):
-    points = config.POINTS[cid]
+    points = points_of(cid)
     for threshold, fraction in config.ACCURACY_TIERS:
         if acc >= threshold:
             res = result(cid, fraction == 1.0, score=points * fraction, test_accuracy=acc)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import torch
 
 from autograder.checks.registry import Check, Registry
-from autograder.units.softmax_regression.checks.common import _call, changed_arguments, report, result
+from autograder.units.softmax_regression.checks.common import (
+    _call,
+    changed_arguments,
+    report,
+    result,
+)
 
 from .. import unit
 
@@ -35,6 +40,9 @@ def double_not_in_place(caller):
 
 
 REGISTRY = Registry(
-    [Check("double.values", double_values, public=True), Check("double.not_in_place", double_not_in_place)],
+    [
+        Check("double.values", double_values, public=True),
+        Check("double.not_in_place", double_not_in_place),
+    ],
     unit.POINTS,
 )
