@@ -1,0 +1,1 @@
+"""The concise softmax-regression unit (d2l 3.7 and the gradient by hand): declarations in unit.py."""
