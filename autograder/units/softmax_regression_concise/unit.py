@@ -52,8 +52,8 @@ MAIN_NOTEBOOK = "softmax_regression_concise.ipynb"
 QUIZ_NOTEBOOK: str | None = "quiz.ipynb"
 """Notebook holding the quiz answers."""
 
-HELPERS = ("fashion_mnist.py",)
-"""Files of the release folder students get beside the notebooks."""
+HELPERS = ("fashion_mnist.py", "animator.py")
+"""Files of the release folder students get beside the notebooks (the notebook imports both)."""
 
 SETUP_CALLS = frozenset({
     "apply", "normal_", "zero_", "zeros_", "ones_", "constant_", "fill_", "uniform_", "copy_",
