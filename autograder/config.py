@@ -23,12 +23,22 @@ COURSE_ROOT = Path(os.environ.get("SOFTMAX_COURSE_ROOT", Path(__file__).resolve(
 RELEASE_DIR = COURSE_ROOT / "release" / ASSIGNMENT
 """Where read-only cells and the student helper modules are read from (never the student's copy)."""
 
-EDITIONS = {"softmax_regression": "en", "softmax_regression_zh": "zh_CN"}
+EDITIONS = {
+    "softmax_regression": "en",
+    "softmax_regression_zh": "zh_CN",
+    "softmax_regression_concise": "en",
+    "softmax_regression_concise_zh": "zh_CN",
+}
 """nbgrader assignment -> language of its notebooks. Each edition is its own assignment (source/,
 release/, submitted/<student>/) with the same solution cells, grade_ids, points and code; the
 Chinese one is generated from the English one by scripts/make_zh_edition.py."""
 
-UNITS = {"softmax_regression": "softmax_regression", "softmax_regression_zh": "softmax_regression"}
+UNITS = {
+    "softmax_regression": "softmax_regression",
+    "softmax_regression_zh": "softmax_regression",
+    "softmax_regression_concise": "softmax_regression_concise",
+    "softmax_regression_concise_zh": "softmax_regression_concise",
+}
 """nbgrader assignment -> the unit (package under autograder/units/) that grades it: both editions
 are one unit, with one set of checks and points. A unit's own numbers (points, graded functions,
 notebooks) are in its folder's unit.py (docs/adding-a-unit.md)."""

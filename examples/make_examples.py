@@ -325,11 +325,13 @@ notebooks {notebooks} with their answer cells filled in (nbgrader's
 
 
 def example_classes() -> dict[str, dict[str, dict]]:
-    """English assignment -> its example class (folder name -> spec), for every English assignment."""
+    """English assignment -> its example class (folder name -> spec), for every English assignment
+    that has one in CLASSES."""
     missing = [a for a in english_assignments() if a not in CLASSES]
-    if missing:
-        raise SystemExit(f"make_examples: no example class for {missing}: add one to CLASSES")
-    return {assignment: CLASSES[assignment](assignment) for assignment in english_assignments()}
+    if missing:  # its own tests grade it (e.g. tests/units/test_concise_grading.py)
+        print(f"make_examples: no example class for {', '.join(missing)} (none in CLASSES)",
+              file=sys.stderr)  # fmt: skip
+    return {a: CLASSES[a](a) for a in english_assignments() if a in CLASSES}
 
 
 def write_class(out: Path) -> None:
