@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="results folder: <student>/results.json and grades.csv"
     )
     g.add_argument(
+        "--assignment",
+        choices=sorted(config.UNITS),
+        default=None,
+        help="grade this assignment's submissions (either edition of its unit) where a student's "
+        "folder holds several (default: each student's first registered assignment); one results "
+        "folder holds one assignment's class",
+    )
+    g.add_argument(
         "--workers",
         type=int,
         default=None,
@@ -375,7 +383,8 @@ def cmd_grade(args) -> int:
     try:  # what to grade, in a second: no torch, no fork server, no data set (batch.plan)
         planned = batch.plan(args.paths, args.out, shard=args.shard, force=args.force,
                              only=args.only, due=args.due, late_policy=policy,
-                             replace=getattr(args, "replace", False))  # fmt: skip
+                             replace=getattr(args, "replace", False),
+                             assignment=getattr(args, "assignment", None))  # fmt: skip
     except (FileNotFoundError, StudentClash, OtherClass, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -332,7 +332,7 @@ def resolve_policy(out_dir, due=None, late_policy=None):
 
 def plan(
     paths, out_dir, shard=None, force=False, only=(), due=None, late_policy=None, replace=False,
-    notify=None,
+    notify=None, assignment=None,
 ):  # fmt: skip
     """Find the submissions, claim `out_dir` for their class, and split them into those to grade
     and those whose results are current (lateness recomputed and rewritten). Imports no torch.
@@ -340,11 +340,12 @@ def plan(
     `due` and `late_policy`: resolve_policy (None: as the class was graded before). A run that
     changes the recorded policy says so through `notify` (default: standard error), naming the
     students whose lateness or penalty changes, before anything is written; the new policy is
-    recorded in DIR/class.json. Raises StudentClash, OtherClass or FileNotFoundError before
+    recorded in DIR/class.json. `assignment`: grade that assignment's unit where a student's
+    folder holds several (collect.find_submissions). Raises StudentClash, OtherClass or FileNotFoundError before
     anything is graded.
     """
     notify = notify or (lambda text: print(text, file=sys.stderr))
-    subs, whole_class, roots = collect.collect_with_roots(paths)
+    subs, whole_class, roots = collect.collect_with_roots(paths, assignment)
     result = Plan()
     result.found = len(subs)
     if shard is not None:

@@ -30,27 +30,28 @@ class StudentClash(ValueError):
     """Two submissions would share one student id or one results folder."""
 
 
-def collect(paths) -> list[Submission]:
+def collect(paths, assignment=None) -> list[Submission]:
     """All submissions named by `paths`; one folder named twice counts once.
 
     Raises StudentClash, naming both, when two different folders give one student id, or ids
     whose results folders would clash on a case-insensitive filesystem (store.clash_key).
     """
-    return collect_class(paths)[0]
+    return collect_class(paths, assignment)[0]
 
 
-def collect_class(paths) -> tuple[list[Submission], bool]:
+def collect_class(paths, assignment=None) -> tuple[list[Submission], bool]:
     """(submissions, whether `paths` include a whole class root such as nbgrader's submitted/)."""
-    subs, whole, _ = collect_with_roots(paths)
+    subs, whole, _ = collect_with_roots(paths, assignment)
     return subs, whole
 
 
-def collect_with_roots(paths) -> tuple[list[Submission], bool, list[Path]]:
-    """collect_class, and the class folders the submissions come from (resolved, sorted)."""
+def collect_with_roots(paths, assignment=None) -> tuple[list[Submission], bool, list[Path]]:
+    """collect_class, and the class folders the submissions come from (resolved, sorted).
+    `assignment`: that assignment's unit's submissions where a student's folder holds several."""
     by_key: dict[str, Submission] = {}
     subs, whole, roots = [], False, set()
     for p in paths:
-        found = find_submissions(Path(p))
+        found = find_submissions(Path(p), assignment)
         is_root = is_class_root(Path(p), found)
         whole = whole or is_root
         roots.update([Path(p).resolve()] if is_root else (class_folder(Path(p), s) for s in found))

@@ -45,8 +45,9 @@ def _with_gradient_by_autograd(notebook: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """(out folder, grades.csv rows) of a class of four: solutions in both editions, the blank
-    release, and a gradient computed by autograd."""
+    """(out folder, grades.csv rows) of a class of five, graded with --assignment: solutions in
+    both editions, the blank release, a gradient computed by autograd, and a student whose folder
+    also holds the first assignment."""
     tmp = tmp_path_factory.mktemp("concise")
     subs = tmp / "submitted"
     for student, edition, origin in (
@@ -59,11 +60,14 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         for name in UNIT.notebooks:
             shutil.copy(origin / name, folder / name)
+    # dee's folder also holds the first assignment (blank): --assignment picks the concise one
+    shutil.copytree(ROOT / "release" / config.ASSIGNMENT, subs / "dee_both" / config.ASSIGNMENT)
+    shutil.copytree(subs / "ada_solution" / EN, subs / "dee_both" / EN)
     main = subs / "cy_autograd" / EN / UNIT.main_notebook
     main.write_text(json.dumps(_with_gradient_by_autograd(json.loads(main.read_text()))))
     out = tmp / "out"
     cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
-           "--device", "cpu"]  # fmt: skip
+           "--device", "cpu", "--assignment", EN]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ})  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -79,7 +83,7 @@ def _quiz_points() -> float:
 def test_the_solutions_earn_every_point_in_both_editions(graded):
     out, rows = graded
     full = UNIT.max_points() + _quiz_points()
-    for student in ("ada_solution", "li_solution_zh"):
+    for student in ("ada_solution", "li_solution_zh", "dee_both"):
         row = rows[student]
         assert float(row["score"]) == full == float(row["max_score"]), row
         assert row["status"] == "ok"
