@@ -4,15 +4,17 @@ import re
 
 from conftest import ROOT
 
-from autograder import config
+from autograder import config, units
 from autograder.units.softmax_regression import checks
 from autograder.units.softmax_regression import unit as softmax_unit
 
 
 def totals():
+    """function -> its points, over every unit of the course (the README has a table for each)."""
     out = {}
-    for cid, points in softmax_unit.POINTS.items():
-        out[cid.split(".")[0]] = out.get(cid.split(".")[0], 0) + points
+    for unit in units.every():
+        for cid, points in unit.points.items():
+            out[cid.split(".")[0]] = out.get(cid.split(".")[0], 0) + points
     return out
 
 
