@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config
+from autograder import config, units
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
@@ -33,6 +33,8 @@ CLASS = tuple(sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
 """The example class, each in the edition it handed in: nbgrader and `grade` must agree on all."""
 ZH = "softmax_regression_zh"
 ZH_SOURCE = REPO / "source" / ZH
+CONCISE = "softmax_regression_concise"
+"""The second assignment: its solution and blank release are autograded too (grading only)."""
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -97,17 +99,19 @@ def course(tmp_path_factory) -> Path:
     assert release.returncode == 0, f"release.sh --gradebook failed:\n{release.stderr}"
     submissions = [(SOLUTION, SOURCE, config.ASSIGNMENT), (SOLUTION, ZH_SOURCE, ZH)]
     submissions += [(BLANK, root / "release" / a, a) for a in (config.ASSIGNMENT, ZH)]
+    submissions += [(SOLUTION, REPO / "source" / CONCISE, CONCISE),
+                    (BLANK, root / "release" / CONCISE, CONCISE)]  # fmt: skip
     for student, origin, assignment in submissions:
         folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)
-        for name in NOTEBOOKS:
+        for name in units.get(assignment).notebooks:
             shutil.copy(origin / name, folder / name)
     for student in CLASS:
         shutil.copytree(EXAMPLES / student, root / "submitted" / student)
     # The solution is also run in the confined kernel (its outputs in the feedback); the others are
     # graded only (--ConfinedGrade.display=False), as a TA's quick regrade would.
     runs = [nbgrader(root, "autograde", config.ASSIGNMENT, "--student", SOLUTION)]
-    for assignment in (config.ASSIGNMENT, ZH):
+    for assignment in (config.ASSIGNMENT, ZH, CONCISE):
         runs.append(nbgrader(root, "autograde", assignment, "--ConfinedGrade.display=False"))
         nbgrader(root, "generate_feedback", assignment)
     logs = "\n".join(run.stdout + run.stderr for run in runs)
@@ -297,3 +301,25 @@ def test_no_execute_gives_no_point_to_a_test_that_never_ran(course):
     for key, grade in grades(course, BLANK).items():
         if grade["cell_type"] == "code":
             assert grade["auto_score"] == 0, key
+
+
+def test_the_second_assignment_through_nbgrader(course):
+    """nbgrader autograde of the concise unit: the solution earns every automatic point (its 40
+    and the quiz's), the blank release none, each test cell worth its check's points."""
+    unit = units.get(CONCISE)
+    solution, blank = grades(course, SOLUTION, CONCISE), grades(course, BLANK, CONCISE)
+    assert solution and set(solution) == set(blank)
+    code = {key: g for key, g in solution.items() if g["cell_type"] == "code"}
+    automatic = unit.max_points() + len(unit.quiz.QUESTIONS) * config.QUIZ.points_per_question
+    assert sum(g["max_score"] for g in code.values()) == automatic
+    for key, grade in solution.items():
+        if grade["cell_type"] == "code":
+            assert grade["auto_score"] == grade["max_score"], (key, grade)
+        else:
+            assert grade["auto_score"] is None, key
+    assert all(g["auto_score"] == 0 for g in blank.values()), blank
+    for cid, points in unit.points.items():
+        assert (
+            code[(Path(unit.main_notebook).stem, "test_" + cid.replace(".", "_"))]["max_score"]
+            == points
+        )
