@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config
-from autograder.units.softmax_regression import quiz
+from autograder import config, units
 from autograder.units.softmax_regression import unit as softmax_unit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +25,8 @@ HIDDEN_TEST_COMMENT = {
     "zh_CN": ("# 隐藏测试：", "（{:g} 分）", "（{:g} 分）"),
 }
 """Edition -> how a hidden test's comment starts and names its points."""
-NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
+EDITION_NOTEBOOKS = [(a, name) for a in EDITIONS for name in units.get(a).notebooks]
+"""(edition, notebook) for every notebook of every edition: its unit's notebooks."""
 KEEP_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
 """Cell metadata that release.sh keeps (the rest is volatile front-end state)."""
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -104,8 +104,11 @@ def release_files(folder: Path) -> list[str]:
 def test_release_has_the_regenerated_files(regenerated, edition):
     release = REPO / "release" / edition
     assert release_files(release) == release_files(regenerated), STALE
-    for name in ("fashion_mnist.py", "animator.py", *NOTEBOOKS):
+    unit = units.get(edition)
+    for name in ("fashion_mnist.py", "animator.py", *unit.helpers, *unit.notebooks):
         assert (release / name).is_file(), f"release/{edition}/{name} is missing"
+    modules = {name for name in unit.helpers if name.endswith(".py")}
+    assert {p.name for p in release.glob("*.py")} == modules, f"release/{edition}: not its helpers"
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
@@ -131,7 +134,7 @@ def test_helper_modules_are_copied_unchanged(regenerated, edition):
         assert released.read_bytes() == path.read_bytes(), f"{edition}/{path.name}: {STALE}"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
+@pytest.mark.parametrize("edition, notebook", EDITION_NOTEBOOKS)
 def test_release_matches_regeneration_cell_by_cell(regenerated, edition, notebook):
     committed, fresh = load(REPO / "release" / edition / notebook), load(regenerated / notebook)
     assert committed["metadata"].get("kernelspec") == fresh["metadata"].get("kernelspec"), STALE
@@ -148,15 +151,14 @@ def test_release_matches_regeneration_cell_by_cell(regenerated, edition, noteboo
         )
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
+@pytest.mark.parametrize("edition, notebook", EDITION_NOTEBOOKS)
 def test_release_is_byte_stable(regenerated, edition, notebook):
     """release.sh normalises volatile metadata: the committed bytes are exactly reproducible."""
     committed = REPO / "release" / edition / notebook
     assert committed.read_bytes() == (regenerated / notebook).read_bytes(), STALE
 
 
-@pytest.mark.parametrize("assignment", EDITIONS)
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
+@pytest.mark.parametrize("assignment, notebook", EDITION_NOTEBOOKS)
 def test_release_notebooks_say_what_they_were_generated_from(assignment, notebook):
     metadata = load(REPO / "release" / assignment / notebook)["metadata"]
     provenance = metadata["softmax_release"]
@@ -167,7 +169,7 @@ def test_release_notebooks_say_what_they_were_generated_from(assignment, noteboo
 
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_source_cells_have_stable_ids(assignment):
-    for notebook in NOTEBOOKS:
+    for notebook in units.get(assignment).notebooks:
         nb = load(REPO / "source" / assignment / notebook)
         assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5), f"{notebook}: save as nbformat 4.5"
         ids = [cell.get("id") for cell in nb["cells"]]
@@ -186,42 +188,88 @@ def test_release_has_no_delimiters_or_hidden_test_code(assignment):
             assert hidden not in text, f"{path.name} mentions {hidden!r} (hidden test code)"
 
 
-@pytest.mark.parametrize("assignment", EDITIONS)
-def test_release_contains_no_solution_line(assignment):
-    """No line of a solution appears in the release unless the source shows it elsewhere too."""
-    released = "\n".join(
+CROSS_UNIT_REVEALS = {
+    ("softmax_regression_concise", "softmax_regression"): {"accuracy", "train_ch3"},
+}
+"""(releasing unit, graded unit) -> grade_ids of the graded unit's solution cells whose code the
+releasing unit's notebook gives on purpose: the concise unit (d2l 3.7) gives section 3.6's
+accuracy, train_epoch_ch3 and train_ch3 as d2l defines them, the first unit's graded solutions
+(14 of its 32 points). So the concise unit must be released only after the first unit is due."""
+
+
+def released_sources(folder: str) -> str:
+    """Every cell source of the release of edition `folder` (all its unit's notebooks)."""
+    return "\n".join(
         cell["source"]
-        for folder in EDITIONS  # nor in the other edition's release
-        for notebook in NOTEBOOKS
+        for notebook in units.get(folder).notebooks
         for cell in load(REPO / "release" / folder / notebook)["cells"]
     )
-    for notebook in NOTEBOOKS:
+
+
+def released_solutions(assignment: str) -> dict[tuple[str, str], list[str]]:
+    """(edition, grade_id) -> the lines of the assignment's solutions (code lines of 12 characters
+    or more that the source shows nowhere else, the first line of each model answer) that the
+    release of that edition (of any unit) contains."""
+    releases = {folder: released_sources(folder) for folder in EDITIONS}
+    found: dict[tuple[str, str], list[str]] = {}
+    for notebook in units.get(assignment).notebooks:
         source = load(REPO / "source" / assignment / notebook)
-        regions = [r for cell in source["cells"] for r in solution_regions(cell["source"])]
-        assert regions or notebook == softmax_unit.QUIZ_NOTEBOOK, f"{notebook}: no solution regions"
         outside = "\n".join(
             re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", c["source"], flags=re.S)
             for c in source["cells"]
             if not (c["cell_type"] == "markdown" and nbgrader_meta(c).get("solution"))
         )
-        for region in regions:
-            for line in region.splitlines():
-                line = line.strip()
-                if len(line) < 12 or line.startswith("#") or line in outside:
-                    continue
-                assert line not in released, f"solution line released: {line!r}"
         for cell in source["cells"]:
+            gid = nbgrader_meta(cell).get("grade_id")
+            lines = [ln.strip() for r in solution_regions(cell["source"]) for ln in r.splitlines()]
+            lines = [ln for ln in lines if len(ln) >= 12 and not ln.startswith("#")]
+            lines = [ln for ln in lines if ln not in outside]
             if cell["cell_type"] == "markdown" and nbgrader_meta(cell).get("solution"):
-                first = cell["source"].strip().splitlines()[0]
-                assert first not in released, (
-                    f"model answer of {nbgrader_meta(cell)['grade_id']} released"
-                )
+                lines.append(cell["source"].strip().splitlines()[0])
+            for folder, text in releases.items():
+                shown = [ln for ln in lines if ln in text]
+                if shown:
+                    found.setdefault((folder, gid), []).extend(shown)
+    return found
+
+
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_release_contains_no_solution_line(assignment):
+    """No line of a solution appears in the release unless the source shows it elsewhere too; nor
+    in another edition's release, nor in another unit's, but where CROSS_UNIT_REVEALS says so."""
+    unit = units.get(assignment)
+    for notebook in unit.notebooks:
+        source = load(REPO / "source" / assignment / notebook)
+        regions = [r for cell in source["cells"] for r in solution_regions(cell["source"])]
+        assert regions or notebook == unit.quiz_notebook, f"{notebook}: no solution regions"
+    for (folder, gid), lines in released_solutions(assignment).items():
+        releasing = units.get(folder).name
+        assert releasing != unit.name, f"solution line of {gid} released in {folder}: {lines[0]!r}"
+        assert gid in CROSS_UNIT_REVEALS.get((releasing, unit.name), ()), (
+            f"solution line of {gid} of {unit.name} released in {folder}: {lines[0]!r}"
+        )
+
+
+@pytest.mark.parametrize("assignment", EDITIONS)
+def test_cross_unit_reveals_are_exactly_the_declared_ones(assignment):
+    """The solutions another unit's release shows are those of CROSS_UNIT_REVEALS, all of them."""
+    unit = units.get(assignment)
+    for releasing in units.every():
+        if releasing.name == unit.name:
+            continue
+        declared = CROSS_UNIT_REVEALS.get((releasing.name, unit.name), set())
+        for folder in units.assignments_of(releasing):
+            shown = {gid for (f, gid) in released_solutions(assignment) if f == folder}
+            assert shown == declared, (folder, unit.name)
 
 
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_release_assigns_no_quiz_answer(assignment):
-    release = REPO / "release" / assignment
-    nb = load(release / softmax_unit.QUIZ_NOTEBOOK)
+    release, unit = REPO / "release" / assignment, units.get(assignment)
+    if unit.quiz_notebook is None:
+        pytest.skip(f"{unit.name} has no quiz")
+    quiz = unit.quiz
+    nb = load(release / unit.quiz_notebook)
     variables = {q.variable for q in quiz.QUESTIONS}
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
@@ -229,7 +277,7 @@ def test_release_assigns_no_quiz_answer(assignment):
         for node in ast.walk(ast.parse(cell["source"])):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 assert node.id not in variables, f"the release assigns {node.id}"
-    assert all(r.status == "missing" for r in quiz.grade_quiz(release / softmax_unit.QUIZ_NOTEBOOK))
+    assert all(r.status == "missing" for r in quiz.grade_quiz(release / unit.quiz_notebook))
     assert not list(release.rglob("answer_key*")), "the answer key must not be released"
     assert not list(release.rglob("*.toml")), (
         "the translation (it holds model answers) stays in source/"
@@ -245,16 +293,17 @@ def graded_cells(notebook: Path) -> dict[str, float]:
     }
 
 
-def expected_graded_cells() -> dict[str, dict[str, float]]:
-    """notebook -> grade_id -> points, from autograder.config and autograder.units.softmax_regression.quiz."""
-    main = {
-        "test_" + check.replace(".", "_"): points for check, points in softmax_unit.POINTS.items()
-    }
+def expected_graded_cells(unit: units.Unit) -> dict[str, dict[str, float]]:
+    """notebook -> grade_id -> points, from the unit's points, graded functions and quiz."""
+    main = {"test_" + check.replace(".", "_"): points for check, points in unit.points.items()}
     # the visible tests: graded with 0 points, so that nbgrader's Validate fails when they fail
-    main.update({f"{function}_visible_tests": 0 for function in softmax_unit.GRADED_FUNCTIONS})
+    main.update({f"{function}_visible_tests": 0 for function in unit.graded_functions})
+    if unit.quiz_notebook is None:
+        return {unit.main_notebook: main}
+    quiz = unit.quiz
     quiz_cells = {f"test_{q.qid}": config.QUIZ.points_per_question for q in quiz.QUESTIONS}
     quiz_cells.update({m.qid: m.points for m in quiz.MANUAL_QUESTIONS})
-    return {softmax_unit.MAIN_NOTEBOOK: main, softmax_unit.QUIZ_NOTEBOOK: quiz_cells}
+    return {unit.main_notebook: main, unit.quiz_notebook: quiz_cells}
 
 
 @pytest.mark.parametrize(
@@ -263,20 +312,22 @@ def expected_graded_cells() -> dict[str, dict[str, float]]:
     ids=[f"{kind}-{assignment}" for assignment in EDITIONS for kind in ("source", "release")],
 )
 def test_graded_cells_and_points_equal_config(folder):
-    for notebook, want in expected_graded_cells().items():
+    unit = units.get(folder.name)
+    for notebook, want in expected_graded_cells(unit).items():
         assert graded_cells(folder / notebook) == want, f"{folder.name}/{notebook}"
-    main = sum(graded_cells(folder / softmax_unit.MAIN_NOTEBOOK).values())
-    assert main == pytest.approx(float(sum(softmax_unit.POINTS.values())))
+    main = sum(graded_cells(folder / unit.main_notebook).values())
+    assert main == pytest.approx(float(sum(unit.points.values()))) == unit.max_points()
 
 
 def test_solution_cells_are_the_graded_functions_and_questions():
     for folder in [
         REPO / kind / assignment for assignment in EDITIONS for kind in ("source", "release")
     ]:
-        for notebook, want in (
-            (softmax_unit.MAIN_NOTEBOOK, list(softmax_unit.GRADED_FUNCTIONS)),
-            (softmax_unit.QUIZ_NOTEBOOK, [q.qid for q in quiz.QUESTIONS]),
-        ):
+        unit = units.get(folder.name)
+        wanted = [(unit.main_notebook, list(unit.graded_functions))]
+        if unit.quiz_notebook is not None:
+            wanted.append((unit.quiz_notebook, [q.qid for q in unit.quiz.QUESTIONS]))
+        for notebook, want in wanted:
             got = [
                 nbgrader_meta(c)["grade_id"]
                 for c in load(folder / notebook)["cells"]
@@ -287,12 +338,13 @@ def test_solution_cells_are_the_graded_functions_and_questions():
 
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
-    source_nb = load(REPO / "source" / assignment / softmax_unit.MAIN_NOTEBOOK)
-    release_nb = load(REPO / "release" / assignment / softmax_unit.MAIN_NOTEBOOK)
+    unit = units.get(assignment)
+    source_nb = load(REPO / "source" / assignment / unit.main_notebook)
+    release_nb = load(REPO / "release" / assignment / unit.main_notebook)
     cells = {nbgrader_meta(c).get("grade_id"): c for c in source_nb["cells"]}
     released = {nbgrader_meta(c).get("grade_id"): c for c in release_nb["cells"]}
     prefix, one, many = HIDDEN_TEST_COMMENT[config.EDITIONS[assignment]]
-    for check, points in softmax_unit.POINTS.items():
+    for check, points in unit.points.items():
         gid = "test_" + check.replace(".", "_")
         source = cells[gid]["source"]
         stated = (one if points == 1 else many).format(points)
@@ -302,7 +354,7 @@ def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
         assert released[gid]["source"].strip() == source.splitlines()[0], gid
     # the function owning each check: its solution cell comes before the check's cell
     order = list(cells)
-    for check in softmax_unit.POINTS:
+    for check in unit.points:
         function = check.split(".")[0]
         assert order.index(function) < order.index("test_" + check.replace(".", "_")), check
 
@@ -332,12 +384,27 @@ GRADED_NAMES = {*softmax_unit.GRADED_FUNCTIONS, "train_epoch_ch3", "evaluate_acc
                 "updater", "predict_ch3"}  # fmt: skip
 
 
-def selfcheck_leaks(text: str) -> list[str]:
-    """What a self-check must not hold: the grader's package, the answer key, hidden checks or their
-    inputs, a graded function's implementation."""
-    from autograder import selfcheck
-    from autograder.units.softmax_regression import checks
+def selfcheck_of(assignment: str) -> str | None:
+    """The self-check the assignment's unit releases (its ``*_selfcheck.py`` helper), or None."""
+    return next((h for h in units.get(assignment).helpers if h.endswith("_selfcheck.py")), None)
 
+
+SELFCHECK_EDITIONS = [a for a in EDITIONS if selfcheck_of(a)]
+"""The editions whose unit has a self-check (the concise unit has none)."""
+
+
+def english_edition(unit: units.Unit) -> str:
+    """The unit's English assignment: source/<it>/ holds the self-check the editions copy."""
+    return next(a for a in units.assignments_of(unit) if config.EDITIONS[a] == "en")
+
+
+def selfcheck_leaks(text: str, assignment: str = config.ASSIGNMENT) -> list[str]:
+    """What a self-check must not hold: the grader's package, the answer key, hidden checks or their
+    inputs, a graded function's implementation (of the assignment's unit)."""
+    unit = units.get(assignment)
+    graded_names = GRADED_NAMES | set(unit.graded_functions)
+    graded_names |= {f for fs in unit.solution_cell_functions.values() for f in fs}
+    checks = unit.module("checks")
     found = []
     tree = ast.parse(text)
     for node in ast.walk(tree):
@@ -346,22 +413,20 @@ def selfcheck_leaks(text: str) -> list[str]:
             found += [f"imports {n}" for n in names if n.split(".")[0] == "autograder"]
         if (
             isinstance(node, (ast.FunctionDef, ast.Lambda))
-            and getattr(node, "name", "") in GRADED_NAMES
+            and getattr(node, "name", "") in graded_names
         ):
             found.append(f"defines {node.name}")
         # a softmax, loss or accuracy written out (torch's own torch.softmax is allowed)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in ("exp", "exp_", "log", "log_", "logsumexp", "argmax"):
                 found.append(f"computes {node.func.attr}")
-    key = json.loads(
-        (REPO / "autograder" / "units" / "softmax_regression" / "answer_key.json").read_text()
-    )
+    key = json.loads(Path(unit.quiz.KEY_FILE).read_text()) if unit.quiz_notebook else {}
     found += ["answer key"] * ("answer_key" in text or "_answer" in text)
-    for answer in key["answers"].values():
+    for answer in key.get("answers", {}).values():
         value = answer.get("answer", answer) if isinstance(answer, dict) else answer
         if isinstance(value, (int, float)) and not isinstance(value, bool) and repr(value) in text:
             found.append(f"quiz answer {value!r}")
-    public = selfcheck.PUBLIC - selfcheck.TRAINING
+    public = unit.registry.public - unit.registry.training
     for cid, fn in checks.CHECKS:
         if cid not in public and (fn.__name__ in text or f"'{cid}'" in text or f'"{cid}"' in text):
             found.append(f"hidden check {cid}")
@@ -374,15 +439,25 @@ def test_selfcheck_is_generated_from_the_current_checks():
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "make_selfcheck.py"), "--check"],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, "run `python scripts/make_selfcheck.py`: " + proc.stdout
-    source = (REPO / "source" / config.ASSIGNMENT / SELFCHECK).read_bytes()
-    for edition in EDITIONS:
-        assert (REPO / "release" / edition / SELFCHECK).read_bytes() == source, STALE
+    assert {config.ASSIGNMENT, "softmax_regression_zh"} <= set(SELFCHECK_EDITIONS)
+    assert selfcheck_of(config.ASSIGNMENT) == SELFCHECK
+    for edition in SELFCHECK_EDITIONS:
+        name = selfcheck_of(edition)
+        source = (REPO / "source" / english_edition(units.get(edition)) / name).read_bytes()
+        assert (REPO / "release" / edition / name).read_bytes() == source, STALE
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
+def test_only_a_unit_with_a_selfcheck_releases_one(edition):
+    """A unit without a ``*_selfcheck.py`` helper (the concise unit) releases no self-check."""
+    released = {p.name for p in (REPO / "release" / edition).glob("*_selfcheck.py")}
+    assert released == ({selfcheck_of(edition)} if selfcheck_of(edition) else set())
+
+
+@pytest.mark.parametrize("edition", SELFCHECK_EDITIONS)
 def test_released_selfcheck_leaks_nothing(edition):
-    text = (REPO / "release" / edition / SELFCHECK).read_text(encoding="utf-8")
-    assert selfcheck_leaks(text) == []
+    text = (REPO / "release" / edition / selfcheck_of(edition)).read_text(encoding="utf-8")
+    assert selfcheck_leaks(text, edition) == []
     assert "Generated by scripts/make_selfcheck.py" in text
 
 
@@ -488,7 +563,7 @@ def test_visible_test_messages_fit_nbgrader_validate(edition):
     validator = Validator()
     limit = validator.width - 3 - len(validator.indent) - len("AssertionError: ")
     checked = 0
-    for name in NOTEBOOKS:
+    for name in units.get(edition).notebooks:
         for cell in load(REPO / "release" / edition / name)["cells"]:
             meta = nbgrader_meta(cell)
             if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
