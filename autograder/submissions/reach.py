@@ -340,17 +340,31 @@ def _patches(tree: ast.AST, scanner: _Scanner) -> None:
         for target in targets:
             if _config_store(target):
                 continue
-            for sub in ast.walk(target):
+            for sub in _stored_through(target):
                 if not isinstance(sub, (ast.Attribute, ast.Subscript)):
                     continue
                 root = _root(sub)
                 through_class = any(
-                    isinstance(a, ast.Attribute) and a.attr == "__class__" for a in ast.walk(sub)
+                    isinstance(a, ast.Attribute) and a.attr == "__class__"
+                    for a in _stored_through(sub)
                 )
                 if through_class or _from_module(root, names):
                     label = root.id if isinstance(root, ast.Name) else "type(...)"
                     scanner.flag(node, "patch", label)
                     break
+
+
+def _stored_through(target: ast.AST):
+    """Every node of a store target but the indices of its subscripts: ``G[torch.arange(n), y] -= 1``
+    stores into G, whatever its index reads, while ``f(torch.nn).softmax = g`` and
+    ``torch.nn.__dict__["softmax"] = g`` store through torch."""
+    yield target
+    for field, value in ast.iter_fields(target):
+        if isinstance(target, ast.Subscript) and field == "slice":
+            continue
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, ast.AST):
+                yield from _stored_through(child)
 
 
 def scan(source: str) -> list[Violation]:

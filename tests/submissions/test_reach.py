@@ -118,43 +118,29 @@ the first unit's aten._softmax by a computed getattr, torch reloaded through imp
 sys.modules, parameters read from a closure's cells; the concise unit's torch.logsumexp by a
 computed getattr (``getattr(torch, "logsum" + "exp")``, no name for the source scan)."""
 
-GATE_FALSE_POSITIVES = {
-    "concise/base.py": "G[torch.arange(X.shape[0]), y] -= 1",
-    "concise/broken/grad_autograd_params.py": "G[torch.arange(X.shape[0]), y] -= 1",
-    "concise/broken/grad_db_keepdim.py": "G[torch.arange(X.shape[0]), y] -= 1",
-    "concise/broken/grad_db_sum.py": "G[torch.arange(X.shape[0]), y] -= 1",
-    "concise/broken/grad_forgot_n.py": "G[torch.arange(X.shape[0]), y] -= 1",
-    "concise/broken/grad_transposed.py": "G[torch.arange(X.shape[0]), y] -= 1",
-    "concise/broken/grad_wrong_sign.py": "G[torch.arange(X.shape[0]), y] += 1",
-    "concise/correct/sce_onehot_mask.py": "mask[torch.arange(len(y)), y] = 1",
-}
-"""Files the gate refuses today though they hide nothing, and the one line it refuses in each: an
-index store into a local tensor whose index reads torch (``G[torch.arange(n), y] -= 1``, Y_hat - Y
-written in place, the closed-form gradient's idiom). reach._patches walks the whole store target,
-indices included, and takes ``torch.arange`` there for a store into torch (the rule "patch"). A
-gate bug, reported in #22 (fix: walk only the chain the target stores through); until it is fixed
-these files are pinned here, line by line, so that nothing else in them is refused unnoticed and
-so that this test fails once the gate accepts them (then empty this dict)."""
+INDEX_STORES = (
+    "G[torch.arange(X.shape[0]), y] -= 1",
+    "G[torch.arange(X.shape[0]), y] += 1",
+    "mask[torch.arange(len(y)), y] = 1",
+)
+"""Honest index stores into a local tensor whose index reads torch (Y_hat - Y written in place, the
+closed-form gradient's idiom), as the concise corpus writes them: the gate once took
+``torch.arange`` in the index for a store into torch (the rule "patch") and refused them (#22)."""
 
 
 def test_the_projects_own_implementations_pass_the_gate_but_its_cheats_do_not():
     """Every implementation of tests/files/impls passes the gate but those that hide what they do,
-    each refused by its rule (and the gate's known false positives, each on its one line)."""
+    each refused by its rule."""
     files = sorted(IMPLS.rglob("*.py"))
     assert len(files) >= 60 + 50  # both units' corpora
     found = {str(f.relative_to(IMPLS)): reach.scan(f.read_text()) for f in files}
     flagged = {name for name, violations in found.items() if violations}
-    assert flagged == set(CHEATS) | set(GATE_FALSE_POSITIVES)
+    assert flagged == set(CHEATS)
     for name, rule in CHEATS.items():
         assert rule in {v.rule for v in found[name]}, (name, found[name])
-    for name, line in GATE_FALSE_POSITIVES.items():
-        assert [(v.rule, v.code) for v in found[name]] == [("patch", line)], name
 
 
-@pytest.mark.xfail(
-    strict=True, reason="gate false positive, reported in #22: see GATE_FALSE_POSITIVES"
-)
-@pytest.mark.parametrize("source", sorted(set(GATE_FALSE_POSITIVES.values())))
+@pytest.mark.parametrize("source", INDEX_STORES)
 def test_an_index_store_into_a_local_tensor_passes(source):
     """A store into a local tensor passes whatever its index reads (``torch.arange``)."""
     assert reach.scan(f"import torch\nG = torch.zeros(2, 3)\nX = y = mask = G\n{source}\n") == []
@@ -164,6 +150,7 @@ def test_an_index_store_into_a_local_tensor_passes(source):
     "import torch\ntorch.nn.functional.__dict__['softmax'] = print",
     "import torch\nF = torch.nn.functional\nF.__dict__[torch.arange(1)] = print",
     "import torch\nG = torch.zeros(2)\nG[0], torch.pi = 1, 2",
+    "import torch\ndef f(m):\n    return m\nf(torch.nn).softmax = print",
 ])  # fmt: skip
 def test_a_store_through_a_module_is_refused_whatever_its_index(source):
     """What must stay refused beside the index stores above: a store whose target's chain, not its
