@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import config
+from autograder import config, units
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
@@ -90,7 +90,12 @@ def errors_of(notebook: nbformat.NotebookNode) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module", params=list(config.EDITIONS))
+FIRST_UNIT_EDITIONS = units.assignments_of(units.get(config.ASSIGNMENT))
+"""The editions these tests are about (the second unit's notebooks are run by
+tests/units/test_concise_notebook.py)."""
+
+
+@pytest.fixture(scope="module", params=FIRST_UNIT_EDITIONS)
 def executed_release(request, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
     """The release notebooks of each edition run unanswered in a copy of release/ (errors allowed)."""
     folder = tmp_path_factory.mktemp("release") / request.param
@@ -186,7 +191,7 @@ def test_copied_sentences_are_found_across_line_breaks():
     assert copied_sentences("the gory part", "en") == []
 
 
-@pytest.mark.parametrize("assignment", list(config.EDITIONS))
+@pytest.mark.parametrize("assignment", FIRST_UNIT_EDITIONS)
 @pytest.mark.parametrize("notebook", [softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK])
 def test_the_text_is_ours_not_d2ls_sentences(assignment, notebook):
     edition = config.EDITIONS[assignment]
