@@ -47,6 +47,10 @@ class Check:
     """"<graded function>.<aspect>"; the key of its points in the unit's POINTS."""
     run: Callable
     """run(caller) -> CheckResult."""
+    describe: str = ""
+    """What it verifies, in one line and the student's terms (an N_ message, English): the one
+    description the notebook's hidden-test comment and the feedback show; its {placeholders} are
+    filled from the configuration's numbers by description() (see description_numbers)."""
     public: bool = False
     """Its full message (input, expected) is shown to students (self-check, Gradescope)."""
     needs: tuple[str, ...] = ()
@@ -67,6 +71,30 @@ class Check:
     @property
     def function(self) -> str:
         return self.id.split(".")[0]
+
+    def description(self) -> str:
+        """describe in the current language, its {placeholders} filled (description_numbers)."""
+        from autograder.i18n import _
+
+        return _(self.describe).format(**description_numbers())
+
+
+def description_numbers() -> dict[str, str]:
+    """The numbers a check's description may name: {epochs} (a training run's), {trajectory_epochs}
+    (the run compared with the grader's own SGD run), {lr}, {batch}, and the accuracy tiers:
+    {full} (full points from), {half} (the next tier) and {half_share} (its share of the points)."""
+    from autograder import config
+
+    (full, _full_share), (half, half_share) = config.ACCURACY_TIERS[:2]
+    return {
+        "epochs": str(config.NUM_EPOCHS),
+        "trajectory_epochs": str(config.TRAJECTORY_EPOCHS),
+        "lr": f"{config.LR:g}",
+        "batch": str(config.BATCH_SIZE),
+        "full": f"{full:.2f}",
+        "half": f"{half:.2f}",
+        "half_share": f"{half_share:.0%}",
+    }
 
 
 class Registry:

@@ -7,7 +7,7 @@ import math
 import torch
 
 from autograder.checks.registry import Check
-from autograder.i18n import _
+from autograder.i18n import N_, _
 from autograder.units.softmax_regression import references
 from autograder.units.softmax_regression.checks.common import (
     D2L_Y,
@@ -90,8 +90,24 @@ def accuracy_not_in_place(caller):
 
 
 CHECKS = [
-    Check("accuracy.values", accuracy_values),
-    Check("accuracy.labels", accuracy_labels, public=True),
-    Check("accuracy.not_in_place", accuracy_not_in_place, public=True),
+    Check(
+        "accuracy.values",
+        accuracy_values,
+        describe=N_(
+            "accuracy(y_hat, y) returns the number of rows whose argmax equals the label, as a float"
+        ),
+    ),
+    Check(
+        "accuracy.labels",
+        accuracy_labels,
+        describe=N_("accuracy also accepts a 1-D y_hat of predicted labels"),
+        public=True,
+    ),
+    Check(
+        "accuracy.not_in_place",
+        accuracy_not_in_place,
+        describe=N_("accuracy leaves y_hat and y unchanged"),
+        public=True,
+    ),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""

@@ -257,11 +257,45 @@ def cross_entropy_model_gradient(caller):
 
 
 CHECKS = [
-    Check("cross_entropy.shape", cross_entropy_shape, public=True),
-    Check("cross_entropy.values", cross_entropy_values),
-    Check("cross_entropy.not_in_place", cross_entropy_not_in_place, public=True),
-    Check("cross_entropy.underflow", cross_entropy_underflow),
-    Check("cross_entropy.gradient", cross_entropy_gradient),
-    Check("cross_entropy.model_gradient", cross_entropy_model_gradient),
+    Check(
+        "cross_entropy.shape",
+        cross_entropy_shape,
+        describe=N_("cross_entropy(y_hat, y) returns one loss per example: shape (n,)"),
+        public=True,
+    ),
+    Check(
+        "cross_entropy.values",
+        cross_entropy_values,
+        describe=N_(
+            "cross_entropy(y_hat, y)[i] equals -log y_hat[i, y[i]] on random probabilities"
+        ),
+    ),
+    Check(
+        "cross_entropy.not_in_place",
+        cross_entropy_not_in_place,
+        describe=N_("cross_entropy leaves y_hat and y unchanged"),
+        public=True,
+    ),
+    Check(
+        "cross_entropy.underflow",
+        cross_entropy_underflow,
+        describe=N_(
+            "a true-class probability of 0 gives a finite loss of at least 15; the other rows stay exact"
+        ),
+    ),
+    Check(
+        "cross_entropy.gradient",
+        cross_entropy_gradient,
+        describe=N_(
+            "gradients flow back through cross_entropy to y_hat: -1 / y_hat[i, y[i]] at the true class, 0 elsewhere"
+        ),
+    ),
+    Check(
+        "cross_entropy.model_gradient",
+        cross_entropy_model_gradient,
+        describe=N_(
+            "for the model softmax(XW + b) built from your softmax and cross_entropy, the gradient of the mean loss with respect to W and b equals the closed form"
+        ),
+    ),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""

@@ -222,13 +222,62 @@ def softmax_gradient(caller):
 
 
 CHECKS = [
-    Check("softmax.shape", softmax_shape, public=True),
-    Check("softmax.values", softmax_values),
-    Check("softmax.shift_invariance", softmax_shift_invariance),
-    Check("softmax.not_in_place", softmax_not_in_place, public=True),
-    Check("softmax.stability", softmax_stability),
-    Check("softmax.dtype", softmax_dtype, public=True),
-    Check("softmax.gradient", softmax_gradient),
-    Check("softmax.overflow", softmax_overflow, public=True, practice=True),
+    Check(
+        "softmax.shape",
+        softmax_shape,
+        describe=N_("softmax(X) has the shape (n, q) of X, for several n and q"),
+        public=True,
+    ),
+    Check(
+        "softmax.values",
+        softmax_values,
+        describe=N_(
+            "softmax(X)[i, j] equals exp(X[i, j]) / sum_k exp(X[i, k]) on random logits; every row sums to 1"
+        ),
+    ),
+    Check(
+        "softmax.shift_invariance",
+        softmax_shift_invariance,
+        describe=N_(
+            "softmax(X + c) equals softmax(X) when a constant c is added to every entry of a row"
+        ),
+    ),
+    Check(
+        "softmax.not_in_place",
+        softmax_not_in_place,
+        describe=N_("softmax leaves its argument X unchanged"),
+        public=True,
+    ),
+    Check(
+        "softmax.stability",
+        softmax_stability,
+        describe=N_(
+            "softmax is finite and correct for logits of magnitude 1e3 to 1e4 (mixed signs, float32 and float64)"
+        ),
+    ),
+    Check(
+        "softmax.dtype",
+        softmax_dtype,
+        describe=N_(
+            "softmax returns the dtype and device of its input (float32 gives float32, float64 gives float64)"
+        ),
+        public=True,
+    ),
+    Check(
+        "softmax.gradient",
+        softmax_gradient,
+        describe=N_(
+            "gradients flow back through softmax to X (no detach, no NumPy) and equal the closed form"
+        ),
+    ),
+    Check(
+        "softmax.overflow",
+        softmax_overflow,
+        describe=N_(
+            "softmax is finite and correct on d2l's overflow example (large logits) in float32 and float64 (practice: earns no points)"
+        ),
+        public=True,
+        practice=True,
+    ),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""

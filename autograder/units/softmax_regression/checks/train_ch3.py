@@ -283,6 +283,9 @@ CHECKS = [
     Check(
         "train_ch3.end_to_end",
         train_ch3_end_to_end,
+        describe=N_(
+            "your softmax, cross_entropy and train_ch3 with d2l's sgd (lr {lr}, batch {batch}) follow d2l's SGD run through the first epoch and reach a test accuracy of at least {full} on the grader's hidden test images after {epochs} epochs (at least {half}: {half_share} of the points)"
+        ),
         public=True,
         needs=("softmax", "cross_entropy"),
         trains=True,
@@ -290,12 +293,30 @@ CHECKS = [
         early_run="end_to_end",
     ),
     Check(
-        "train_ch3.updates", train_ch3_updates, public=True, trains=True, early_run="grader_model"
+        "train_ch3.updates",
+        train_ch3_updates,
+        describe=N_(
+            "train_epoch_ch3 updates the parameters once per minibatch, both with an updater function (sum of the losses, backward, updater(batch size)) and with a torch.optim optimizer (zero_grad, mean of the losses, backward, step)"
+        ),
+        public=True,
+        trains=True,
+        early_run="grader_model",
     ),
-    Check("train_ch3.test_set", train_ch3_test_set, public=True, trains=True),
+    Check(
+        "train_ch3.test_set",
+        train_ch3_test_set,
+        describe=N_(
+            "train_ch3 measures the accuracy on test_iter after every epoch (one pass over test_iter per epoch) and adds it to the Animator"
+        ),
+        public=True,
+        trains=True,
+    ),
     Check(
         "train_ch3.accuracy",
         train_ch3_accuracy,
+        describe=N_(
+            "train_ch3 with the grader's model, loss and torch.optim.SGD (lr {lr}, batch {batch}) ends each of its {trajectory_epochs} epochs with the parameters of the grader's own SGD run; its test accuracy is shown, not graded"
+        ),
         public=True,
         trains=True,
         curve=N_("your train_ch3 with the grader's model and torch.optim.SGD"),

@@ -13,7 +13,7 @@ import math
 import torch
 
 from autograder.checks.registry import Check
-from autograder.i18n import _
+from autograder.i18n import N_, _
 from autograder.units.softmax_regression.calls import bounded
 from autograder.units.softmax_regression_concise import unit
 from autograder.units.softmax_regression_concise.checks.common import (
@@ -251,8 +251,29 @@ def _init_hint(mean, std):
 
 
 CHECKS = [
-    Check("net.structure", net_structure, public=True),
-    Check("net.shapes", net_shapes, public=True),
-    Check("net.init", net_init, public=True),
+    Check(
+        "net.structure",
+        net_structure,
+        describe=N_(
+            "net maps images of shape (n, 1, 28, 28) to (n, 10) logits through one linear layer (an nn.Sequential or an nn.Module of your own)"
+        ),
+        public=True,
+    ),
+    Check(
+        "net.shapes",
+        net_shapes,
+        describe=N_(
+            "net has exactly two parameters: a weight of shape (10, 784) and a bias of shape (10,), 7850 numbers"
+        ),
+        public=True,
+    ),
+    Check(
+        "net.init",
+        net_init,
+        describe=N_(
+            "after init_weights, the weights have mean about 0 and standard deviation about 0.01, and the biases are small"
+        ),
+        public=True,
+    ),
 ]
 """This object's checks, in grading order (autograder/checks/registry.py)."""

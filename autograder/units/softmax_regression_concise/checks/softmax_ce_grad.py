@@ -196,9 +196,33 @@ def softmax_ce_grad_no_autograd(caller):
 
 
 CHECKS = [
-    Check(f"{FN}.shapes", softmax_ce_grad_shapes, public=True),
-    Check(f"{FN}.values", softmax_ce_grad_values),
-    Check(f"{FN}.absent_class", softmax_ce_grad_absent_class),
-    Check(f"{FN}.no_autograd", softmax_ce_grad_no_autograd, public=True),
+    Check(
+        f"{FN}.shapes",
+        softmax_ce_grad_shapes,
+        describe=N_(
+            "softmax_ce_grad(X, y, W, b) returns (dW, db) with the shapes of W and b, for several n, d and q"
+        ),
+        public=True,
+    ),
+    Check(
+        f"{FN}.values",
+        softmax_ce_grad_values,
+        describe=N_(
+            "dW and db equal the gradients of the mean loss that autograd computes, in float64 on random inputs"
+        ),
+    ),
+    Check(
+        f"{FN}.absent_class",
+        softmax_ce_grad_absent_class,
+        describe=N_("dW and db are right when a class has no example in the minibatch"),
+    ),
+    Check(
+        f"{FN}.no_autograd",
+        softmax_ce_grad_no_autograd,
+        describe=N_(
+            "softmax_ce_grad computes the gradients by the formula: no backward, nothing from torch.autograd"
+        ),
+        public=True,
+    ),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""

@@ -201,10 +201,38 @@ def stable_cross_entropy_not_in_place(caller):
 
 
 CHECKS = [
-    Check(f"{FN}.shape", stable_cross_entropy_shape, public=True),
-    Check(f"{FN}.values", stable_cross_entropy_values),
-    Check(f"{FN}.stability", stable_cross_entropy_stability),
-    Check(f"{FN}.gradient", stable_cross_entropy_gradient),
-    Check(f"{FN}.not_in_place", stable_cross_entropy_not_in_place, public=True),
+    Check(
+        f"{FN}.shape",
+        stable_cross_entropy_shape,
+        describe=N_("stable_cross_entropy(o, y) returns one loss per example: shape (n,)"),
+        public=True,
+    ),
+    Check(
+        f"{FN}.values",
+        stable_cross_entropy_values,
+        describe=N_(
+            "stable_cross_entropy(o, y) equals nn.CrossEntropyLoss(reduction='none') on random logits, in float32 and float64"
+        ),
+    ),
+    Check(
+        f"{FN}.stability",
+        stable_cross_entropy_stability,
+        describe=N_(
+            "stable_cross_entropy is finite and exact for logits of magnitude up to 1e4 (mixed signs), where exp overflows and softmax underflows"
+        ),
+    ),
+    Check(
+        f"{FN}.gradient",
+        stable_cross_entropy_gradient,
+        describe=N_(
+            "gradients flow back through stable_cross_entropy to o and equal softmax(o) - onehot(y), row by row"
+        ),
+    ),
+    Check(
+        f"{FN}.not_in_place",
+        stable_cross_entropy_not_in_place,
+        describe=N_("stable_cross_entropy leaves o and y unchanged"),
+        public=True,
+    ),
 ]
 """This function's checks, in grading order (autograder/checks/registry.py)."""

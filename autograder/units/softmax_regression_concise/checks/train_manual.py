@@ -110,9 +110,14 @@ def train_manual_accuracy(caller):
 
 
 CHECKS = [
-    Check(f"{FN}.updates", train_manual_updates, public=True, needs=("softmax_ce_grad",),
-          trains=True),
-    Check(f"{FN}.accuracy", train_manual_accuracy, public=True, needs=("softmax_ce_grad",),
-          trains=True, early_run="manual"),
+    Check(f"{FN}.updates", train_manual_updates,
+          describe=N_("train_manual updates W and b once per minibatch by W -= lr * dW and "
+                      "b -= lr * db with the gradients of softmax_ce_grad, and returns them"),
+          public=True, needs=("softmax_ce_grad",), trains=True),
+    Check(f"{FN}.accuracy", train_manual_accuracy,
+          describe=N_("train_manual trains the grader's W and b for {epochs} epochs to a test "
+                      "accuracy of at least {full} on the grader's hidden test images (at least "
+                      "{half}: {half_share} of the points)"),
+          public=True, needs=("softmax_ce_grad",), trains=True, early_run="manual"),
 ]  # fmt: skip
 """This function's checks, in grading order (autograder/checks/registry.py)."""

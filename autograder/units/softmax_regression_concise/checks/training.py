@@ -155,11 +155,29 @@ def training_accuracy(caller):
 
 
 CHECKS = [
-    Check("training.loss", training_loss, public=True),
-    Check("training.optimizer", training_optimizer, public=True, needs=("net",)),
+    Check(
+        "training.loss",
+        training_loss,
+        describe=N_(
+            "loss takes logits and labels and returns one cross-entropy per example: nn.CrossEntropyLoss(reduction='none')"
+        ),
+        public=True,
+    ),
+    Check(
+        "training.optimizer",
+        training_optimizer,
+        describe=N_(
+            "trainer is torch.optim.SGD over the parameters of net, with the learning rate 0.1"
+        ),
+        public=True,
+        needs=("net",),
+    ),
     Check(
         "training.accuracy",
         training_accuracy,
+        describe=N_(
+            "d2l's training loop with your net, loss and trainer reaches a test accuracy of at least {full} after {epochs} epochs on the grader's hidden test images (at least {half}: {half_share} of the points)"
+        ),
         public=True,
         needs=("net",),
         trains=True,
