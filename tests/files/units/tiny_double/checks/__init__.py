@@ -41,8 +41,8 @@ def double_not_in_place(caller):
 
 REGISTRY = Registry(
     [
-        Check("double.values", double_values, public=True),
-        Check("double.not_in_place", double_not_in_place),
+        Check("double.values", double_values, public=True, describe="double(X) equals 2 * X"),
+        Check("double.not_in_place", double_not_in_place, describe="double leaves X unchanged"),
     ],
     unit.POINTS,
 )
