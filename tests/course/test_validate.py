@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from autograder import config
+from autograder import config, units
 from autograder.units.softmax_regression import unit as softmax_unit
 
 RELEASE = ROOT / "release"
@@ -34,11 +34,12 @@ def visible_test_cells(nb: dict) -> list[dict]:
 
 @pytest.mark.parametrize("assignment", list(config.EDITIONS))
 def test_visible_tests_are_graded_cells_worth_nothing(assignment):
+    unit = units.get(assignment)
     for kind in ("source", "release"):
-        nb = json.loads((ROOT / kind / assignment / softmax_unit.MAIN_NOTEBOOK).read_text())
+        nb = json.loads((ROOT / kind / assignment / unit.main_notebook).read_text())
         cells = visible_test_cells(nb)
         assert [c["metadata"]["nbgrader"]["grade_id"] for c in cells] == [
-            f"{f}_visible_tests" for f in softmax_unit.GRADED_FUNCTIONS
+            f"{f}_visible_tests" for f in unit.graded_functions
         ]
         for c in cells:
             meta = c["metadata"]["nbgrader"]
