@@ -323,23 +323,16 @@ def cmd_check(args) -> int:
         return 2
     if args.train:  # the training checks need the data set: refuse before checking anything
         from autograder.grading import batch
+        from autograder.submissions.submission import assignment_of
 
+        notebook = Path(args.notebook)
         try:
-            batch.require_data([notebook_assignment(args.notebook)])
+            batch.require_data([assignment_of(notebook.resolve().parent, main=notebook)])
         except batch.GraderUnavailable as err:
             print(f"error: {err}", file=sys.stderr)
             return 3
     results, quiz_results = check_notebook(args.notebook, train=args.train, quiz_path=args.quiz)
     return 0 if all(r.passed for r in [*results, *quiz_results]) else 1
-
-
-def notebook_assignment(notebook) -> str:
-    """The nbgrader assignment of a notebook: its folder's name where that is one (config.UNITS),
-    else config.ASSIGNMENT."""
-    from pathlib import Path
-
-    folder = Path(notebook).resolve().parent.name
-    return folder if folder in config.UNITS else config.ASSIGNMENT
 
 
 def cmd_gradebook_export(args) -> int:

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import config, i18n, units
+from autograder import config, i18n
 from autograder.checks import loop
 from autograder.checks.outcome import CheckResult
 from autograder.i18n import N_, _
@@ -42,17 +42,6 @@ practice checks (d2l's overflow example; they earn nothing and only the self-che
 
 TRAINING = REGISTRY.training
 """Checks that train a model (skipped unless train=True)."""
-
-
-def unit_for(path) -> Unit:
-    """The unit of a notebook file: its folder's assignment, else the unit whose main notebook has
-    its name, else the default assignment's."""
-    path = Path(path)
-    folder = path.resolve().parent.name
-    if folder in config.UNITS:
-        return unit_of(folder)
-    named = [u for u in units.every() if path.name in u.notebooks]
-    return named[0] if len(named) == 1 else unit_of()
 
 
 REVEALING = ("Input: {input}", "Expected: {expected}", "Got: {got}")
@@ -250,12 +239,12 @@ def load_notebook(path, assignment: str | None = None) -> tuple[dict, dict, list
 
 
 def _assignment_for(path) -> str:
-    """The assignment (edition) of a notebook file, as unit_for finds its unit."""
-    folder = Path(path).resolve().parent.name
-    if folder in config.UNITS:
-        return folder
-    unit = unit_for(path)
-    return units.assignments_of(unit)[0] if unit is not unit_of() else config.ASSIGNMENT
+    """The assignment (edition) of a notebook file: its folder's name, else the assignment whose
+    main notebook it is named as (submission.assignment_of)."""
+    from autograder.submissions.submission import assignment_of
+
+    path = Path(path)
+    return assignment_of(path.resolve().parent, main=path)
 
 
 def check_notebook(path, train=False, quiz_path=None, stream=None, lang=None) -> tuple[list, list]:

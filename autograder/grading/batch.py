@@ -74,10 +74,8 @@ def require_data(assignments=None) -> None:
     """Each unit of `assignments` (default config.ASSIGNMENT) checks its data set
     (``data.require_data()``, which raises the unit's ``data.DataMissingError``); a unit without
     one needs nothing. Raises GraderUnavailable with the unit's message."""
-    from autograder.sandbox.forkserver import unit_module
-
     for unit in units_of(assignments):
-        data = unit_module(unit, "data")
+        data = unit.optional("data")
         require = getattr(data, "require_data", None)
         if require is None:
             continue

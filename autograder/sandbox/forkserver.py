@@ -338,23 +338,13 @@ def _wait_ready() -> None:
 _ready_event = threading.Event()
 
 
-def unit_module(unit, part: str):
-    """`unit`'s module `part` ("data", ...), or None where the unit has no such module."""
-    try:
-        return unit.module(part)
-    except ModuleNotFoundError as err:
-        if err.name == f"{unit.package}.{part}":
-            return None
-        raise
-
-
 def _read_data(units) -> None:
     """Read the data of `units` (``data.arrays_cpu()``), then, once the fork server is ready, run
     the reference runs of those whose data was read."""
     read = []
     for unit in units:
         try:
-            data = unit_module(unit, "data")
+            data = unit.optional("data")
             if hasattr(data, "arrays_cpu"):
                 data.arrays_cpu()
             read.append(unit)

@@ -41,7 +41,7 @@ def preload():
     for unit in units.every():
         try:
             unit.calls  # noqa: B018 - imported here once, not in every worker
-            data = unit.data
+            data = unit.optional("data")
             if hasattr(data, "worker_arrays"):
                 data.worker_arrays()
         except Exception:  # noqa: BLE001 - a worker reports a missing data set itself, with the path
@@ -60,12 +60,8 @@ def harness(name):
         unit = units.by_name(name)
     except KeyError:
         raise LookupError(f"no unit {name[:80]!r} is registered (config.UNITS)") from None
-    calls = unit.calls
-    try:
-        data = unit.data
-    except ModuleNotFoundError as err:  # a unit without data (nothing to train on)
-        if err.name != f"{unit.package}.data":
-            raise
+    calls, data = unit.calls, unit.optional("data")
+    if data is None:  # a unit without data (nothing to train on)
         return calls.execute_call, calls.run_training, tuple, _no_batches
     return calls.execute_call, calls.run_training, data.worker_arrays, data.batches
 

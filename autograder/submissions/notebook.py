@@ -26,13 +26,6 @@ MAX_NOTEBOOK_BYTES = 100 * 1024**2
 """Notebooks larger than this are reported as malformed (clear the outputs and resubmit)."""
 
 
-def setup_calls(unit: units.Unit) -> frozenset[str]:
-    """Names of the calls a top-level statement of the unit's notebook may make to set up a graded
-    object (``net.apply(init_weights)``, ``nn.init.normal_(net[1].weight, std=0.01)``): the unit's
-    ``SETUP_CALLS`` (none when it declares none)."""
-    return frozenset(getattr(unit, "setup_calls", None) or getattr(unit.spec, "SETUP_CALLS", ()))
-
-
 class AmbiguousNotebook(ValueError):
     """Two files in a submission folder could both be the same notebook of the assignment."""
 
@@ -178,7 +171,7 @@ class _Rules:
 
     @classmethod
     def of(cls, unit: units.Unit) -> _Rules:
-        return cls(frozenset(unit.demo_calls), setup_calls(unit))
+        return cls(unit.demo_calls, unit.setup_calls)
 
 
 def unit_for(assignment: str | None = None, unit: units.Unit | None = None) -> units.Unit:

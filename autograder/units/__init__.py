@@ -35,6 +35,15 @@ class Unit:
         """The unit's module `part` ("checks", "quiz", "calls", ...)."""
         return importlib.import_module(f"{self.package}.{part}")
 
+    def optional(self, part: str) -> ModuleType | None:
+        """The unit's module `part`, or None where the unit has none (a unit without data)."""
+        try:
+            return self.module(part)
+        except ModuleNotFoundError as err:
+            if err.name == f"{self.package}.{part}":
+                return None
+            raise
+
     @property
     def spec(self) -> ModuleType:
         """Its declarations (unit.py): light, importable anywhere the grader runs."""

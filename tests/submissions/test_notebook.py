@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import ROOT
+from fake_units import fake_unit as register_unit
 
 from autograder import config, units
 from autograder.submissions import notebook
@@ -404,18 +405,10 @@ def test_the_assignment_fits_the_caps_with_room_to_spare():
 # --- what is graded, forbidden, a demo or a setup call is the unit's (#22) -----------------------
 
 
-def fake_unit(monkeypatch, name="fake_concise", assignment="fake_concise", **declared):
-    """Register a throw-away unit `name`, graded under `assignment`, whose unit.py declares
-    `declared`; return its assignment (undone with the test)."""
-    import sys
-    import types
-
-    spec = types.ModuleType(f"autograder.units.{name}.unit")
-    spec.__dict__.update({"MAIN_NOTEBOOK": f"{name}.ipynb", "QUIZ_NOTEBOOK": None, **declared})
-    monkeypatch.setitem(sys.modules, spec.__name__, spec)
-    monkeypatch.setitem(config.UNITS, assignment, name)
-    monkeypatch.setitem(config.EDITIONS, assignment, "en")
-    return assignment
+def fake_unit(monkeypatch, name="fake_concise", **declared) -> str:
+    """Register a throw-away unit `name` whose unit.py declares `declared` (tests/fake_units.py);
+    return its assignment (its name; undone with the test)."""
+    return register_unit(monkeypatch, name, **declared).name
 
 
 CONCISE = (
@@ -479,7 +472,7 @@ def test_forbidden_builtins_and_demo_calls_are_the_units(monkeypatch):
     """torch.mul is forbidden in the tiny unit's double, not in any softmax function; show_double
     is a demo there, an ordinary call in the softmax unit (whose demos are train_ch3's)."""
     assignment = fake_unit(
-        monkeypatch, name="fake_double", assignment="fake_double", GRADED_FUNCTIONS=("double",),
+        monkeypatch, name="fake_double", GRADED_FUNCTIONS=("double",),
         FORBIDDEN_BUILTINS={"double": ("mul",)}, DEMO_CALLS=frozenset({"show_double"}),
     )  # fmt: skip
     src = "def double(x):\n    return torch.mul(x, 2)\nshown = show_double(3)\nrun = train_ch3(1)\n"

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import types
 
 import pytest
+from fake_units import fake_unit
 
 import autograder
 from autograder import config
@@ -48,13 +47,7 @@ def test_policy_hash_covers_nested_subpackages(tmp_path, monkeypatch):
 def concise(tmp_path, monkeypatch):
     """A throw-away unit graded under "fake_concise": main notebook concise.ipynb, no quiz, its
     release in a temporary course; yields the release notebook."""
-    spec = types.ModuleType("autograder.units.fake_concise.unit")
-    spec.__dict__.update(
-        MAIN_NOTEBOOK="concise.ipynb", QUIZ_NOTEBOOK=None, GRADED_FUNCTIONS=("net",)
-    )
-    monkeypatch.setitem(sys.modules, spec.__name__, spec)
-    monkeypatch.setitem(config.UNITS, "fake_concise", "fake_concise")
-    monkeypatch.setitem(config.EDITIONS, "fake_concise", "en")
+    fake_unit(monkeypatch, "fake_concise", MAIN_NOTEBOOK="concise.ipynb", GRADED_FUNCTIONS=("net",))
     monkeypatch.setattr(config, "COURSE_ROOT", tmp_path / "course")
     cell = {"cell_type": "code", "source": "net = None", "outputs": [], "execution_count": None,
             "metadata": {"nbgrader": {"grade_id": "net", "solution": True}}}  # fmt: skip

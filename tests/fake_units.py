@@ -1,5 +1,5 @@
-"""A throw-away unit registered for one test: what results of another unit look like to exports,
-the report, the feedback and the gradebook (``from fake_units import fake_unit``; not a conftest.py,
+"""A throw-away unit registered for one test: what another unit's notebooks, submissions and
+results look like to the machinery (``from fake_units import fake_unit``; not a conftest.py,
 whose module name would shadow tests/conftest.py)."""
 
 from __future__ import annotations
