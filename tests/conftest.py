@@ -1,4 +1,4 @@
-"""Shared test setup: the data location (the shared official files when present) and course paths."""
+"""Shared test setup and fixtures: the data location (the shared official files when present)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data" / "fashion-mnist"
-FILES = Path(__file__).parent / "files"
-EXAMPLES = ROOT / "examples" / "submitted"
+from helpers.paths import EXAMPLES, ROOT, SHARED_DATA
 
 if not os.environ.get("FASHION_MNIST_ROOT") and SHARED_DATA.is_dir():
     os.environ["FASHION_MNIST_ROOT"] = str(SHARED_DATA)

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.paths import EXAMPLES
+from helpers.paths import ROOT as REPO
 
 from autograder import config, units
 from autograder.units.softmax_regression import quiz
@@ -24,11 +26,9 @@ from autograder.units.softmax_regression import unit as softmax_unit
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source" / config.ASSIGNMENT
 NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
 SOLUTION, BLANK = "solution_student", "blank_student"
-EXAMPLES = REPO / "examples" / "submitted"
 CLASS = tuple(sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
 """The example class, each in the edition it handed in: nbgrader and `grade` must agree on all."""
 ZH = "softmax_regression_zh"

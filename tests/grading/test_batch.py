@@ -14,7 +14,7 @@ import time
 
 import psutil
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder import config
 from autograder.checks.outcome import CheckResult, SubmissionResult

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from fake_units import fake_unit
+from helpers.fake_units import fake_unit
 
 from autograder import config
 

@@ -6,10 +6,10 @@ import base64
 import html
 import json
 import re
-from pathlib import Path
 
 import pytest
-from fake_units import fake_unit
+from helpers.fake_units import fake_unit
+from helpers.paths import FILES
 
 from autograder import config, units
 from autograder.i18n import _, use
@@ -18,7 +18,7 @@ from autograder.results.exports import read_result
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
+RESULTS = FILES / "feedback" / "results"
 SECRETS = ("run_checks(", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "answer_key", "inprocess")
 
 
@@ -169,7 +169,7 @@ def test_feedback_shows_lateness_and_grader_failures(tmp_path):
 
 # --- Chinese edition (#13) ---------------------------------------------------------------------
 
-RESULTS_ZH = Path(__file__).parents[1] / "files" / "feedback" / "results_zh"
+RESULTS_ZH = FILES / "feedback" / "results_zh"
 """Chinese-edition students of the example class (刘洋, 王芳) as the grader wrote their results."""
 WORD = r"(?<![A-Za-z0-9_.])[A-Za-z](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
 """An English word or code identifier (not the letters inside a number or timestamp)."""

@@ -8,10 +8,10 @@ import shutil
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import pytest
-from fake_units import fake_unit
+from helpers.fake_units import fake_unit
+from helpers.paths import FILES
 
 from autograder import config
 from autograder.results import gradebook
@@ -19,7 +19,7 @@ from autograder.results.report import load_results
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
+RESULTS = FILES / "feedback" / "results"
 
 
 def test_every_check_has_a_grade_cell(root):

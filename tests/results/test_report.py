@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import html
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -19,16 +18,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fake_units import fake_unit
+from helpers.fake_units import fake_unit
+from helpers.loading import load_module
+from helpers.paths import FILES, ROOT
 
 from autograder import config, units
 from autograder.results import report
 from autograder.results.exports import read_result
 from autograder.units.softmax_regression import unit as softmax_unit
 
-RESULTS = Path(__file__).parents[1] / "files" / "feedback" / "results"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
+RESULTS = FILES / "feedback" / "results"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCRIPT = ROOT / "scripts" / "screenshots.py"
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +157,7 @@ def test_cli_report_writes_report_and_feedback(tmp_path):
 
 def load_screenshots():
     """scripts/screenshots.py as a module: the Chromium helpers (render, glyph_report) live there."""
-    spec = importlib.util.spec_from_file_location("screenshots", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SCRIPT, "screenshots")
 
 
 screenshots = load_screenshots()
@@ -234,7 +232,7 @@ def test_report_lists_late_work_grader_failures_and_links_any_name():
 
 # --- Chinese edition (#13) ---------------------------------------------------------------------
 
-RESULTS_ZH = Path(__file__).parents[1] / "files" / "feedback" / "results_zh"
+RESULTS_ZH = FILES / "feedback" / "results_zh"
 WORD = r"(?<![A-Za-z0-9_.])[A-Za-z](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
 CODE_WORDS = {*units.get().columns, "MB", "timestamp.txt", config.ASSIGNMENT}
 """What a Chinese report may show in Latin letters besides the results' data: function columns,

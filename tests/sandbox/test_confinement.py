@@ -11,7 +11,6 @@ user, and, when that is root, again as the unprivileged user ``nobody`` (uid 655
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import secrets
@@ -22,32 +21,18 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers.loading import corpus_module
+from helpers.paths import EXAMPLES
+from helpers.paths import ROOT as REPO
 
 from autograder.units.softmax_regression import unit as softmax_unit
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "submitted"
 NOBODY = 65534
 LIMITS_ENV = {"SOFTMAX_CALL_SECONDS": "3", "SOFTMAX_TRAIN_SECONDS": "90",
               "SOFTMAX_SUBMISSION_SECONDS": "150"}  # fmt: skip
 
 
-def _load(name: str):
-    """A module of tests/files/redteam/ (build.py: the corpus; runas.py: nobody, the listener)."""
-    spec = importlib.util.spec_from_file_location(
-        f"redteam_{name}", Path(__file__).parents[1] / "files" / "redteam" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _builder():
-    return _load("build")
-
-
-_runas = _load("runas")
+_runas = corpus_module("redteam", "runas")  # nobody, the listener (build.py: the corpus)
 Listener, as_nobody = _runas.Listener, _runas.as_nobody
 
 
@@ -100,7 +85,7 @@ def grade_corpus(base: Path, user: str) -> dict:
     other.write_text(json.dumps(nb))
     listener = Listener()
     data_root = os.environ.get("FASHION_MNIST_ROOT", str(REPO.parent / "shared/data/fashion-mnist"))
-    build = _builder()
+    build = corpus_module("redteam")
     target = build.Target(
         canary=str(canary), canary_dir=str(canary_dir),
         answer_key=str(course / "autograder" / "units" / "softmax_regression" / "answer_key.json"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -22,14 +21,15 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.loading import corpus_module
+from helpers.paths import EXAMPLES
+from helpers.paths import ROOT as REPO
 
 from autograder import config
 from autograder.grading import batch
 from autograder.submissions import notebook
 from autograder.units.softmax_regression import unit as softmax_unit
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "submitted"
 MAIN = f"{config.ASSIGNMENT}/{softmax_unit.MAIN_NOTEBOOK}"
 FAST = dataclasses.replace(
     config.LIMITS, call_seconds=3, train_seconds=60, submission_seconds=120, load_seconds=5
@@ -40,16 +40,6 @@ pytestmark = pytest.mark.skipif(
     or not (config.RELEASE_DIR / softmax_unit.MAIN_NOTEBOOK).exists(),
     reason="examples or release notebook missing",
 )
-
-
-def _load_builder():
-    spec = importlib.util.spec_from_file_location(
-        "hostile_build", Path(__file__).parents[1] / "files" / "hostile" / "build.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def tree_hash(*paths: Path) -> dict[str, str]:
@@ -67,7 +57,7 @@ def tree_hash(*paths: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """The whole corpus graded in one batch with the honest submissions: (cases, results, dirs)."""
-    build = _load_builder()
+    build = corpus_module("hostile")
     root = tmp_path_factory.mktemp("hostile")
     subs, out = root / "submitted", root / "results"
     subs.mkdir()
@@ -110,7 +100,7 @@ def graded(tmp_path_factory):
 
 
 def _case_ids():
-    build = _load_builder()
+    build = corpus_module("hostile")
     # Names only: build into a throwaway folder.
     import tempfile
 
@@ -196,7 +186,7 @@ def test_resume_after_sigkill(tmp_path):
     for name in ("amy", "ben", "cat", "dan"):
         shutil.copytree(EXAMPLES / "carol_blank", subs / name)
     # One slow student keeps the batch busy so that the kill lands mid-batch.
-    build = _load_builder()
+    build = corpus_module("hostile")
     scratch = tmp_path / "corpus"
     build.build(scratch, REPO, tmp_path / "unused")
     shutil.copytree(scratch / "hang_loop", subs / "eve_hang")

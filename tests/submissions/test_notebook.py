@@ -6,8 +6,8 @@ import ast
 import json
 
 import pytest
-from conftest import ROOT
-from fake_units import fake_unit as register_unit
+from helpers.paths import ROOT
+from helpers.fake_units import fake_unit as register_unit
 
 from autograder import config, units
 from autograder.submissions import notebook
@@ -406,8 +406,8 @@ def test_the_assignment_fits_the_caps_with_room_to_spare():
 
 
 def fake_unit(monkeypatch, name="fake_concise", **declared) -> str:
-    """Register a throw-away unit `name` whose unit.py declares `declared` (tests/fake_units.py);
-    return its assignment (its name; undone with the test)."""
+    """Register a throw-away unit `name` whose unit.py declares `declared`
+    (tests/helpers/fake_units.py); return its assignment (its name; undone with the test)."""
     return register_unit(monkeypatch, name, **declared).name
 
 

@@ -9,7 +9,7 @@ import os
 import shutil
 
 import pytest
-from fake_units import fake_unit
+from helpers.fake_units import fake_unit
 
 import autograder
 from autograder import config

@@ -1,6 +1,7 @@
-"""A throw-away unit registered for one test: what another unit's notebooks, submissions and
-results look like to the machinery (``from fake_units import fake_unit``; not a conftest.py,
-whose module name would shadow tests/conftest.py)."""
+"""A throw-away unit registered for one test (``from helpers.fake_units import fake_unit``).
+
+What another unit's notebooks, submissions and results look like to the machinery.
+"""
 
 from __future__ import annotations
 
