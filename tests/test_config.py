@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from autograder import config, units
 from autograder.units.softmax_regression import checks

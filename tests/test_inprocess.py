@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FILES
+from helpers.paths import FILES
 
 from autograder import i18n
 from autograder.checks import loop

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder import __main__ as cli
 
@@ -74,7 +74,7 @@ def test_module_help_runs_as_a_program():
 # -- no data set: refused before anyone is graded (#23 item 2) ---------------------------------
 def test_grade_and_check_refuse_without_the_data_set(tmp_path, no_data_env):
     out = tmp_path / "out"
-    notebook = ROOT / "examples" / "submitted" / "alice_full" / "softmax_regression"
+    notebook = EXAMPLES / "alice_full" / "softmax_regression"
     commands = {
         "grade": ["grade", str(notebook.parent), "--out", str(out)],
         "check --train": ["check", str(notebook / "softmax_regression.ipynb"), "--train"],

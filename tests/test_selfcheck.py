@@ -10,12 +10,13 @@ import builtins
 import io
 import json
 import os
-import pathlib
 import subprocess
 import sys
 import time
 
 import pytest
+from helpers.loading import load_module
+from helpers.paths import FILES, ROOT
 
 from autograder import selfcheck
 from autograder.units.softmax_regression import checks, quiz
@@ -58,14 +59,7 @@ def test_hidden_inputs_are_not_shown(examples):
     assert "normalised each column" in by_id["softmax.stability"].message
     # the grader's message for the same check names the hidden input; the self-check must not
     graded = json.loads(
-        (
-            pathlib.Path(__file__).parent
-            / "files"
-            / "feedback"
-            / "results"
-            / "dave_wrong_axis"
-            / "results.json"
-        ).read_text()
+        (FILES / "feedback" / "results" / "dave_wrong_axis" / "results.json").read_text()
     )
     hidden = [c for c in graded["extra_data"]["checks"] if c["check_id"] == "softmax.values"][0][
         "message"
@@ -223,14 +217,8 @@ def test_cli_lang_overrides_the_edition(examples, monkeypatch):
 
 def released_selfcheck(root, edition, monkeypatch):
     """The released softmax_selfcheck.py of an edition, imported from its folder."""
-    import importlib.util
-
     path = root / "release" / edition / "softmax_selfcheck.py"
-    spec = importlib.util.spec_from_file_location(f"selfcheck_{edition}", path)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, f"selfcheck_{edition}", monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -254,10 +242,9 @@ def test_the_selfcheck_generator_refuses_an_untranslated_message(monkeypatch):
     """make_selfcheck embeds the translations: a message the catalogue lacks stops it."""
     import gettext
 
-    sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "scripts"))
-    import make_selfcheck
-
     from autograder import i18n
+
+    make_selfcheck = load_module(ROOT / "scripts" / "make_selfcheck.py", "make_selfcheck")
 
     monkeypatch.setattr(i18n, "translations", lambda lang: gettext.NullTranslations())
     with pytest.raises(SystemExit, match="no zh_CN translation"):

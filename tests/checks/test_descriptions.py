@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from helpers.paths import ROOT
 
 from autograder import config, units
 from autograder.checks.registry import Check, description_numbers
@@ -15,8 +15,7 @@ from autograder.i18n import fields, translations, use
 from autograder.results import feedback
 from autograder.results.exports import read_result
 
-REPO = Path(__file__).resolve().parents[2]
-RESULTS = REPO / "tests" / "files" / "feedback" / "results"
+RESULTS = ROOT / "tests" / "files" / "feedback" / "results"
 CHECK_LINE = re.compile(r'^# graded outside this notebook by the confined grader: check "([^"]+)"$', re.M)  # fmt: skip
 COMMENT = {
     "en": lambda text, pts: f"# Hidden test: {text} ({pts:g} point{'' if pts == 1 else 's'})",
@@ -30,7 +29,7 @@ def hidden_test_cells(assignment: str) -> dict[str, str]:
     """check id -> the source of the test cell that names it, over the edition's source notebooks."""
     cells = {}
     for name in units.get(assignment).notebooks:
-        nb = json.loads((REPO / "source" / assignment / name).read_text(encoding="utf-8"))
+        nb = json.loads((ROOT / "source" / assignment / name).read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             source = "".join(cell["source"])
             for cid in CHECK_LINE.findall(source):

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers.loading import load_module
+from helpers.paths import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "grading.py"
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("bench_grading", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SCRIPT, "bench_grading")
 
 
 def test_compare_totals():

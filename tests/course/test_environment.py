@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import ROOT
+from helpers.paths import ROOT
 
 
 def pins(text):

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.exchange import readme_commands
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
@@ -30,20 +31,6 @@ pytestmark = pytest.mark.slow
 STUDENT = pwd.getpwuid(os.getuid()).pw_name
 """nbgrader names a submission after the OS user who submits (on a hub, each student's own); the
 test runs both roles as one user, so the student is that user."""
-
-
-def readme_commands() -> list[tuple[str, str]]:
-    """(role, command line) of the README's exchange block, in order."""
-    text = (ROOT / "README.md").read_text()
-    block = text.split("<!-- exchange-commands -->", 1)[1].split("```bash\n", 1)[1]
-    block = block.split("```", 1)[0]
-    role, out = None, []
-    for line in block.splitlines():
-        if line.startswith("# "):
-            role = line[2:].split(",")[0].strip()
-        elif line.strip():
-            out.append((role, line.strip()))
-    return out
 
 
 def test_readme_block_has_every_exchange_step():

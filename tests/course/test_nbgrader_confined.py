@@ -7,7 +7,6 @@ a demo cell that never ends is cut and said to be."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import secrets
@@ -18,27 +17,17 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers.loading import corpus_module
+from helpers.paths import EXAMPLES, ROOT, SHARED_DATA
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "softmax_regression"
 CELL_SECONDS = 20
 """The confined kernel's per-cell limit in this test (the course's is 600 s)."""
 
 
-def _load(name: str):
-    """A module of tests/files/redteam/."""
-    spec = importlib.util.spec_from_file_location(
-        f"redteam_{name}", REPO / "tests" / "files" / "redteam" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus, runas = _load("round3_nbgrader"), _load("runas")
+corpus, runas = corpus_module("redteam", "round3_nbgrader"), corpus_module("redteam", "runas")
 
 
 def _env(course: Path, base: Path, secret: str, data_root: str) -> dict[str, str]:
@@ -59,12 +48,12 @@ def template(tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("nbgrader-template") / "course"
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     for part in ("autograder", "source", "release"):
-        shutil.copytree(REPO / part, course / part, ignore=ignore)
-    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+        shutil.copytree(ROOT / part, course / part, ignore=ignore)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     release = subprocess.run(
-        ["bash", str(REPO / "scripts" / "release.sh"), "--gradebook", str(course)],
+        ["bash", str(ROOT / "scripts" / "release.sh"), "--gradebook", str(course)],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert release.returncode == 0, release.stderr[-3000:]
@@ -115,20 +104,20 @@ def run_class(template: Path, base: Path, user: str) -> dict:
     secret = "CANARY-" + secrets.token_hex(12)
     (canary_dir / "secret.txt").write_text(secret + "\n")
     submitted = course / "submitted"
-    shutil.copytree(REPO / "examples" / "submitted" / "alice_full", submitted / "alice_copy")
+    shutil.copytree(EXAMPLES / "alice_full", submitted / "alice_copy")
     other = submitted / "alice_copy" / ASSIGNMENT / "softmax_regression.ipynb"
     nb = json.loads(other.read_text())
     nb["cells"][0]["source"] = f"# OTHER-STUDENT-{secret}\n" + "".join(nb["cells"][0]["source"])
     other.write_text(json.dumps(nb))
     listener = runas.Listener()
-    data_root = os.environ.get("FASHION_MNIST_ROOT", str(REPO.parent / "shared/data/fashion-mnist"))
+    data_root = os.environ.get("FASHION_MNIST_ROOT", str(SHARED_DATA))
     key = course / "autograder" / "units" / ASSIGNMENT / "answer_key.json"
     target = corpus.NbTarget(
         canary=str(canary_dir / "secret.txt"), canary_dir=str(canary_dir), answer_key=str(key),
         gradebook=str(course / "gradebook.db"), other_student=str(other),
         secret_env="SOFTMAX_TEST_SECRET", port=listener.port,
     )  # fmt: skip
-    cases = corpus.build(submitted, REPO, target)
+    cases = corpus.build(submitted, ROOT, target)
     if user == "nobody":
         for p in [base, *base.rglob("*")]:
             os.chown(p, runas.NOBODY, runas.NOBODY, follow_symlinks=False)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers.paths import ROOT
 from nbclient import NotebookClient
 
 from autograder import config, units
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-REPO = Path(__file__).resolve().parents[2]
-SOURCE = REPO / "source" / config.ASSIGNMENT
+SOURCE = ROOT / "source" / config.ASSIGNMENT
 SOURCE_SECONDS_LIMIT = float(os.environ.get("SOFTMAX_NOTEBOOK_SECONDS", 300))
 """Both source notebooks under nbval, kernel start-up included. Measured about 30 s on an idle
 2-core machine; the bound is generous because CI machines may be shared."""
@@ -100,7 +100,7 @@ def executed_release(request, tmp_path_factory) -> dict[str, nbformat.NotebookNo
     """The release notebooks of each edition run unanswered in a copy of release/ (errors allowed)."""
     folder = tmp_path_factory.mktemp("release") / request.param
     shutil.copytree(
-        REPO / "release" / request.param, folder, ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "release" / request.param, folder, ignore=shutil.ignore_patterns("__pycache__")
     )
     executed = {}
     with pytest.MonkeyPatch.context() as mp:
@@ -195,7 +195,7 @@ def test_copied_sentences_are_found_across_line_breaks():
 @pytest.mark.parametrize("notebook", [softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK])
 def test_the_text_is_ours_not_d2ls_sentences(assignment, notebook):
     edition = config.EDITIONS[assignment]
-    nb = nbformat.read(REPO / "source" / assignment / notebook, as_version=4)
+    nb = nbformat.read(ROOT / "source" / assignment / notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             found = copied_sentences(cell.source, edition)

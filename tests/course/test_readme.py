@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.exchange import readme_commands
+from helpers.paths import EXAMPLES, ROOT
 
 README = ROOT / "README.md"
 MARKER = re.compile(
@@ -145,11 +146,9 @@ def test_skipped_blocks_are_few_and_explained():
 
 def test_exchange_block_is_the_one_test_exchange_runs():
     """The exchange block is kept out here because tests/course/test_exchange.py runs it (two roles)."""
-    import test_exchange
-
     exchange = [b for b in blocks() if "nbgrader fetch_assignment" in b.text]
     assert len(exchange) == 1 and "test_exchange.py" in (exchange[0].skip or "")
-    assert [c for _, c in test_exchange.readme_commands()] == [
+    assert [c for _, c in readme_commands()] == [
         ln.strip() for ln in exchange[0].text.splitlines() if ln.strip() and not ln.startswith("#")
     ]
 

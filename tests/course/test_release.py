@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -13,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.loading import load_module
+from helpers.paths import ROOT
 
 from autograder import config, units
 from autograder.units.softmax_regression import unit as softmax_unit
 
-REPO = Path(__file__).resolve().parents[2]
 EDITIONS = list(config.EDITIONS)
 """Every edition is its own nbgrader assignment, released by the same script and tested alike."""
 HIDDEN_TEST_COMMENT = {
@@ -66,10 +66,10 @@ def regenerated_root(tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("course")
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc")
     for assignment in EDITIONS:
-        shutil.copytree(REPO / "source" / assignment, course / "source" / assignment, ignore=ignore)
-    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+        shutil.copytree(ROOT / "source" / assignment, course / "source" / assignment, ignore=ignore)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     result = subprocess.run(
-        ["bash", str(REPO / "scripts" / "release.sh"), str(course)],
+        ["bash", str(ROOT / "scripts" / "release.sh"), str(course)],
         env=venv_env(),
         capture_output=True,
         text=True,
@@ -102,7 +102,7 @@ def release_files(folder: Path) -> list[str]:
 
 
 def test_release_has_the_regenerated_files(regenerated, edition):
-    release = REPO / "release" / edition
+    release = ROOT / "release" / edition
     assert release_files(release) == release_files(regenerated), STALE
     unit = units.get(edition)
     for name in ("fashion_mnist.py", "animator.py", *unit.helpers, *unit.notebooks):
@@ -116,27 +116,27 @@ def test_release_says_what_a_student_installs_in_the_graders_versions(edition):
     """release/<edition>/requirements.txt (from source/, copied by nbgrader) pins what the
     notebooks import at the versions of requirements.lock, the grader's."""
     wanted = ("torch", "torchvision", "matplotlib", "ipython", "ipykernel")
-    lock = dict(ln.split("==", 1) for ln in (REPO / "requirements.lock").read_text().splitlines()
+    lock = dict(ln.split("==", 1) for ln in (ROOT / "requirements.lock").read_text().splitlines()
                 if "==" in ln and not ln.startswith((" ", "#")))  # fmt: skip
-    path = REPO / "release" / edition / "requirements.txt"
+    path = ROOT / "release" / edition / "requirements.txt"
     pins = dict(ln.split("==", 1) for ln in path.read_text().splitlines()
                 if ln.strip() and not ln.startswith("#"))  # fmt: skip
     assert pins == {name: lock[name].strip() for name in wanted}
 
 
 def test_release_has_every_edition_and_nothing_else():
-    assert sorted(p.name for p in (REPO / "release").iterdir() if p.is_dir()) == sorted(EDITIONS)
+    assert sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir()) == sorted(EDITIONS)
 
 
 def test_helper_modules_are_copied_unchanged(regenerated, edition):
-    for path in (REPO / "source" / edition).glob("*.py"):
-        released = REPO / "release" / edition / path.name
+    for path in (ROOT / "source" / edition).glob("*.py"):
+        released = ROOT / "release" / edition / path.name
         assert released.read_bytes() == path.read_bytes(), f"{edition}/{path.name}: {STALE}"
 
 
 @pytest.mark.parametrize("edition, notebook", EDITION_NOTEBOOKS)
 def test_release_matches_regeneration_cell_by_cell(regenerated, edition, notebook):
-    committed, fresh = load(REPO / "release" / edition / notebook), load(regenerated / notebook)
+    committed, fresh = load(ROOT / "release" / edition / notebook), load(regenerated / notebook)
     assert committed["metadata"].get("kernelspec") == fresh["metadata"].get("kernelspec"), STALE
     assert len(committed["cells"]) == len(fresh["cells"]), (
         f"{notebook}: cell count differs; {STALE}"
@@ -154,13 +154,13 @@ def test_release_matches_regeneration_cell_by_cell(regenerated, edition, noteboo
 @pytest.mark.parametrize("edition, notebook", EDITION_NOTEBOOKS)
 def test_release_is_byte_stable(regenerated, edition, notebook):
     """release.sh normalises volatile metadata: the committed bytes are exactly reproducible."""
-    committed = REPO / "release" / edition / notebook
+    committed = ROOT / "release" / edition / notebook
     assert committed.read_bytes() == (regenerated / notebook).read_bytes(), STALE
 
 
 @pytest.mark.parametrize("assignment, notebook", EDITION_NOTEBOOKS)
 def test_release_notebooks_say_what_they_were_generated_from(assignment, notebook):
-    metadata = load(REPO / "release" / assignment / notebook)["metadata"]
+    metadata = load(ROOT / "release" / assignment / notebook)["metadata"]
     provenance = metadata["softmax_release"]
     assert provenance["generated_from"] == f"source/{assignment}/{notebook}"
     assert "scripts/release.sh" in provenance["generated_by"]
@@ -170,7 +170,7 @@ def test_release_notebooks_say_what_they_were_generated_from(assignment, noteboo
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_source_cells_have_stable_ids(assignment):
     for notebook in units.get(assignment).notebooks:
-        nb = load(REPO / "source" / assignment / notebook)
+        nb = load(ROOT / "source" / assignment / notebook)
         assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5), f"{notebook}: save as nbformat 4.5"
         ids = [cell.get("id") for cell in nb["cells"]]
         assert all(ids) and len(set(ids)) == len(ids), f"{notebook}: every cell needs a unique id"
@@ -178,7 +178,7 @@ def test_source_cells_have_stable_ids(assignment):
 
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_release_has_no_delimiters_or_hidden_test_code(assignment):
-    for path in (REPO / "release" / assignment).iterdir():
+    for path in (ROOT / "release" / assignment).iterdir():
         if path.suffix != ".ipynb":
             continue
         text = path.read_text(encoding="utf-8")
@@ -202,7 +202,7 @@ def released_sources(folder: str) -> str:
     return "\n".join(
         cell["source"]
         for notebook in units.get(folder).notebooks
-        for cell in load(REPO / "release" / folder / notebook)["cells"]
+        for cell in load(ROOT / "release" / folder / notebook)["cells"]
     )
 
 
@@ -213,7 +213,7 @@ def released_solutions(assignment: str) -> dict[tuple[str, str], list[str]]:
     releases = {folder: released_sources(folder) for folder in EDITIONS}
     found: dict[tuple[str, str], list[str]] = {}
     for notebook in units.get(assignment).notebooks:
-        source = load(REPO / "source" / assignment / notebook)
+        source = load(ROOT / "source" / assignment / notebook)
         outside = "\n".join(
             re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", c["source"], flags=re.S)
             for c in source["cells"]
@@ -239,7 +239,7 @@ def test_release_contains_no_solution_line(assignment):
     in another edition's release, nor in another unit's, but where CROSS_UNIT_REVEALS says so."""
     unit = units.get(assignment)
     for notebook in unit.notebooks:
-        source = load(REPO / "source" / assignment / notebook)
+        source = load(ROOT / "source" / assignment / notebook)
         regions = [r for cell in source["cells"] for r in solution_regions(cell["source"])]
         assert regions or notebook == unit.quiz_notebook, f"{notebook}: no solution regions"
     for (folder, gid), lines in released_solutions(assignment).items():
@@ -265,7 +265,7 @@ def test_cross_unit_reveals_are_exactly_the_declared_ones(assignment):
 
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_release_assigns_no_quiz_answer(assignment):
-    release, unit = REPO / "release" / assignment, units.get(assignment)
+    release, unit = ROOT / "release" / assignment, units.get(assignment)
     if unit.quiz_notebook is None:
         pytest.skip(f"{unit.name} has no quiz")
     quiz = unit.quiz
@@ -308,7 +308,7 @@ def expected_graded_cells(unit: units.Unit) -> dict[str, dict[str, float]]:
 
 @pytest.mark.parametrize(
     "folder",
-    [REPO / kind / assignment for assignment in EDITIONS for kind in ("source", "release")],
+    [ROOT / kind / assignment for assignment in EDITIONS for kind in ("source", "release")],
     ids=[f"{kind}-{assignment}" for assignment in EDITIONS for kind in ("source", "release")],
 )
 def test_graded_cells_and_points_equal_config(folder):
@@ -321,7 +321,7 @@ def test_graded_cells_and_points_equal_config(folder):
 
 def test_solution_cells_are_the_graded_functions_and_questions():
     for folder in [
-        REPO / kind / assignment for assignment in EDITIONS for kind in ("source", "release")
+        ROOT / kind / assignment for assignment in EDITIONS for kind in ("source", "release")
     ]:
         unit = units.get(folder.name)
         wanted = [(unit.main_notebook, list(unit.graded_functions))]
@@ -339,8 +339,8 @@ def test_solution_cells_are_the_graded_functions_and_questions():
 @pytest.mark.parametrize("assignment", EDITIONS)
 def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
     unit = units.get(assignment)
-    source_nb = load(REPO / "source" / assignment / unit.main_notebook)
-    release_nb = load(REPO / "release" / assignment / unit.main_notebook)
+    source_nb = load(ROOT / "source" / assignment / unit.main_notebook)
+    release_nb = load(ROOT / "release" / assignment / unit.main_notebook)
     cells = {nbgrader_meta(c).get("grade_id"): c for c in source_nb["cells"]}
     released = {nbgrader_meta(c).get("grade_id"): c for c in release_nb["cells"]}
     prefix, one, many = HIDDEN_TEST_COMMENT[config.EDITIONS[assignment]]
@@ -360,13 +360,9 @@ def test_each_hidden_test_runs_its_own_check_and_states_its_points(assignment):
 
 
 def test_examples_are_generated_from_the_current_release(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "make_examples", REPO / "examples" / "make_examples.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(ROOT / "examples" / "make_examples.py", "make_examples")
     module.write_class(tmp_path)
-    committed = REPO / "examples"
+    committed = ROOT / "examples"
     fresh = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     present = [str(p.relative_to(committed)) for p in (committed / "submitted").rglob("*.ipynb")]
     assert sorted([*present, "README.md"]) == fresh, (
@@ -436,33 +432,33 @@ def selfcheck_leaks(text: str, assignment: str = config.ASSIGNMENT) -> list[str]
 
 
 def test_selfcheck_is_generated_from_the_current_checks():
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "make_selfcheck.py"), "--check"],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_selfcheck.py"), "--check"],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, "run `python scripts/make_selfcheck.py`: " + proc.stdout
     assert {config.ASSIGNMENT, "softmax_regression_zh"} <= set(SELFCHECK_EDITIONS)
     assert selfcheck_of(config.ASSIGNMENT) == SELFCHECK
     for edition in SELFCHECK_EDITIONS:
         name = selfcheck_of(edition)
-        source = (REPO / "source" / english_edition(units.get(edition)) / name).read_bytes()
-        assert (REPO / "release" / edition / name).read_bytes() == source, STALE
+        source = (ROOT / "source" / english_edition(units.get(edition)) / name).read_bytes()
+        assert (ROOT / "release" / edition / name).read_bytes() == source, STALE
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_only_a_unit_with_a_selfcheck_releases_one(edition):
     """A unit without a ``*_selfcheck.py`` helper (the concise unit) releases no self-check."""
-    released = {p.name for p in (REPO / "release" / edition).glob("*_selfcheck.py")}
+    released = {p.name for p in (ROOT / "release" / edition).glob("*_selfcheck.py")}
     assert released == ({selfcheck_of(edition)} if selfcheck_of(edition) else set())
 
 
 @pytest.mark.parametrize("edition", SELFCHECK_EDITIONS)
 def test_released_selfcheck_leaks_nothing(edition):
-    text = (REPO / "release" / edition / selfcheck_of(edition)).read_text(encoding="utf-8")
+    text = (ROOT / "release" / edition / selfcheck_of(edition)).read_text(encoding="utf-8")
     assert selfcheck_leaks(text, edition) == []
     assert "Generated by scripts/make_selfcheck.py" in text
 
 
 def test_leak_scan_rejects_what_it_must():
-    ok = (REPO / "release" / config.ASSIGNMENT / SELFCHECK).read_text(encoding="utf-8")
+    ok = (ROOT / "release" / config.ASSIGNMENT / SELFCHECK).read_text(encoding="utf-8")
     bad = {
         "def softmax(X):\n    e = torch.exp(X)\n    return e / e.sum(1, keepdim=True)\n": "defines softmax",
         "from autograder.units.softmax_regression.checks import softmax_values\n": "imports autograder",
@@ -475,14 +471,8 @@ def test_leak_scan_rejects_what_it_must():
 
 
 def _load_selfcheck(edition=config.ASSIGNMENT):
-    spec = importlib.util.spec_from_file_location(
-        f"selfcheck_{edition}", REPO / "release" / edition / SELFCHECK
-    )
-    module = importlib.util.module_from_spec(spec)
     # registered as `import softmax_selfcheck` registers it (its dataclass needs that)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / "release" / edition / SELFCHECK, f"selfcheck_{edition}")
 
 
 def test_selfcheck_gives_the_graders_messages_and_returns_nothing():
@@ -522,7 +512,7 @@ def test_selfcheck_gives_the_graders_messages_and_returns_nothing():
     # called without arguments from a notebook cell, it reads the caller's globals
     assert (
         "check()"
-        in load(REPO / "release" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK)["cells"][-2][
+        in load(ROOT / "release" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK)["cells"][-2][
             "source"
         ]
     )
@@ -564,7 +554,7 @@ def test_visible_test_messages_fit_nbgrader_validate(edition):
     limit = validator.width - 3 - len(validator.indent) - len("AssertionError: ")
     checked = 0
     for name in units.get(edition).notebooks:
-        for cell in load(REPO / "release" / edition / name)["cells"]:
+        for cell in load(ROOT / "release" / edition / name)["cells"]:
             meta = nbgrader_meta(cell)
             if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
                 continue

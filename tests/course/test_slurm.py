@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder.grading import shards
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.paths import EXAMPLES, ROOT, SHARED_DATA
 
 from autograder import config, units
 from autograder.units.softmax_regression import unit as softmax_unit
@@ -69,7 +69,7 @@ def validate(tmp_path, student: str, notebooks, ungrade_visible=False) -> str:
         (folder / name).write_text(json.dumps(nb))
     env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1",
                PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])  # fmt: skip
-    env.setdefault("FASHION_MNIST_ROOT", str(ROOT.parent / "shared" / "data" / "fashion-mnist"))
+    env.setdefault("FASHION_MNIST_ROOT", str(SHARED_DATA))
     env.pop("NBGRADER_DB_URL", None)
     proc = subprocess.run(["nbgrader", "validate", *notebooks], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=1800)  # fmt: skip

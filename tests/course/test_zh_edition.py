@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import io
 import json
 import linecache
@@ -19,15 +18,15 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from helpers.loading import load_module
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder import config, units
 from autograder.units.softmax_regression import unit as softmax_unit
 
-REPO = Path(__file__).resolve().parents[2]
 EN, ZH = "softmax_regression", "softmax_regression_zh"
 NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
 
@@ -56,12 +55,7 @@ solution (its strings are not shown); the concise unit gives it."""
 
 def load_script():
     """scripts/make_zh_edition.py as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "make_zh_edition", REPO / "scripts" / "make_zh_edition.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / "scripts" / "make_zh_edition.py", "make_zh_edition")
 
 
 make_zh = load_script()
@@ -69,7 +63,7 @@ make_zh = load_script()
 
 def cells(kind: str, assignment: str, notebook: str) -> list[dict]:
     """The cells of a notebook (sources joined into one string)."""
-    nb = json.loads((REPO / kind / assignment / notebook).read_text(encoding="utf-8"))
+    nb = json.loads((ROOT / kind / assignment / notebook).read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         cell["source"] = (
             "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -79,7 +73,7 @@ def cells(kind: str, assignment: str, notebook: str) -> list[dict]:
 
 def metadata(kind: str, assignment: str, notebook: str) -> dict:
     """A notebook's metadata."""
-    return json.loads((REPO / kind / assignment / notebook).read_text(encoding="utf-8"))["metadata"]
+    return json.loads((ROOT / kind / assignment / notebook).read_text(encoding="utf-8"))["metadata"]
 
 
 def test_assignments_are_the_configured_editions():
@@ -100,7 +94,7 @@ def test_assignments_are_the_configured_editions():
 
 @pytest.mark.parametrize("en, zh", PAIRS)
 def test_regenerating_the_chinese_source_gives_the_committed_files(en, zh):
-    stale = make_zh.differences(make_zh.build(assignment=en), REPO / "source" / zh)
+    stale = make_zh.differences(make_zh.build(assignment=en), ROOT / "source" / zh)
     assert not stale, f"source/{zh} is stale ({stale}): run python scripts/make_zh_edition.py"
 
 
@@ -168,8 +162,8 @@ def test_helper_modules_are_the_same_files(kind, en, zh):
     assert set(units.get(en).helpers) <= set(make_zh.helpers(en))
     assert en != EN or make_zh.helpers(en) == make_zh.HELPERS
     for name in make_zh.helpers(en):
-        content = (REPO / kind / en / name).read_bytes()
-        assert (REPO / kind / zh / name).read_bytes() == content, f"{kind}/{zh}/{name}"
+        content = (ROOT / kind / en / name).read_bytes()
+        assert (ROOT / kind / zh / name).read_bytes() == content, f"{kind}/{zh}/{name}"
 
 
 @pytest.mark.parametrize("kind", ["source", "release"])
@@ -227,8 +221,8 @@ def test_quiz_questions_keep_their_content(en_assignment, zh_assignment):
 
 def test_a_changed_english_cell_or_comment_stops_the_generator(tmp_path):
     en = tmp_path / EN
-    shutil.copytree(REPO / "source" / EN, en)
-    translation = REPO / "source" / "translations" / "zh_CN.toml"
+    shutil.copytree(ROOT / "source" / EN, en)
+    translation = ROOT / "source" / "translations" / "zh_CN.toml"
     path = en / softmax_unit.MAIN_NOTEBOOK
     original = path.read_text(encoding="utf-8")
     path.write_text(
@@ -288,11 +282,7 @@ def run_visible_train_test(variant: str) -> str:
     for _ in range(20):
         y = torch.randint(0, 10, (64,), generator=gen)
         batches.append((means[y] * 0.02 + torch.randn(64, 1, 28, 28, generator=gen), y))
-    sys.path.insert(0, str(REPO / "source" / ZH))
-    try:
-        from animator import Animator
-    finally:
-        sys.path.pop(0)
+    Animator = load_module(ROOT / "source" / ZH / "animator.py", f"{ZH}_animator").Animator
     ns = {
         "torch": torch,
         "functools": functools,
@@ -335,7 +325,7 @@ def test_chinese_edition_student_is_found_and_graded_by_the_cli(tmp_path):
     """刘洋 submitted d2l-zh's code as printed: naive softmax, unclamped cross_entropy, train_ch3
     with its asserts. Graded through softmax_regression_zh/, he loses exactly the stability and
     underflow checks (and q2), and the asserts cost nothing."""
-    folder = REPO / "examples" / "submitted" / "刘洋"
+    folder = EXAMPLES / "刘洋"
     assert (folder / ZH / softmax_unit.MAIN_NOTEBOOK).is_file()
     from autograder.submissions.submission import find_submissions
 
@@ -344,7 +334,7 @@ def test_chinese_edition_student_is_found_and_graded_by_the_cli(tmp_path):
     out = tmp_path / "grades"
     proc = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), "--device", "cpu", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=REPO,
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     (results,) = list(out.rglob("results.json"))

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-from pathlib import Path
 
 import pytest
-from test_checks import EXPECTED, IMPLS, TRAINING, run
+from helpers.english import english_words
+from helpers.impls import EXPECTED, FUNCTION_CHECKS, run
+from helpers.paths import IMPLS
 
 from autograder import config, i18n
 from autograder.grading import grader
 from autograder.submissions.notebook import nbgrader_meta, read_notebook
 from autograder.submissions.submission import find_submissions
-from autograder.units.softmax_regression import checks
 from autograder.units.softmax_regression import unit as softmax_unit
 
-FUNCTION_CHECKS = [(cid, fn) for cid, fn in checks.CHECKS if cid not in TRAINING]
 SOLUTION_IDS = ("softmax", "cross_entropy", "accuracy", "train_ch3")
 
 
@@ -234,9 +232,6 @@ def test_a_chinese_edition_submission_is_graded_in_chinese(
     tmp_path, function_checks_only, monkeypatch
 ):
     """Its edition (folder and notebook metadata) decides the language; --lang (the override) wins."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "i18n"))
-    from test_i18n import english_words
-
     monkeypatch.delenv(i18n.OVERRIDE_ENV, raising=False)
     path = zh_notebook(tmp_path, corpus_source("broken", "softmax_naive.py"))
     (sub,) = find_submissions(path.parent)

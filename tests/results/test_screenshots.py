@@ -3,22 +3,20 @@ every CJK character drawn from a real glyph (no .notdef boxes)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 import matplotlib
 import pytest
+from helpers.loading import load_module
+from helpers.paths import FILES, ROOT
 
 from autograder.results import feedback, report
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "tests" / "files" / "feedback" / "results"
-RESULTS_ZH = ROOT / "tests" / "files" / "feedback" / "results_zh"
-SPEC = importlib.util.spec_from_file_location("screenshots", ROOT / "scripts" / "screenshots.py")
-screenshots = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(screenshots)
+RESULTS = FILES / "feedback" / "results"
+RESULTS_ZH = FILES / "feedback" / "results_zh"
+screenshots = load_module(ROOT / "scripts" / "screenshots.py", "screenshots")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from autograder.sandbox import forkserver
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers.paths import ROOT
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder import sandbox
 from autograder.sandbox import kernel, landlock, policy, seccomp
 
-ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "release" / "softmax_regression"
 SECRET = "SOFTMAX_TEST_SECRET"
 SECRET_VALUE = "s3cr3t-token-that-must-not-leak"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from helpers.impls import BASE
+
 from autograder.sandbox import limits, runner
 from autograder.submissions.notebook import Extraction
-
-BASE = (Path(__file__).parents[1] / "files" / "impls" / "base.py").read_text()
 
 
 def test_a_worker_is_the_oom_killers_first_choice_and_the_grader_is_not():

@@ -8,20 +8,17 @@ import contextlib
 import dataclasses
 import os
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 import torch
+from helpers.impls import BASE
 
 from autograder import config
 from autograder.checks.loop import Aborted
 from autograder.grading import grader
 from autograder.sandbox import runner
 from autograder.submissions.notebook import Extraction
-
-IMPLS = Path(__file__).parents[1] / "files" / "impls"
-BASE = (IMPLS / "base.py").read_text()
 
 HANGS = (
     BASE

@@ -11,6 +11,8 @@ import sys
 import textwrap
 
 import pytest
+from helpers.loading import load_module
+from helpers.paths import FILES, ROOT
 
 from autograder import sandbox
 from autograder.sandbox import landlock, policy, seccomp
@@ -479,20 +481,12 @@ def test_the_kernel_round_is_refused_with_landlock_abi_4(tmp_path, examples):
     kill it with SIGIO after two students), every attack ends forbidden, the honest student is
     unchanged. The grader runs in a session of its own, so a signal that got through could not
     reach pytest."""
-    import importlib.util
     import json
     import shutil
-    from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[2]
-    spec = importlib.util.spec_from_file_location(
-        "redteam_build_kernel", repo / "tests" / "files" / "redteam" / "build.py"
-    )
-    build = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = build
-    spec.loader.exec_module(build)
+    build = load_module(FILES / "redteam" / "build.py", "redteam_build_kernel")
     target = build.Target(*(str(tmp_path / "none") for _ in range(6)), port=1, secret_env="NONE")
-    cases = build.build(tmp_path / "corpus", repo, target)
+    cases = build.build(tmp_path / "corpus", ROOT, target)
     subs, out = tmp_path / "submitted", tmp_path / "out"
     subs.mkdir()
     for name in KERNEL_ROUND:
@@ -502,7 +496,7 @@ def test_the_kernel_round_is_refused_with_landlock_abi_4(tmp_path, examples):
     proc = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
          "--workers", "2", "--device", "cpu", "--no-report"],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=600, start_new_session=True,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, start_new_session=True,
     )  # fmt: skip
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     for name in KERNEL_ROUND:

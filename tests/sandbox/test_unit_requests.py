@@ -14,7 +14,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 import autograder.units
 from autograder import config, units

@@ -3,15 +3,11 @@ what real implementations write; a refused notebook is not run, and a stub earns
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers.paths import IMPLS, ROOT
 
 from autograder import config
 from autograder.submissions import reach
-
-IMPLS = Path(__file__).parents[1] / "files" / "impls"
-ROOT = Path(__file__).resolve().parents[2]
 
 VIOLATING = [
     ("import autograder.units.softmax_regression.calls", "import"),
@@ -216,7 +212,7 @@ def test_public_implementations_are_listed_and_measured(tmp_path):
 
     sources = {k for k in json.loads((PUBLIC / "SOURCES.json").read_text()) if k != "_doc"}
     assert len(sources) >= 25
-    script = Path(__file__).parents[2] / "scripts" / "gate_false_positives.py"
+    script = ROOT / "scripts" / "gate_false_positives.py"
     for name in sources:
         (tmp_path / f"{name}.py").write_text("import torch\n\n\ndef softmax(X):\n    return X\n")
     run = subprocess.run(

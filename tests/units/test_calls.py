@@ -3,46 +3,12 @@ epoch the run is kept (and the assert reported), before it the run is an error."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
+from helpers.loading import corpus_module
+from helpers.paths import IMPLS, ROOT
+from helpers.tiny_training import train
 
 from autograder.units.softmax_regression import calls
-
-IMPLS = Path(__file__).parents[1] / "files" / "impls"
-
-
-def namespace(corpus_file: str) -> dict:
-    """base.py's correct helpers and functions, then one corpus file's definitions over them."""
-    ns: dict = {}
-    for path in (IMPLS / "base.py", IMPLS / corpus_file):
-        exec(compile(path.read_text(), str(path), "exec"), ns)  # noqa: S102 - our own fixtures
-    return ns
-
-
-def tiny_data():
-    """4 training and 2 test minibatches of 8 noise images: far from d2l-zh's asserted loss."""
-    gen = torch.Generator().manual_seed(0)
-    return tuple(
-        [(torch.rand(8, 1, 28, 28, generator=gen), torch.randint(0, 10, (8,), generator=gen)) for _ in range(n)]
-        for n in (4, 2)
-    )  # fmt: skip
-
-
-def train(corpus_file: str, epochs: int = 2) -> dict:
-    """execute_training of the corpus file's train_ch3 with the grader's model, loss and SGD."""
-    W, b = calls.initial_parameters("cpu", 0)
-    return calls.execute_training(
-        namespace(corpus_file),
-        net=calls.linear_net(lambda O: torch.softmax(O, dim=1), W, b),
-        loss=calls.grader_loss("cpu"),
-        W=W,
-        b=b,
-        data=tiny_data(),
-        epochs=epochs,
-        lr=0.1,
-        use_optimizer=True,
-    )
 
 
 def test_a_train_ch3_without_asserts_reports_none():
@@ -104,8 +70,7 @@ def test_the_grader_updater_is_torch_sgd_bit_for_bit_without_importing_dynamo():
     import subprocess
     import sys
 
-    root = Path(__file__).parents[2]
-    proc = subprocess.run([sys.executable, "-c", NO_DYNAMO], cwd=root, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", NO_DYNAMO], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.splitlines() == ["dynamo False True 5 True", "equal True"], proc.stdout
@@ -186,7 +151,7 @@ def test_the_audit_hook_refuses_each_way_in_and_torch_still_works(tmp_path):
         (IMPLS / "base.py").read_text() + (IMPLS / "correct" / "train_d2l.py").read_text()
     )
     out = subprocess.run([sys.executable, "-c", HOOKED, str(source)], capture_output=True, text=True,
-                         timeout=300, cwd=Path(__file__).parents[2])  # fmt: skip
+                         timeout=300, cwd=ROOT)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     refused, ok = ast.literal_eval(out.stdout.strip().splitlines()[-1])
     assert all(refused.values()) and len(refused) == 15, refused
@@ -209,16 +174,10 @@ def test_the_forgery_past_the_gate_earns_nothing_in_a_real_worker():
     """The issue's forgery, defined in a worker as if the gate had let it through: the worker's
     harness is bound before student code runs and its import of sys.modules' grader modules...
     sys itself is importable, so it replaces worker.execute_call: serve() keeps its own."""
-    import importlib.util
-
     from autograder.sandbox import runner
     from autograder.submissions.notebook import Extraction
 
-    spec = importlib.util.spec_from_file_location(
-        "round2_harness", Path(__file__).parents[1] / "files" / "redteam" / "round2_harness.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = corpus_module("redteam", "round2_harness")
     train = (IMPLS / "correct" / "train_d2l.py").read_text()
     sources = module.forgery_sources(train)
     caller = runner.WorkerCaller(Extraction("", sources["softmax"] + "\n" + sources["accuracy"]))

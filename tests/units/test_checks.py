@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers.english import english_words
+from helpers.impls import BROKEN, CORRECT, EXPECTED, TRAINING, namespace, run
+from helpers.paths import IMPLS, ROOT, TESTS
 
 from autograder import config
 from autograder.checks.outcome import CheckResult
@@ -19,51 +23,29 @@ from autograder.submissions.notebook import definitions, forbidden_uses
 from autograder.units.softmax_regression import checks
 from autograder.units.softmax_regression import unit as softmax_unit
 
-IMPLS = Path(__file__).parents[1] / "files" / "impls"
-BASE = (IMPLS / "base.py").read_text()
-EXPECTED = {
-    k: v for k, v in json.loads((IMPLS / "EXPECTED.json").read_text()).items() if k != "_doc"
-}
-BROKEN = sorted(p.name for p in (IMPLS / "broken").glob("*.py"))
-CORRECT = sorted(p.name for p in (IMPLS / "correct").glob("*.py"))
-TRAINING = [cid for cid, _ in checks.CHECKS if cid.startswith("train_ch3.")]
-FUNCTION_CHECKS = [(cid, fn) for cid, fn in checks.CHECKS if cid not in TRAINING]
-
-
-def namespace(path: Path) -> dict:
-    """base.py's correct helpers and functions, then the corpus file's definitions over them."""
-    ns: dict = {}
-    exec(compile(BASE, str(IMPLS / "base.py"), "exec"), ns)
-    exec(compile(path.read_text(), str(path), "exec"), ns)
-    return ns
-
 
 def defines(path: Path, name: str) -> bool:
     tree = ast.parse(path.read_text())
     return any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
 
 
-def run(path: Path, training: bool) -> dict:
-    caller = InProcessCaller(namespace(path))
-    chosen = checks.CHECKS if training else FUNCTION_CHECKS
-    return {cid: fn(caller) for cid, fn in chosen}
-
-
 ISOLATED = """
 import json, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
-import test_checks
-res = test_checks.run(Path(sys.argv[2]), training=sys.argv[3] == "1")
+from helpers.impls import run
+res = run(Path(sys.argv[1]), training=sys.argv[2] == "1")
 print(json.dumps({cid: [r.score, r.max_score, r.status, r.message] for cid, r in res.items()}))
 """
 
 
 def run_isolated(path: Path, training: bool) -> dict:
-    """run() in a fresh interpreter, for corpus files that change torch itself (reload it)."""
+    """run() in a fresh interpreter, for corpus files that change torch itself (reload it); tests/
+    is on its PYTHONPATH, as on pytest's, for `helpers`."""
+    pythonpath = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-c", ISOLATED, str(Path(__file__).parent), str(path), str(int(training))],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=600,
+        [sys.executable, "-c", ISOLATED, str(path), str(int(training))],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": pythonpath}, capture_output=True, text=True,
+        timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -179,16 +161,13 @@ def test_training_check_messages_in_chinese(monkeypatch):
     from autograder.units.softmax_regression import references
     from autograder.units.softmax_regression.caller import Caller
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "i18n"))
-    from test_i18n import english_words
-
     params, keys, runs = canned_runs()
     monkeypatch.setattr(
         references, "sgd_run", lambda mode: {"snapshots": dict.fromkeys(keys, params)}
     )
     training = [(cid, fn) for cid, fn in checks.CHECKS if cid in TRAINING]
-    for variant, run in runs.items():
-        monkeypatch.setattr(Caller, "train", lambda self, mode, run=run: dict(run))
+    for variant, canned in runs.items():
+        monkeypatch.setattr(Caller, "train", lambda self, mode, canned=canned: dict(canned))
         with i18n.use("zh_CN"):
             results = [fn(Caller()) for _cid, fn in training]
         english = [fn(Caller()) for _cid, fn in training]

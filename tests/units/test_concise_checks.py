@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers.english import english_words
+from helpers.paths import FILES
 
 from autograder import config, i18n
 from autograder.checks import loop
@@ -26,7 +27,7 @@ from autograder.units import Unit
 UNIT = Unit("softmax_regression_concise")
 REGISTRY = UNIT.registry
 CALLS = UNIT.calls
-IMPLS = Path(__file__).parents[1] / "files" / "impls" / "concise"
+IMPLS = FILES / "impls" / "concise"
 BASE = IMPLS / "base.py"
 EXPECTED = {
     k: v for k, v in json.loads((IMPLS / "EXPECTED.json").read_text()).items() if k != "_doc"
@@ -165,9 +166,6 @@ def test_public_implementations_get_what_they_deserve(name):
 
 def test_broken_code_fails_in_chinese():
     """Every failure of a broken function reads in Chinese, hints included."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "i18n"))
-    from test_i18n import english_words
-
     leaks = {}
     for name in BROKEN:
         for cid, res in run(IMPLS / "broken" / name, training=False, lang="zh_CN").items():
@@ -200,9 +198,6 @@ def canned_runs():
 def test_training_check_messages_in_chinese(monkeypatch):
     """Every failure path of the training checks speaks Chinese (canned runs; the training itself
     is tested with the slow tests)."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "i18n"))
-    from test_i18n import english_words
-
     good, runs = canned_runs()
     monkeypatch.setattr(UNIT.references, "sgd_run", lambda mode: {"W": good["W"], "b": good["b"]})
     training = [c for c in REGISTRY if c.trains]

@@ -4,7 +4,6 @@ solutions run in-process, its text and its Chinese translation."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -17,16 +16,17 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from helpers.loading import load_module
+from helpers.paths import ROOT
 from torch import nn
 
 from autograder.submissions.notebook import defined_names, definitions, python_source
 from autograder.units import Unit
 
-REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "softmax_regression_concise"
-SOURCE = REPO / "source" / ASSIGNMENT
-FIRST = REPO / "source" / "softmax_regression"
-TRANSLATION = REPO / "source" / "translations" / f"{ASSIGNMENT}.zh_CN.toml"
+SOURCE = ROOT / "source" / ASSIGNMENT
+FIRST = ROOT / "source" / "softmax_regression"
+TRANSLATION = ROOT / "source" / "translations" / f"{ASSIGNMENT}.zh_CN.toml"
 UNIT = Unit(ASSIGNMENT)
 MAIN = SOURCE / UNIT.main_notebook
 HIDDEN_COMMENT = re.compile(r"^# Hidden test: .+ \((\d+) points?\)$")
@@ -88,12 +88,7 @@ def cells_by_id(path: Path = MAIN) -> dict[str, dict]:
 
 def load_zh_script():
     """scripts/make_zh_edition.py as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "make_zh_edition", REPO / "scripts" / "make_zh_edition.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / "scripts" / "make_zh_edition.py", "make_zh_edition")
 
 
 # -- the cells against the unit's declarations -------------------------------------------------

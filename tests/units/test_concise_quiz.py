@@ -10,13 +10,13 @@ import types
 from pathlib import Path
 
 import pytest
+from helpers.paths import ROOT
 
 from autograder import config, i18n
 from autograder.units.softmax_regression import quiz as first
 from autograder.units.softmax_regression_concise import quiz
 
-REPO = Path(__file__).resolve().parents[2]
-SOURCE = REPO / "source" / "softmax_regression_concise"
+SOURCE = ROOT / "source" / "softmax_regression_concise"
 SOURCE_QUIZ = SOURCE / "quiz.ipynb"
 KEY = json.loads(quiz.KEY_FILE.read_text())["answers"]
 POINTS = config.QUIZ.points_per_question

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import urllib.request
@@ -10,21 +9,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.loading import load_module
+from helpers.paths import ROOT
 
 from autograder import config
 
-REPO = Path(__file__).resolve().parents[2]
-HELPER = REPO / "source" / config.ASSIGNMENT / "fashion_mnist.py"
+HELPER = ROOT / "source" / config.ASSIGNMENT / "fashion_mnist.py"
 FIRST_LABELS = {"train": [9, 0, 0, 3, 0, 2, 7, 2, 5, 5], "test": [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]}
 """The first ten labels of the official training and test files."""
 
 
 def load_helper():
     """source/<assignment>/fashion_mnist.py as a module of its own name (no sys.path change)."""
-    spec = importlib.util.spec_from_file_location("source_fashion_mnist", HELPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(HELPER, "source_fashion_mnist")
 
 
 fm = load_helper()

@@ -7,15 +7,14 @@ import math
 from pathlib import Path
 
 import pytest
+from helpers.paths import EXAMPLES, FILES, ROOT
 
 from autograder import config
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-REPO = Path(__file__).resolve().parents[2]
-SOURCE_QUIZ = REPO / "source" / config.ASSIGNMENT / softmax_unit.QUIZ_NOTEBOOK
-EXAMPLES = REPO / "examples" / "submitted"
-FILES = Path(__file__).resolve().parents[1] / "files" / "quiz"
+SOURCE_QUIZ = ROOT / "source" / config.ASSIGNMENT / softmax_unit.QUIZ_NOTEBOOK
+QUIZ_FILES = FILES / "quiz"
 KEY = json.loads(quiz.KEY_FILE.read_text())["answers"]
 CHOICE = [q for q in quiz.QUESTIONS if q.kind == "choice"]
 NUMBER = [q for q in quiz.QUESTIONS if q.kind == "number"]
@@ -206,7 +205,7 @@ def test_malformed_answer_message_names_the_format():
 
 def test_answers_are_read_statically_never_executed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    results = quiz.grade_quiz(FILES / "edge_cases.ipynb")
+    results = quiz.grade_quiz(QUIZ_FILES / "edge_cases.ipynb")
     assert statuses(results) == {
         "q1": "malformed",  # an expression ("c".upper()), not a literal
         "q2": "malformed",  # syntax error in the answer cell
@@ -239,8 +238,8 @@ def test_unreadable_or_absent_notebooks(tmp_path):
 
 def test_the_key_lives_only_in_the_grader():
     for folder in ("source", "release", "examples"):
-        assert not list((REPO / folder).rglob("answer_key*")), folder
-    text = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "release").rglob("*.ipynb"))
+        assert not list((ROOT / folder).rglob("answer_key*")), folder
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "release").rglob("*.ipynb"))
     assert "check_answer" not in text and "answer_key" not in text
 
 

@@ -3,8 +3,8 @@ run is judged by what the grader measures and its messages say what happened; a 
 
 from __future__ import annotations
 
-import test_calls
 import torch
+from helpers.tiny_training import tiny_data, train
 
 from autograder.units.softmax_regression import calls
 from autograder.units.softmax_regression.caller import Caller
@@ -12,14 +12,14 @@ from autograder.units.softmax_regression.checks import train_ch3
 
 
 class TinyCaller(Caller):
-    """A caller whose training runs execute_training on test_calls' tiny data, for 2 epochs."""
+    """A caller whose training runs execute_training on helpers.tiny_training's data, for 2 epochs."""
 
     def __init__(self, corpus_file):
         super().__init__("cpu")
         self.corpus_file = corpus_file
 
     def _train(self, mode):
-        run = test_calls.train(self.corpus_file)
+        run = train(self.corpus_file)
         run.update(batches_per_epoch=4, test_batches_per_epoch=2, epochs=2)
         return run
 
@@ -58,7 +58,7 @@ def test_a_run_stopped_by_an_assert_fails_with_an_error_that_says_so():
 def test_tiny_data_stay_far_from_d2l_zhs_asserted_loss():
     """The premise of these tests: 2 epochs on noise leave the loss above d2l-zh's 0.5."""
     W, b = calls.initial_parameters("cpu", 0)
-    X, y = test_calls.tiny_data()[0][0]
+    X, y = tiny_data()[0][0]
     assert (
         float(calls.grader_loss("cpu")(torch.softmax(X.reshape(8, -1) @ W + b, 1), y).mean()) > 0.5
     )

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 TINY = ROOT / "tests" / "files" / "units" / "tiny_double"
 
