@@ -6,8 +6,8 @@ import ast
 import json
 
 import pytest
-from helpers.paths import ROOT
 from helpers.fake_units import fake_unit as register_unit
+from helpers.paths import ROOT
 
 from autograder import config, units
 from autograder.submissions import notebook
