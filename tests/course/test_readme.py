@@ -182,7 +182,8 @@ def environment_like_bootstrap(course: Path, venv: Path) -> None:
     digest = hashlib.sha256(
         (course / "requirements.lock").read_bytes() + (course / "pyproject.toml").read_bytes()
     ).hexdigest()[:16]
-    (venv / ".softmax-stamp").write_text(f"{digest} {course}\n")
+    for stamp in (".softmax-stamp", ".softmax-bytecode"):  # installed, and its bytecode compiled
+        (venv / stamp).write_text(f"{digest} {course}\n")
 
 
 def untracked(course: Path) -> list[str]:
