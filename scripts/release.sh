@@ -6,7 +6,8 @@
 #
 # Usage: bash scripts/release.sh [--gradebook] [COURSE_DIR]   (default: the repository = course root)
 #
-# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR, for each edition. By default with a throw-away
+# 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR, for each edition, all in one process
+#    (scripts/release_all.py, which also does step 2). By default with a throw-away
 #    gradebook, so nothing is left behind. With --gradebook the assignment is recorded in the
 #    course's gradebook (NBGRADER_DB_URL, else COURSE_DIR/gradebook.db, see nbgrader_config.py),
 #    which `nbgrader autograde` needs: plain `nbgrader generate_assignment` skips an assignment
@@ -41,53 +42,10 @@ for ASSIGNMENT in $ASSIGNMENTS; do
   fi
 done
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 cd "$COURSE"
-for ASSIGNMENT in $ASSIGNMENTS; do
-  if [ "$RECORD" = 1 ]; then
-    nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN
-  else
-    nbgrader generate_assignment "$ASSIGNMENT" --force --log-level=WARN \
-      --CourseDirectory.db_url="sqlite:///$work/gradebook.db"
-  fi
-
-  python - "$COURSE/release/$ASSIGNMENT" <<'EOF'
-"""Normalise the volatile metadata of the release notebooks in the folder given as argument."""
-import sys
-from pathlib import Path
-
-import nbformat
-
-KEEP_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
-
-for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
-    nb = nbformat.read(path, as_version=4)
-    kernelspec = nb.metadata.get("kernelspec")
-    language = nb.metadata.get("language_info", {}).get("name", "python")
-    edition = nb.metadata.get("softmax_course")
-    nb.metadata = nbformat.NotebookNode({"language_info": {"name": language}})
-    if edition:
-        nb.metadata["softmax_course"] = edition
-    nb.metadata["softmax_release"] = {
-        "generated_by": "scripts/release.sh (nbgrader generate_assignment)",
-        "generated_from": f"source/{path.parent.name}/{path.name}",
-    }
-    if kernelspec:
-        nb.metadata["kernelspec"] = kernelspec
-    for cell in nb.cells:
-        if "id" not in cell:
-            sys.exit(f"{path}: a cell has no id; save source/ with nbformat >= 4.5 (Jupyter does)")
-        cell.metadata = nbformat.NotebookNode(
-            {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
-        )
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    nbformat.validate(nb)
-    nbformat.write(nb, path)
-EOF
-  echo "release.sh: regenerated $COURSE/release/$ASSIGNMENT" >&2
-  if [ "$RECORD" = 1 ]; then
-    echo "release.sh: recorded $ASSIGNMENT in the course gradebook" >&2
-  fi
-done
+# One process for every edition (scripts/release_all.py): nbgrader and Jupyter are imported once.
+if [ "$RECORD" = 1 ]; then
+  python "$ROOT/scripts/release_all.py" --gradebook $ASSIGNMENTS
+else
+  python "$ROOT/scripts/release_all.py" $ASSIGNMENTS
+fi
