@@ -27,7 +27,7 @@ for arg in "$@"; do
   esac
 done
 [ "$fast" = 1 ] && args=(-m "not slow" "${args[@]}")
-[ "$serial" = 1 ] || args=(-n auto --dist loadgroup --no-loadscope-reorder "${args[@]}")
+[ "$serial" = 1 ] || args=(-n auto --dist loadgroup "${args[@]}")
 ruff check .
 ruff format --check .
 python -m pytest "${args[@]}"

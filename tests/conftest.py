@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import xdist_groups
 from helpers.paths import EXAMPLES, ROOT, SHARED_DATA
+
+pytest_plugins = ["helpers.xdist_groups"]
+"""Under pytest-xdist: tests sharing an expensive fixture stay on one worker, longest first."""
 
 if not os.environ.get("FASHION_MNIST_ROOT") and SHARED_DATA.is_dir():
     os.environ["FASHION_MNIST_ROOT"] = str(SHARED_DATA)
@@ -60,13 +62,3 @@ def graded_class(tmp_path_factory):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (a worker collects), tests that share an expensive module or session
-    fixture form one ``xdist_group`` (computed once, as in a serial run), and the longest work comes
-    first (``--no-loadscope-reorder`` keeps this order). A serial run keeps pytest's own order."""
-    if hasattr(config, "workerinput"):
-        groups = xdist_groups.assign(items)
-        items[:] = xdist_groups.longest_first(items, groups, xdist_groups.durations())

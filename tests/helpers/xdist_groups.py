@@ -1,11 +1,23 @@
-"""How pytest-xdist shares out the suite: shared fixtures keep their tests together, longest first.
+"""A pytest-xdist plugin: tests that share an expensive fixture run on one worker, longest first.
 
-``bash scripts/test.sh`` runs ``-n auto --dist loadgroup --no-loadscope-reorder``; tests/conftest.py
-calls assign() and longest_first() where an xdist worker collects."""
+``bash scripts/test.sh`` runs ``-n auto --dist loadgroup``; tests/conftest.py loads this module as a
+plugin. xdist's own loadgroup reads ``xdist_group`` marks through ``item._nodeid``, which pytest 9
+no longer uses, so this plugin does the grouping itself:
+
+- each worker, at collection, puts into one group the tests linked by a module- or session-scoped
+  fixture (one instance per parameter), orders the groups longest first by tests/durations.json,
+  and writes nodeid -> group to a file the controller named (``pytest_configure_node``);
+- the controller's scheduler (``pytest_xdist_make_scheduler``) hands out whole groups in that order.
+
+A serial run (no ``-n``) is left exactly as pytest orders it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +34,11 @@ DURATIONS = TESTS / "durations.json"
 
 UNKNOWN_SECONDS = 0.1
 """What a test missing from DURATIONS is taken to cost (a new or a quick test)."""
+
+GROUPS_FILE = "softmax_groups_file"
+"""The workerinput key naming the file where a worker writes nodeid -> group for the controller."""
+
+groups_path = pytest.StashKey[Path]()
 
 
 def shared_fixtures(item) -> list[str]:
@@ -43,9 +60,9 @@ def shared_fixtures(item) -> list[str]:
     return keys
 
 
-def assign(items) -> dict[str, list]:
-    """Mark the items that share an expensive fixture with one ``xdist_group`` (items linked through
-    any chain of shared fixtures get the same one); returns group name -> items."""
+def groups_of(items) -> dict[str, str]:
+    """nodeid -> group for each item: items linked through any chain of shared fixtures share a
+    group; an item that shares none is a group of its own (its nodeid)."""
     parent: dict[str, str] = {}
 
     def find(key: str) -> str:
@@ -59,14 +76,10 @@ def assign(items) -> dict[str, list]:
         keys_of[item.nodeid] = keys = shared_fixtures(item)
         for key in keys[1:]:
             parent[find(key)] = find(keys[0])
-    groups: dict[str, list] = {}
-    for item in items:
-        keys = keys_of[item.nodeid]
-        if keys:
-            group = find(keys[0])
-            groups.setdefault(group, []).append(item)
-            item.add_marker(pytest.mark.xdist_group(group))
-    return groups
+    return {
+        item.nodeid: find(keys_of[item.nodeid][0]) if keys_of[item.nodeid] else item.nodeid
+        for item in items
+    }
 
 
 def durations() -> dict[str, float]:
@@ -78,17 +91,68 @@ def durations() -> dict[str, float]:
         return {}
 
 
-def longest_first(items, groups: dict[str, list], seconds: dict[str, float]) -> list:
-    """`items` reordered so that the costliest unit of work (a group, or a test of no group) comes
-    first; the order inside a group is kept (its fixtures are set up as in a serial run)."""
-    unit_of, units = {}, {}
-    for name, members in groups.items():
-        for item in members:
-            unit_of[item.nodeid] = name
+def longest_first(items, group_of: dict[str, str], seconds: dict[str, float]) -> list:
+    """`items` reordered so that the costliest group comes first; the order inside a group is kept
+    (its fixtures are set up as in a serial run)."""
+    groups: dict[str, tuple[float, int, list]] = {}
     for index, item in enumerate(items):
-        unit = unit_of.get(item.nodeid, item.nodeid)
-        cost, first, members = units.get(unit, (0.0, index, []))
+        cost, first, members = groups.get(group_of[item.nodeid], (0.0, index, []))
         members.append(item)
-        units[unit] = (cost + seconds.get(item.nodeid, UNKNOWN_SECONDS), first, members)
-    ordered = sorted(units.values(), key=lambda unit: (-unit[0], unit[1]))
+        cost += seconds.get(item.nodeid, UNKNOWN_SECONDS)
+        groups[group_of[item.nodeid]] = (cost, first, members)
+    ordered = sorted(groups.values(), key=lambda group: (-group[0], group[1]))
     return [item for _cost, _first, members in ordered for item in members]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """Controller: tell each worker where to write the groups it finds."""
+    config = node.config
+    if groups_path not in config.stash:
+        folder = Path(tempfile.mkdtemp(prefix="softmax-xdist-"))
+        config.stash[groups_path] = folder / "groups.json"
+        config.add_cleanup(lambda: _remove(folder))
+    node.workerinput[GROUPS_FILE] = str(config.stash[groups_path])
+
+
+def _remove(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Worker: group the items, order them longest first, and write the groups for the controller."""
+    path = getattr(config, "workerinput", {}).get(GROUPS_FILE)
+    if not path:
+        return
+    group_of = groups_of(items)
+    items[:] = longest_first(items, group_of, durations())
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(group_of, fh)
+    os.replace(tmp, path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Controller, under ``--dist loadgroup``: hand out whole groups, in the workers' order."""
+    if config.getoption("dist") != "loadgroup" or groups_path not in config.stash:
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """LoadScopeScheduling whose scope is the group the workers wrote."""
+
+        _groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:
+                try:
+                    self._groups = json.loads(config.stash[groups_path].read_text("utf-8"))
+                except (OSError, ValueError):
+                    self._groups = {}
+            return self._groups.get(nodeid, nodeid)
+
+    config.option.loadscopereorder = False  # keep the workers' longest-first order
+    return GroupScheduling(config, log)
