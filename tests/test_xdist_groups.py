@@ -50,7 +50,9 @@ def _run(pytester, monkeypatch, *args) -> list[tuple[str, str]]:
     pytester.makepyfile(test_suite=SUITE)
     monkeypatch.setenv("GROUPS_LOG", str(log))
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    # without the heavy plugins the inner runs do not need (nbval imports Jupyter: seconds per process)
+    quiet = ("-p", "no:cacheprovider", "-p", "no:nbval", "-p", "no:softmax_autograder")
+    result = pytester.runpytest_subprocess(*quiet, *args)
     result.assert_outcomes(passed=14)
     return [tuple(line.split()) for line in log.read_text().splitlines()]
 
