@@ -330,3 +330,30 @@ def test_workers_never_run_a_console_scripts_main_again(tmp_path):
                           timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert not marker.exists(), marker.read_text()
+
+
+EXIT_EARLY = """
+import sys
+from pathlib import Path
+from autograder import units
+from autograder.sandbox import forkserver
+
+log = Path(sys.argv[1])
+unit = units.get()
+real = unit.references.sgd_run
+def logged(mode):
+    with log.open("a") as fh:
+        fh.write(mode + "\\n")
+    return real(mode)
+unit.references.sgd_run = logged
+forkserver.start(units=[unit])
+print("started")
+"""
+
+
+def test_a_process_that_asks_for_no_reference_run_exits_without_computing_them(tmp_path):
+    """Nothing graded needs the reference runs: the process exits without starting them (an
+    nbgrader step that graded only blank work waited up to 20 s for them)."""
+    log = tmp_path / "runs.txt"
+    assert run_script(tmp_path / "early.py", EXIT_EARLY, log).split() == ["started"]
+    assert not log.exists() or log.read_text().split() == [], log.read_text()
