@@ -176,3 +176,52 @@ def test_what_the_layout_allows_is_not_reported():
         "print(sys.path[0], ROOT.parent, Path(sys.executable).parent)\n"
     )
     assert layout_problems(source, "tests/units/test_fine.py") == []
+
+
+def _names_slow(node: ast.AST) -> bool:
+    """Whether `node` (a decorator or a pytestmark value) is or holds ``pytest.mark.slow``."""
+    return any(isinstance(n, ast.Attribute) and n.attr == "slow" for n in ast.walk(node))
+
+
+def fast_lane_problems(source: str, rel: str) -> list[str]:
+    """Why the test module `rel` has no test in the fast lane (``scripts/test.sh --fast``, the tests
+    not marked slow): a module-wide slow mark, or every test function marked slow."""
+    tree = ast.parse(source, rel)
+    for node in tree.body:
+        targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets):
+            if _names_slow(node.value):
+                return [f"{rel}: pytestmark marks every test slow; mark the slow tests instead"]
+    tests = [
+        n for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")
+    ]  # fmt: skip
+    if tests and all(any(_names_slow(d) for d in t.decorator_list) for t in tests):
+        return [f"{rel}: every test is marked slow; keep one quick test out of the slow mark"]
+    return []
+
+
+def test_every_test_module_has_a_test_in_the_fast_lane():
+    """``bash scripts/test.sh --fast`` (``-m "not slow"``) runs at least one test of each module."""
+    problems = []
+    for path in suite_modules():
+        if path.name.startswith("test_"):
+            problems += fast_lane_problems(path.read_text(), str(path.relative_to(ROOT)))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import pytest\npytestmark = pytest.mark.slow\ndef test_a(): pass\n",
+        "import pytest\npytestmark = [pytest.mark.slow, pytest.mark.x]\ndef test_a(): pass\n",
+        "import pytest\n@pytest.mark.slow\ndef test_a(): pass\n@pytest.mark.slow\ndef test_b(): pass\n",
+    ],
+)
+def test_a_module_with_no_quick_test_is_found(source):
+    assert len(fast_lane_problems(source, "tests/test_x.py")) == 1
+
+
+def test_a_module_with_one_quick_test_is_in_the_fast_lane():
+    source = "import pytest\n@pytest.mark.slow\ndef test_a(): pass\ndef test_b(): pass\n"
+    assert fast_lane_problems(source, "tests/test_x.py") == []

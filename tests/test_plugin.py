@@ -14,9 +14,8 @@ from autograder.plugin import check_ids as plugin_check_ids
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
     xml = tmp_path / "report.xml"
     proc = subprocess.run(
@@ -44,6 +43,7 @@ def test_pytest_path_grades_with_points_and_junitxml(tmp_path, root, examples):
     assert scores["bob_naive_softmax"] == total - softmax_unit.POINTS["softmax.stability"]
 
 
+@pytest.mark.slow
 def test_verbose_names_student_and_check_and_the_end_is_a_table_of_scores(root, examples):
     """-v names each test ``student::check``; the last lines before pytest's count are one row
     per student with the score, as ``grade`` prints them (the full and the blank submission)."""
@@ -72,6 +72,7 @@ def test_verbose_names_student_and_check_and_the_end_is_a_table_of_scores(root, 
     assert len(rows) == 4  # header, rule, two students
 
 
+@pytest.mark.slow
 def test_points_marker_is_registered(root):
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--markers"],
@@ -83,6 +84,7 @@ def test_points_marker_is_registered(root):
     assert "points(n)" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_mistyped_submission_is_a_usage_error(tmp_path, root):
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
@@ -95,6 +97,7 @@ def test_a_mistyped_submission_is_a_usage_error(tmp_path, root):
     assert "submittted" in out and "no such file or folder" in out
 
 
+@pytest.mark.slow
 def test_nothing_in_a_students_folder_is_collected_or_imported(tmp_path, root, examples):
     """A student's conftest.py and test_*.py would run in the grader's process if pytest walked
     their folder: the plugin collects only its own grading items, so neither runs."""
@@ -130,6 +133,7 @@ def test_without_submission_the_plugin_is_inert(tmp_path):
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_refused_without_the_data_set(root, examples, no_data_env):
     """Before any student is graded (#23 item 2): a usage error naming the folder and variable."""
     proc = subprocess.run(

@@ -26,8 +26,6 @@ from autograder import config
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-pytestmark = pytest.mark.slow
-
 STUDENT = pwd.getpwuid(os.getuid()).pw_name
 """nbgrader names a submission after the OS user who submits (on a hub, each student's own); the
 test runs both roles as one user, so the student is that user."""
@@ -68,6 +66,7 @@ def run(cmd: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return proc
 
 
+@pytest.mark.slow
 def test_release_fetch_submit_collect_autograde_feedback(tmp_path):
     course = tmp_path / "course"
     course.mkdir()

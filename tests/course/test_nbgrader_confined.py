@@ -20,8 +20,6 @@ import pytest
 from helpers.loading import corpus_module
 from helpers.paths import EXAMPLES, ROOT, SHARED_DATA
 
-pytestmark = pytest.mark.slow
-
 ASSIGNMENT = "softmax_regression"
 CELL_SECONDS = 20
 """The confined kernel's per-cell limit in this test (the course's is 600 s)."""
@@ -183,10 +181,33 @@ def code_points(course: Path, student: str) -> tuple[float, float]:
     return totals["softmax_regression"], totals["quiz"]
 
 
+def test_the_corpus_states_an_outcome_for_each_attack_it_writes(tmp_path):
+    """The quick part of this module: every attack is written as a student's two notebooks, its
+    code in the graded cell, with the points it may end with (the slow tests grade it)."""
+    target = corpus.NbTarget(
+        canary=str(tmp_path / "canary"), canary_dir=str(tmp_path), answer_key="/key.json",
+        gradebook="/gradebook.db", other_student="/other.ipynb", secret_env="SECRET", port=9,
+    )  # fmt: skip
+    cases = corpus.build(tmp_path / "submitted", ROOT, target)
+    assert "forged_judge" in cases and "honest_train_stub" in cases
+    for name, attack in cases.items():
+        folder = tmp_path / "submitted" / name / ASSIGNMENT
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "quiz.ipynb",
+            "softmax_regression.ipynb",
+        ]
+        assert 0 <= attack.min_code_points <= attack.max_code_points, name
+        cells = json.loads((folder / "softmax_regression.ipynb").read_text())["cells"]
+        ids = {c["metadata"].get("nbgrader", {}).get("grade_id") for c in cells}
+        assert "softmax" in ids and "train_ch3" in ids, name
+
+
+@pytest.mark.slow
 def test_nbgrader_runs_every_step(graded):
     assert graded["codes"] == [0, 0, 0], "\n\n".join(log[-3000:] for log in graded["logs"])
 
 
+@pytest.mark.slow
 def test_no_attack_earns_a_point_it_did_not(graded):
     course = graded["course"]
     problems = {}
@@ -197,15 +218,18 @@ def test_no_attack_earns_a_point_it_did_not(graded):
     assert not problems, problems
 
 
+@pytest.mark.slow
 def test_the_forged_judge_of_issue_21_scores_nothing(graded):
     for name in ("forged_judge", "forged_every_judge", "patch_nbgrader"):
         assert code_points(graded["course"], name)[0] == 0, name
 
 
+@pytest.mark.slow
 def test_honest_students_keep_their_marks(graded):
     assert code_points(graded["course"], "alice_copy") == (34, 10)
 
 
+@pytest.mark.slow
 def test_nothing_secret_reaches_autograded_feedback_or_grades(graded):
     course = graded["course"]
     attackers = [
@@ -216,6 +240,7 @@ def test_nothing_secret_reaches_autograded_feedback_or_grades(graded):
     assert graded["key"][:40] not in texts
 
 
+@pytest.mark.slow
 def test_nothing_outside_is_written_reached_or_left_running(graded):
     assert graded["after"] == graded["before"]
     assert not graded["gradebook_pwned"]
@@ -225,6 +250,7 @@ def test_nothing_outside_is_written_reached_or_left_running(graded):
     assert graded["left_in_tmpdir"] == []
 
 
+@pytest.mark.slow
 def test_a_demo_cell_that_never_ends_is_cut_and_said_to_be(graded):
     course = graded["course"]
     for name, attack in graded["cases"].items():

@@ -24,8 +24,6 @@ from autograder import config, units
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-pytestmark = pytest.mark.slow
-
 SOURCE = REPO / "source" / config.ASSIGNMENT
 NOTEBOOKS = (softmax_unit.MAIN_NOTEBOOK, softmax_unit.QUIZ_NOTEBOOK)
 SOLUTION, BLANK = "solution_student", "blank_student"
@@ -150,12 +148,32 @@ def failing_cells(course: Path, student: str) -> str:
     return "\n".join(lines)
 
 
+def test_each_graded_cell_of_source_is_a_check_of_the_unit_with_its_points():
+    """The quick part of this module: the source's graded code cells (what nbgrader records and
+    autogrades) are the unit's checks, cell for cell and point for point (the slow tests then
+    compare nbgrader's grades with the isolated grader's)."""
+    from autograder.results.gradebook import grade_cell_id
+
+    unit = units.get(config.ASSIGNMENT)
+    main = Path(softmax_unit.MAIN_NOTEBOOK).stem
+    cells = {
+        gid: points for (notebook, gid), (points, kind) in source_grade_cells().items()
+        if notebook == main and kind == "code" and points
+    }  # fmt: skip
+    per_cell: dict[str, float] = {}
+    for check, points in unit.points.items():
+        per_cell[grade_cell_id(check)] = per_cell.get(grade_cell_id(check), 0.0) + points
+    assert cells == per_cell
+
+
+@pytest.mark.slow
 def test_gradebook_has_the_source_grade_ids_and_points(course):
     for student in (SOLUTION, BLANK):
         got = {key: (g["max_score"], g["cell_type"]) for key, g in grades(course, student).items()}
         assert got == source_grade_cells(), student
 
 
+@pytest.mark.slow
 def test_solution_gets_every_autograded_point(course):
     for key, grade in grades(course, SOLUTION).items():
         if grade["cell_type"] == "code":
@@ -166,11 +184,13 @@ def test_solution_gets_every_autograded_point(course):
             assert grade["auto_score"] is None, key
 
 
+@pytest.mark.slow
 def test_blank_release_gets_zero(course):
     for key, grade in grades(course, BLANK).items():
         assert grade["auto_score"] == 0, f"{key}: {grade['auto_score']}"
 
 
+@pytest.mark.slow
 def test_exported_scores(course):
     with open(course / "grades.csv", newline="") as handle:
         every = list(csv.DictReader(handle))
@@ -186,6 +206,7 @@ def test_exported_scores(course):
     assert float(rows[BLANK]["max_score"]) == pytest.approx(autograded + manual)
 
 
+@pytest.mark.slow
 def test_solution_notebook_trains_to_the_expected_accuracy(course):
     path = course / "autograded" / SOLUTION / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
     text = "".join(
@@ -199,6 +220,7 @@ def test_solution_notebook_trains_to_the_expected_accuracy(course):
     assert float(match.group(1)) >= config.ACCURACY_TIERS[0][0]
 
 
+@pytest.mark.slow
 def test_feedback_shows_results_but_not_hidden_tests(course):
     for student in (SOLUTION, BLANK):
         for name in NOTEBOOKS:
@@ -234,6 +256,7 @@ def isolated(course, graded_class) -> dict[str, dict[str, float]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", [SOLUTION, BLANK, *CLASS])
 def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, isolated, student):
     from autograder.results.gradebook import grade_cell_id
@@ -254,6 +277,7 @@ def test_nbgrader_and_the_isolated_grader_agree_on_every_check(course, isolated,
     assert not differ, f"{student}: (nbgrader, isolated grader) differ on {differ}"
 
 
+@pytest.mark.slow
 def test_each_student_has_one_export_row_for_the_edition_handed_in(course):
     with open(course / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = [(r["student_id"], r["assignment"]) for r in csv.DictReader(handle)]
@@ -267,6 +291,7 @@ def test_each_student_has_one_export_row_for_the_edition_handed_in(course):
         assert sorted(a for s, a in rows if s == student) == sorted(expected), student
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", [SOLUTION, BLANK])
 def test_the_chinese_edition_gives_the_same_points_for_the_same_code(course, student):
     english, chinese = grades(course, student), grades(course, student, ZH)
@@ -280,6 +305,7 @@ def test_the_chinese_edition_gives_the_same_points_for_the_same_code(course, stu
     assert not differ, f"{student}: (English, Chinese) differ on {differ}"
 
 
+@pytest.mark.slow
 def test_chinese_feedback_shows_translated_tests_but_not_hidden_code(course):
     for student in (SOLUTION, BLANK):
         for name in NOTEBOOKS:
@@ -290,6 +316,7 @@ def test_chinese_feedback_shows_translated_tests_but_not_hidden_code(course):
                 assert hidden not in text, f"{student}/{ZH}/{html.name} shows {hidden!r}"
 
 
+@pytest.mark.slow
 def test_autograde_warns_only_of_what_the_readme_explains(course):
     """No checksum warning per test cell (a student copy lacks the hidden block by design), no
     traceback; every warning nbgrader prints is one the README names."""
@@ -301,6 +328,7 @@ def test_autograde_warns_only_of_what_the_readme_explains(course):
             assert "SAWarning" in line and "SAWarning" in readme, line
 
 
+@pytest.mark.slow
 def test_no_execute_gives_no_point_to_a_test_that_never_ran(course):
     """`autograde --no-execute` (nbgrader's own: hidden tests never run, full points) grades with
     the confined grader all the same: the blank release stays at 0, and a regrade with --force
@@ -311,6 +339,7 @@ def test_no_execute_gives_no_point_to_a_test_that_never_ran(course):
             assert grade["auto_score"] == 0, key
 
 
+@pytest.mark.slow
 def test_the_second_assignment_through_nbgrader(course):
     """nbgrader autograde of the concise unit: the solution earns every automatic point (its 40
     and the quiz's), the blank release none, each test cell worth its check's points."""

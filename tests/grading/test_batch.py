@@ -23,14 +23,13 @@ from autograder.results import exports, store
 from autograder.units.softmax_regression import quiz
 from autograder.units.softmax_regression import unit as softmax_unit
 
-pytestmark = pytest.mark.slow
-
 
 def rows(out):
     with open(out / "grades.csv", encoding="utf-8-sig") as fh:
         return {r["student"]: r for r in csv.DictReader(fh)}
 
 
+@pytest.mark.slow
 def test_example_class_scores(graded_class):
     out, proc = graded_class
     grades = rows(out)
@@ -52,6 +51,7 @@ def test_example_class_scores(graded_class):
     assert "alice_full" in proc.stdout and "grades.csv" in proc.stdout
 
 
+@pytest.mark.slow
 def test_results_json_follows_gradescope_schema(graded_class):
     out, _ = graded_class
     data = json.loads((out / "dave_wrong_axis" / "results.json").read_text())
@@ -69,6 +69,7 @@ def test_results_json_follows_gradescope_schema(graded_class):
     )
 
 
+@pytest.mark.slow
 def test_rerun_reuses_finished_results(graded_class, examples):
     out, _ = graded_class
     before = (out / "alice_full" / "results.json").stat().st_mtime_ns
@@ -114,6 +115,7 @@ def _mtime(out, student):
     return (out / store.folder_name(student) / "results.json").stat().st_mtime_ns
 
 
+@pytest.mark.slow
 def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
     subs = _class(tmp_path, ["张三", "李四", "a b"])
     out = tmp_path / "out"
@@ -151,6 +153,7 @@ def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
     assert all(_mtime(out, s) != before[s] for s in ("李四", "a b"))
 
 
+@pytest.mark.slow
 def test_two_submissions_for_one_id_stop_before_grading(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
     shutil.copytree(EXAMPLES / "carol_blank", first / "Alice")
@@ -167,6 +170,7 @@ def test_two_submissions_for_one_id_stop_before_grading(tmp_path):
     assert len(collect.collect([first, first / "Alice"])) == 1  # one folder named twice: once
 
 
+@pytest.mark.slow
 def test_a_disappeared_submission_is_reported_then_kept_or_dropped(tmp_path):
     subs = _class(tmp_path, ["amy", "ben"])
     out = tmp_path / "out"
@@ -181,6 +185,7 @@ def test_a_disappeared_submission_is_reported_then_kept_or_dropped(tmp_path):
     assert (out / ".dropped" / "ben" / "results.json").is_file()
 
 
+@pytest.mark.slow
 def test_two_grade_runs_into_one_folder_at_once_lose_nothing(tmp_path):
     subs = _class(tmp_path, ["amy", "ben", "cat"])
     out = tmp_path / "out"
@@ -196,6 +201,7 @@ def test_two_grade_runs_into_one_folder_at_once_lose_nothing(tmp_path):
     assert all(f">{name}<" in report_html for name in ("amy", "ben", "cat"))
 
 
+@pytest.mark.slow
 def test_lateness_from_timestamp_txt_and_due_date_without_regrading(tmp_path):
     subs = _class(tmp_path, ["amy", "ben"])
     (subs / "amy" / config.ASSIGNMENT / "timestamp.txt").write_text(
@@ -259,6 +265,7 @@ def test_a_grader_failure_is_marked_and_never_reused(tmp_path, monkeypatch):
     assert rows(out)["amy"]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_one_student_regrade_leaves_the_class_consistent(tmp_path):
     subs = _class(tmp_path, ["amy", "ben"])
     out = tmp_path / "out"
@@ -324,6 +331,7 @@ sys.exit(rc)
 """
 
 
+@pytest.mark.slow
 def test_a_rerun_with_nothing_to_grade_imports_no_torch_and_starts_no_fork_server(
     tmp_path, monkeypatch
 ):
@@ -399,6 +407,7 @@ def _add_cell(notebook, source, nbgrader=None):
     notebook.write_text(json.dumps(nb))
 
 
+@pytest.mark.slow
 def test_torch_optim_is_preloaded_only_for_code_the_worker_runs_that_uses_it(tmp_path):
     """The release's own mentions (d2l's isinstance test, the visible tests' SGD) do not count;
     an optimizer built in a student's cell does, and so does one in a cell without metadata."""
@@ -416,6 +425,7 @@ def test_torch_optim_is_preloaded_only_for_code_the_worker_runs_that_uses_it(tmp
     assert "torch.optim" in collect.imported_modules([found["cat"]])
 
 
+@pytest.mark.slow
 def test_torchvision_is_preloaded_only_for_submissions_that_import_it(tmp_path):
     subs = _class(tmp_path, ["amy", "ben"])
     notebook = subs / "ben" / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
@@ -430,6 +440,7 @@ def test_torchvision_is_preloaded_only_for_submissions_that_import_it(tmp_path):
     assert "torchvision" in collect.imported_modules(found)
 
 
+@pytest.mark.slow
 def test_a_late_policy_is_kept_by_every_later_run_until_changed_on_purpose(tmp_path, monkeypatch):
     """A plain rerun keeps the due date and penalty the class was graded with (class.json); a run
     that changes them says what changes and for whom before it writes (issue #23, item 1)."""
@@ -470,6 +481,7 @@ def test_a_late_policy_is_kept_by_every_later_run_until_changed_on_purpose(tmp_p
     assert "amy" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_first_run_says_nothing_of_reused_results_and_counts_one_student(tmp_path):
     """#23 item 11: no "0 current (results in ... reused: ...)", no "1 students"."""
     shutil.copytree(EXAMPLES / "carol_blank", tmp_path / "submitted" / "carol")

@@ -20,8 +20,6 @@ from helpers.paths import ROOT
 
 from autograder import config, units
 
-pytestmark = pytest.mark.slow
-
 EN, ZH = "softmax_regression_concise", "softmax_regression_concise_zh"
 UNIT = units.get(EN)
 
@@ -80,6 +78,21 @@ def _quiz_points() -> float:
     return len(UNIT.quiz.QUESTIONS) * config.QUIZ.points_per_question
 
 
+def test_the_autograd_student_differs_from_the_solution_only_in_the_gradient_cell():
+    """The quick part of this module: the class it grades is what its tests assume (the slow
+    tests grade it): the autograd student's notebook is the solution's but for one cell."""
+    solution = json.loads((ROOT / "source" / EN / UNIT.main_notebook).read_text())
+    changed = _with_gradient_by_autograd(json.loads(json.dumps(solution)))
+    differ = [
+        (a.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+        for a, b in zip(solution["cells"], changed["cells"], strict=True)
+        if a["source"] != b["source"]
+    ]
+    assert differ == ["softmax_ce_grad"]
+    assert ".backward()" in AUTOGRAD_GRADIENT
+
+
+@pytest.mark.slow
 def test_the_solutions_earn_every_point_in_both_editions(graded):
     out, rows = graded
     full = UNIT.max_points() + _quiz_points()
@@ -93,6 +106,7 @@ def test_the_solutions_earn_every_point_in_both_editions(graded):
     assert info["confinement"]["confined"] is True
 
 
+@pytest.mark.slow
 def test_the_columns_are_the_units_own(graded):
     _, rows = graded
     header = list(next(iter(rows.values())))
@@ -100,11 +114,13 @@ def test_the_columns_are_the_units_own(graded):
     assert "softmax" not in header and "train_ch3" not in header
 
 
+@pytest.mark.slow
 def test_the_blank_release_earns_nothing(graded):
     _, rows = graded
     assert float(rows["ben_blank"]["score"]) == 0
 
 
+@pytest.mark.slow
 def test_a_gradient_by_autograd_costs_the_functions_that_must_not_use_it(graded):
     out, rows = graded
     row = rows["cy_autograd"]
@@ -117,6 +133,7 @@ def test_a_gradient_by_autograd_costs_the_functions_that_must_not_use_it(graded)
     assert "softmax_ce_grad" in feedback and "forbidden" in feedback
 
 
+@pytest.mark.slow
 def test_the_accuracy_the_grader_measured_is_reported(graded):
     out, _ = graded
     result = json.loads((out / "ada_solution" / "results.json").read_text())
