@@ -49,6 +49,8 @@ def _run(pytester, monkeypatch, *args) -> list[tuple[str, str]]:
     pytester.makeconftest('pytest_plugins = ["helpers.xdist_groups"]\n')
     pytester.makepyfile(test_suite=SUITE)
     monkeypatch.setenv("GROUPS_LOG", str(log))
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)  # when this suite itself runs under xdist
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
     # without the heavy plugins the inner runs do not need (nbval imports Jupyter: seconds per process)
     quiet = ("-p", "no:cacheprovider", "-p", "no:nbval", "-p", "no:softmax_autograder")
