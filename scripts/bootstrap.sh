@@ -39,7 +39,11 @@ _softmax_venv="${SOFTMAX_VENV:-$_softmax_root/.venv}"
       "$VENV/bin/python" -m pip install --isolated --quiet --disable-pip-version-check uv
     fi
     echo "bootstrap: installing requirements.lock into $VENV (torch is large; first run takes a while)" >&2
-    "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -r "$ROOT/requirements.lock"
+    # --no-deps: the lock pins every package already, and leaves some out on purpose (scripts/lock.sh)
+    "$VENV/bin/uv" pip install --quiet --no-deps --python "$VENV/bin/python" -r "$ROOT/requirements.lock"
+    for left_out in $(sed -n '/excluded from the output/,$ s/^# \([A-Za-z0-9_.-]*\)$/\1/p' "$ROOT/requirements.lock"); do
+      "$VENV/bin/uv" pip uninstall --quiet --python "$VENV/bin/python" "$left_out" 2>/dev/null || true
+    done
     "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
     echo "$want" >"$VENV/.softmax-stamp"
   fi
