@@ -72,6 +72,7 @@ def test_module_help_runs_as_a_program():
 
 
 # -- no data set: refused before anyone is graded (#23 item 2) ---------------------------------
+@pytest.mark.slow
 def test_grade_and_check_refuse_without_the_data_set(tmp_path, no_data_env):
     out = tmp_path / "out"
     notebook = EXAMPLES / "alice_full" / "softmax_regression"

@@ -120,6 +120,7 @@ def executed_release(request, tmp_path_factory) -> dict[str, nbformat.NotebookNo
     return executed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(RELEASE_ERRORS))
 def test_release_fails_exactly_in_the_answer_cells_and_their_users(executed_release, name):
     assert errors_of(executed_release[name]) == RELEASE_ERRORS[name]

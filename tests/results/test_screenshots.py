@@ -66,6 +66,7 @@ def test_glyph_check_sees_empty_boxes(browser, pages, tmp_path):
     assert glyphs["checked"] and set(glyphs["missing"]) == set(glyphs["checked"])
 
 
+@pytest.mark.slow
 def test_script_writes_both_screenshots(browser, tmp_path):
     """python scripts/screenshots.py --results DIR writes feedback-zh.png and report-zh.png."""
     import matplotlib.image

@@ -156,6 +156,7 @@ def _by_function(result, fn):
     return [c for c in result["checks"] if c["check_id"].split(".")[0] == fn]
 
 
+@pytest.mark.slow
 def test_every_student_graded_and_confined(batch):
     cases, results = batch["cases"], batch["results"]
     assert set(results) == set(cases) | {"alice_copy", "carol_copy"}, batch["stderr"][-3000:]
@@ -170,6 +171,7 @@ def test_every_student_graded_and_confined(batch):
         assert conf.get("confined") is True and conf.get("landlock_abi", 0) >= 1, (student, conf)
 
 
+@pytest.mark.slow
 def test_honest_students_keep_their_marks(batch):
     alice, carol = batch["results"]["alice_copy"], batch["results"]["carol_copy"]
     scores = {c["check_id"]: c["status"] for c in alice["checks"] if c["status"] != "passed"}
@@ -177,6 +179,7 @@ def test_honest_students_keep_their_marks(batch):
     assert sum(c["score"] for c in carol["checks"]) == 0
 
 
+@pytest.mark.slow
 def test_each_attack_ends_as_expected(batch):
     failures = []
     for name, attack in batch["cases"].items():
@@ -218,6 +221,7 @@ def test_each_attack_ends_as_expected(batch):
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.slow
 def test_in_place_is_judged_by_the_grader(batch):
     """Replacing the worker's helpers needs sys.modules: the static gate refuses the notebook
     before it runs (in-place results are judged by the grader: tests/units checks)."""
@@ -227,6 +231,7 @@ def test_in_place_is_judged_by_the_grader(batch):
     assert all("sys.modules" in c["message"] for c in code)
 
 
+@pytest.mark.slow
 def test_hidden_test_images_are_not_in_a_worker(batch):
     """Searching the worker's memory with gc is refused before the code runs (the hidden half
     is never in a worker: tests/sandbox/test_forkserver.py scans a worker's memory directly)."""
@@ -237,6 +242,7 @@ def test_hidden_test_images_are_not_in_a_worker(batch):
     assert "import gc" in seen and "LEAK" not in seen, seen
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_any_output(batch):
     texts = batch["texts"]
     assert batch["secret"] not in texts
@@ -250,25 +256,30 @@ def test_no_secret_reaches_any_output(batch):
     assert references.cross_entropy.__doc__ not in texts  # the grader's reference solution
 
 
+@pytest.mark.slow
 def test_nothing_outside_scratch_changed(batch):
     assert batch["before"] == batch["after"]
     assert not Path("/dev/shm/softmax-redteam").exists()
 
 
+@pytest.mark.slow
 def test_no_connection_reached_the_listener(batch):
     assert batch["listener"].connections == 0
     assert batch["listener"].datagrams == 0
 
 
+@pytest.mark.slow
 def test_no_process_outlives_the_grader(batch):
     assert batch["sleepers"] == []
 
 
+@pytest.mark.slow
 def test_no_folder_is_left_in_the_grader_tmpdir(batch):
     """Scratch folders (deep, locked, linked ones included) and multiprocessing's are removed."""
     assert batch["left_in_tmpdir"] == []
 
 
+@pytest.mark.slow
 def test_no_hidden_test_file_is_in_a_worker_memory(batch):
     """A student scanning its own memory finds neither the test files' headers nor their data."""
     seen = " ".join(

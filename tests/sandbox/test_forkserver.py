@@ -65,6 +65,7 @@ print("torchvision" in sys.modules)
 """
 
 
+@pytest.mark.slow
 def test_the_grader_process_never_runs_the_preload(examples):
     """Only the fork server preloads: the grader does not import matplotlib or read the data."""
     notebook = examples / "alice_full" / "softmax_regression" / "softmax_regression.ipynb"
@@ -93,6 +94,7 @@ print([t.name for t in threading.enumerate()], tuple(X_test.shape))
 """
 
 
+@pytest.mark.slow
 def test_start_returns_at_once_and_reads_the_data_alongside():
     proc = subprocess.run(
         [sys.executable, "-c", STARTER], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -153,6 +155,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_start_preloads_what_the_submissions_import_and_measures_when_it_is_ready(tmp_path):
     """start(preload=...) sets the fork server's optional preload (matplotlib, torchvision: only
     when a submission imports them), never the grader's; ready_after() times its start."""
@@ -247,6 +250,7 @@ def short_tmpdir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["stop", "exit"])
 def test_nothing_outlives_the_grader_and_its_folders_are_under_tmpdir(tmp_path, short_tmpdir, how):
     """Scratch and multiprocessing's folder (the fork server's socket) are made under the

@@ -122,6 +122,24 @@ def hidden_patterns():
     return patterns, covering, hidden_set
 
 
+def test_the_finder_finds_a_planted_row_at_any_offset_and_nothing_else():
+    """The quick part of this module: the search the slow test relies on finds each pattern
+    wherever it lies in a buffer (any alignment, as int64 labels too) and reports nothing absent."""
+    rng = np.random.default_rng(0)
+    planted = rng.integers(0, 256, WINDOW, dtype=np.uint8).tobytes()
+    absent = rng.integers(0, 256, WINDOW, dtype=np.uint8).tobytes()
+    for offset in range(0, 9):
+        buf = bytearray(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+        buf[1000 + offset : 1000 + offset + WINDOW] = planted
+        finder = Finder({"planted": [planted], "absent": [absent]})
+        finder.scan(bytes(buf))
+        assert finder.found == {"planted": {0}, "absent": set()}, offset
+    labels = bytes(rng.integers(0, 10, WINDOW, dtype=np.uint8))
+    as_tensor = np.frombuffer(labels, dtype=np.uint8).astype(np.int64).tobytes()
+    assert as_int64_labels(as_tensor) == labels
+
+
+@pytest.mark.slow
 def test_a_child_of_the_fork_server_holds_no_hidden_test_row_in_any_memory():
     """Rejects reading the test files in the fork server (the old worker_arrays: gzip's freed
     buffers held hundreds of the hidden labels in file order, the red team found 4,988)."""

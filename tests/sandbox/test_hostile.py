@@ -180,6 +180,7 @@ def _rows(csv_text):
     return sorted(line for line in csv_text.splitlines()[1:])
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill(tmp_path):
     """kill -9 mid-batch, rerun: finished students reused, nothing half-written, same grades."""
     subs = tmp_path / "submitted"
