@@ -30,4 +30,5 @@ done
 [ "$serial" = 1 ] || args=(-n auto --dist loadgroup "${args[@]}")
 ruff check .
 ruff format --check .
-python -m pytest "${args[@]}"
+# --durations=15: every run names its slowest tests (docs/benchmarks.md, "The test suite").
+python -m pytest --durations=15 "${args[@]}"
