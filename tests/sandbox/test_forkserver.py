@@ -29,24 +29,35 @@ NEVER = ("torchvision",)
 """Not imported by the fork server (nor the grader) unless a submission to grade imports it."""
 
 
-def loaded_heavy_modules(conn):
-    """Run in a forked worker: which of HEAVY and NEVER the fork server had already imported."""
-    conn.send([m for m in HEAVY + NEVER if m in sys.modules])
+FORKED = """
+import json, sys
+from autograder.sandbox import forkserver
+
+def loaded(conn):
+    # in a forked worker: which of the modules asked about the fork server had already imported
+    conn.send([m for m in {modules!r} if m in sys.modules])
     conn.close()
 
-
-def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data_not_torchvision():
+if __name__ == "__main__":
     ctx = forkserver.context()
-    if ctx.get_start_method() != "forkserver":  # pragma: no cover - Linux always has one
-        return
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=loaded_heavy_modules, args=(child,))
+    proc = ctx.Process(target=loaded, args=(child,))
     proc.start()
-    try:
-        assert parent.poll(120)
-        assert parent.recv() == list(HEAVY)
-    finally:
-        proc.join(10)
+    assert parent.poll(120), "no answer from the forked worker"
+    print(json.dumps(parent.recv()))
+    proc.join(10)
+"""
+
+
+def test_workers_are_forked_from_a_server_that_preloaded_torch_and_the_data_not_torchvision(
+    tmp_path,
+):
+    """In a fresh grader process (this test process's own fork server may have been started by an
+    earlier test with a narrower preload): a worker finds all of PRELOAD and not torchvision."""
+    if forkserver.context().get_start_method() != "forkserver":  # pragma: no cover - Linux has one
+        return
+    out = run_script(tmp_path / "forked.py", FORKED.format(modules=HEAVY + NEVER))
+    assert json.loads(out.strip().splitlines()[-1]) == list(HEAVY)
 
 
 # The grader process itself: start one worker, then report what it imported.
