@@ -313,6 +313,14 @@ def test_interrupt_stops_a_busy_cell(confined):
         reply = confined.kc.get_shell_msg(timeout=20)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
+    # the interrupted cell's last messages (its error, then idle) before the next cell: on a
+    # loaded machine (both cores running tests) the next cell's output was otherwise lost once
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        msg = confined.kc.get_iopub_msg(timeout=20)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status":
+            if msg["content"]["execution_state"] == "idle":
+                break
     assert confined.run("print('still here')") == ("still here\n", None)
 
 
