@@ -151,15 +151,16 @@ def build(root: Path, repo: Path, out_dir: Path) -> dict[str, Expect]:
         "stdout_flood",
         notebook(
             _softmax(
-                "sys.stdout.write('x' * 100 * 1024**2)\nsys.stdout.flush()\n"
+                "global CALLS\nCALLS += 1\n"
+                "sys.stdout.write('x' * (100 if CALLS == 1 else 1) * 1024**2)\nsys.stdout.flush()\n"
                 "E = torch.exp(X - X.max(dim=1, keepdim=True).values)\n"
                 "return E / E.sum(1, keepdim=True)",
-                "import sys\nimport torch",
+                "import sys\nimport torch\nCALLS = 0",
             )
         ),
     )
     cases["stdout_flood"] = Expect(
-        "hang", "writes 100 MB to stdout on every call (stdout is /dev/null), otherwise correct",
+        "hang", "writes 100 MB to stdout, then 1 MB (more than a pipe holds) on every call (stdout is /dev/null), otherwise correct",
         "ok", 10 + ACCURACY_POINTS, ("passed",),
     )  # fmt: skip
     hostile("background_process", "hang", "starts a background process (refused)",
