@@ -358,6 +358,26 @@ def nbgrader_class(args, tmp: Path, root: Path, label: str, ours: dict) -> dict:
                            for s, (o, t) in mismatched.items()}}  # fmt: skip
 
 
+def class_floor(args, per_student: float) -> dict:
+    """A student's floor, measured right after the class in this process (one core, as each
+    grading worker): 10 epochs of d2l's from-scratch training pass, and of d2l's whole train_ch3
+    loop (per-batch sums and the test-set evaluation); per student with the class's workers."""
+    from autograder.grading.batch import default_workers
+
+    workers = args.workers or default_workers(args.device)
+    batches = tensor_batches(args.device, args.subset)  # --subset: the smoke run's
+    test = tensor_batches(args.device, args.subset, train=False)
+    W, b = new_params(args.device)
+    bare, _ = timed(lambda: [train_epoch(batches, W, b, args.device)
+                             for _ in range(config.NUM_EPOCHS)], args.device)  # fmt: skip
+    W, b = new_params(args.device)
+    loop, _ = timed(lambda: [train_ch3_epoch(batches, test, W, b, args.device)
+                             for _ in range(config.NUM_EPOCHS)], args.device)  # fmt: skip
+    return {"workers": workers, "floor_train_10_s": bare, "floor_train_ch3_10_s": loop,
+            "per_student_over_floor": per_student * workers / bare,
+            "per_student_over_train_ch3_floor": per_student * workers / loop}  # fmt: skip
+
+
 def bench_class(args, tmp: Path) -> dict:
     course, students = make_course(tmp, args.class_size)
     out = tmp / "ours"
@@ -370,6 +390,7 @@ def bench_class(args, tmp: Path) -> dict:
               "ours_s_per_student": ours_s / args.class_size,
               "peak_rss_max_gb": max(rss) / 1024**3,
               "peak_rss_median_gb": statistics.median(rss) / 1024**3}  # fmt: skip
+    result.update(class_floor(args, result["ours_s_per_student"]))
     if args.skip_nbgrader:
         return result
     result.update(nbgrader_class(args, tmp, REPO, "this", ours))
@@ -416,7 +437,11 @@ def report(res: dict) -> str:
     if "klass" in res:
         c = res["klass"]
         lines += ["", f"(c) a class of {c['class_size']} submissions",
-                  f"    this grader:        {c['ours_s']:8.1f} s  ({c['ours_s_per_student']:.2f} s/student)"]  # fmt: skip
+                  f"    this grader:        {c['ours_s']:8.1f} s  ({c['ours_s_per_student']:.2f} s/student)",
+                  f"    floor (one core, 10 epochs): training pass {c['floor_train_10_s']:.2f} s, "
+                  f"d2l's train_ch3 loop {c['floor_train_ch3_10_s']:.2f} s; a student costs "
+                  f"{c['per_student_over_floor']:.2f}x / {c['per_student_over_train_ch3_floor']:.2f}x "
+                  f"of them with {c['workers']} workers (target <= 1.2x)"]  # fmt: skip
         if "nbgrader_s" in c:
             runs = [("nbgrader autograde (this checkout, confined)", c)]
             if "baseline" in c:

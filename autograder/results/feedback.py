@@ -335,6 +335,22 @@ def _html(result: SubmissionResult, curve_png: str | None) -> str:
     return "\n".join(parts)
 
 
+def stopped_note(result: SubmissionResult, cid: str) -> str:
+    """Where check `cid`'s run was judged, if the grader stopped it once its accuracy reached the
+    top tier (details "stopped_after", "epochs", "stop_accuracy"), else ""."""
+    details = next((c.details for c in result.checks if c.check_id == cid), None)
+    if not isinstance(details, dict) or not details.get("stopped_after"):
+        return ""
+    return _(
+        "The grader measured this run after every epoch and judged it after epoch {epoch} of "
+        "{epochs}, the first to reach {accuracy}; the run stopped there, and its curve ends there."
+    ).format(
+        epoch=details["stopped_after"],
+        epochs=details.get("epochs", "?"),
+        accuracy=details.get("stop_accuracy", "?"),
+    )
+
+
 def _training_section(result: SubmissionResult, curve_png: str) -> list[str]:
     """The Training section of the page: measured accuracies, the curves (nothing for a unit whose
     checks train nothing and a result without a run)."""
@@ -350,6 +366,8 @@ def _training_section(result: SubmissionResult, curve_png: str) -> list[str]:
         parts.append("</table>")
         for cid in accs:  # what each run is graded on: its check's one description
             parts.append(f"<p class='muted'><b>{esc(cid)}</b>: {esc(check_description(result, cid))}</p>")  # fmt: skip
+            if stopped := stopped_note(result, cid):
+                parts.append(f"<p class='muted stopped'>{esc(stopped)}</p>")
     if curve_png:
         alt = _("training curve: loss, train and test accuracy per epoch")
         parts.append(f"<img id='curve' alt='{esc(alt)}' src='{curve_png}'>")
@@ -437,6 +455,8 @@ def _markdown(result: SubmissionResult) -> str:
         for cid, acc in accs.items():
             line = _("- {check}: test accuracy {accuracy}, measured by the grader. The check: {description}")  # fmt: skip
             lines.append(line.format(check=cid, accuracy=f"{acc:.4f}", description=check_description(result, cid)))  # fmt: skip
+            if stopped := stopped_note(result, cid):
+                lines.append(f"  {stopped}")
         header = "| {} | {} | {} | {} |".format(_("epoch"), _("train loss"), _("train acc"), _("test acc"))  # fmt: skip
         for cid, rows in runs.items():
             caption = _("{check} ({what}):").format(check=cid, what=_(curve_checks(result)[cid]))

@@ -109,6 +109,8 @@ class WorkerCaller:
         """mode -> (WorkerCaller, nonce, sent at) of a run started early, until train() asks."""
         self.side_failures: dict = {}
         """mode -> Aborted args: why its worker was killed before the run was asked for."""
+        self._pending: list[bytes] = []
+        """Frames read from this worker's pipe before anyone asked (an early run's, _drain)."""
         self.early_started: list[str] = []
         """The modes started early (recorded in the result's info)."""
         self.extraction, self.threads, self.limits = extraction, threads, limits
@@ -152,7 +154,7 @@ class WorkerCaller:
                           assignment=self.assignment)  # fmt: skip
         side._spawn()
         try:
-            nonce = side._send({"op": "train", "mode": mode}, self._training())
+            nonce = side._send(self._train_request(mode), self._training())
         except Aborted:
             side.close()
             return  # the run is then asked of the first worker, as usual
@@ -200,6 +202,12 @@ class WorkerCaller:
         """Kill the worker (and the early runs') and everything they started; remove the scratch."""
         for mode in list(self.sides):
             self._drop_side(mode)
+        self._end_worker()
+
+    def _end_worker(self):
+        """Kill this worker and everything it started, remove its scratch (early runs go on); the
+        next request starts a fresh one."""
+        self._pending = []
         if self.process is not None:
             with _live_lock:
                 _live[0] -= 1
@@ -234,12 +242,14 @@ class WorkerCaller:
             return
         doing = self._training()
         for mode, (side, _nonce, sent) in list(self.sides.items()):
+            side._drain()  # a followed run's progress must not fill its pipe and stop it
             rss = rss_bytes(side.process.pid)
             side.peak_rss = max(side.peak_rss, rss)
             if rss > self.limits.memory_bytes:
                 self._drop_side(mode)
                 self.side_failures[mode] = self._over_memory(doing)
-            elif self._past(sent, self.limits.train_seconds) and not side.conn.poll(0):
+            elif (self._past(sent, self.limits.train_seconds) and not side._pending
+                  and not side.conn.poll(0)):  # fmt: skip
                 self._drop_side(mode)
                 self.side_failures[mode] = self._over_time(sent, self.limits.train_seconds, doing)
 
@@ -265,6 +275,16 @@ class WorkerCaller:
         return "memory", _("{doing} used more than {gb} GB of memory").format(
             doing=doing, gb=f"{self.limits.memory_bytes / 1024**3:.1f}")  # fmt: skip
 
+    def _drain(self):
+        """Read the whole frames this worker has sent, without waiting; they wait in _pending for
+        _receive (a broken frame is left where it is, for _receive to read and report)."""
+        reader = self._frames()
+        try:
+            while (raw := reader.pump(0)) is not None:
+                self._pending.append(raw)
+        except (EOFError, OSError, wire.WireError):
+            pass
+
     # -- requests ----------------------------------------------------------------------------
     def _frames(self) -> wire.FrameReader:
         """The frame reader of the current worker's pipe (made non-blocking on first use): the
@@ -285,6 +305,11 @@ class WorkerCaller:
         since = time.monotonic() if since is None else since
         end = min(since + seconds, self.deadline)
         grace_end = max(end, time.monotonic()) + config.REPLY_GRACE_SECONDS
+        if self._pending:  # read earlier by _drain: it arrived in time
+            try:
+                return wire.loads(self._pending.pop(0))
+            except wire.WireError as err:
+                self._fail_read(err, 0, doing)
         pid = self.process.pid
         reader = self._frames()
         while True:
@@ -384,12 +409,24 @@ class WorkerCaller:
             raise Aborted("timeout", stuck)
         return nonce
 
-    def _request(self, message, seconds, doing):
-        return self._reply(self._send(message, doing), seconds, doing)
+    def _request(self, message, seconds, doing, on_progress=None):
+        return self._reply(self._send(message, doing), seconds, doing, on_progress=on_progress)
 
-    def _reply(self, nonce, seconds, doing, since=None, watch=None):
-        """The reply to request `nonce`, within `seconds` of `since` (default now)."""
-        reply = self._receive(seconds, doing, since, watch)
+    def _reply(self, nonce, seconds, doing, since=None, watch=None, on_progress=None):
+        """The reply to request `nonce`, within `seconds` of `since` (default now).
+
+        A followed run (`on_progress`, the unit's Caller.progress for its mode) sends a "progress"
+        message at each epoch's end; the first for which on_progress returns a run ends it: the
+        worker is killed (whatever its code does next) and that run is the reply."""
+        since = time.monotonic() if since is None else since
+        while True:
+            reply = self._receive(seconds, doing, since, watch)
+            if on_progress is None or reply.get("op") != "progress" or reply.get("nonce") != nonce:
+                break
+            run = on_progress(reply)
+            if run is not None:
+                self._end_worker()
+                return {**run, "op": "reply", "nonce": nonce}
         if reply.get("nonce") != nonce or reply.get("op") != "reply":
             self.close()
             odd = _("the worker sent an unexpected message while {doing}").format(doing=doing)
@@ -408,17 +445,32 @@ class WorkerCaller:
         doing = _("running {function}").format(function=fn.lstrip("@"))
         return self._request(msg, self.limits.call_seconds, doing)
 
+    def _follows(self, mode) -> bool:
+        """Whether run `mode` is followed epoch by epoch: the unit's Caller says so with
+        ``follows(mode)``, and judges each epoch's end with ``progress(mode, state)`` (a unit
+        whose Caller has neither runs each run to its end)."""
+        follows = getattr(self, "follows", None)
+        return bool(follows and follows(mode))
+
+    def _train_request(self, mode):
+        """The request of training run `mode` (followed: see _follows)."""
+        return {"op": "train", "mode": mode, **({"progress": True} if self._follows(mode) else {})}
+
     def _train(self, mode):
         doing = self._training()
+        follow = functools.partial(self.progress, mode) if self._follows(mode) else None
         if mode in self.side_failures:
             raise Aborted(*self.side_failures.pop(mode))
         if mode in self.sides:
             side, nonce, sent = self.sides.pop(mode)  # the other early runs are watched meanwhile
             try:  # its time limit counts from when it was sent, as if it had been sent now
-                return side._reply(nonce, self.limits.train_seconds, doing, since=sent, watch=self)
+                return side._reply(nonce, self.limits.train_seconds, doing, since=sent, watch=self,
+                                   on_progress=follow)  # fmt: skip
             finally:
                 self._retire(side)
-        return self._request({"op": "train", "mode": mode}, self.limits.train_seconds, doing)
+        return self._request(
+            self._train_request(mode), self.limits.train_seconds, doing, on_progress=follow
+        )
 
 
 def _edition_of(unit: units.Unit) -> str:

@@ -92,6 +92,21 @@ def _private_folders(scratch):
     tempfile.tempdir = scratch
 
 
+def _progress(channel, request):
+    """The function a followed run calls with its state: one "progress" message to the grader, with
+    the request's nonce (a state that cannot be encoded is not sent; the final reply says why)."""
+    nonce = request.get("nonce")
+
+    def progress(state):
+        try:
+            message = wire.frame(wire.dumps({**state, "op": "progress", "nonce": nonce}))
+        except (TypeError, ValueError):
+            return
+        channel.write(message)
+
+    return progress
+
+
 def serve(conn, spec):
     """Worker main: confine this process, define the submission, then answer until told to stop.
 
@@ -170,7 +185,10 @@ def serve(conn, spec):
             # (runner.py) and one after the other checks give the same parameters.
             torch.manual_seed(config.SEED)
             random.seed(config.SEED)
-            reply = train(namespace, request["mode"], train_iter, device)
+            # A run the grader follows tells it how it stands at each epoch's end (the unit's
+            # harness calls `progress`); the grader may then stop it (runner.WorkerCaller._reply).
+            follow = {"progress": _progress(channel, request)} if request.get("progress") else {}
+            reply = train(namespace, request["mode"], train_iter, device, **follow)
         else:
             return
         try:

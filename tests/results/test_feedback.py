@@ -78,7 +78,10 @@ def test_training_curve_embedded(graded):
     for cid, acc in feedback.test_accuracies(res).items():
         assert f"{acc:.4f}" in html_text and f"{cid}: test accuracy {acc:.4f}" in md
     curve = feedback.curves(res)["train_ch3.end_to_end"]
-    assert len(curve) == config.NUM_EPOCHS
+    # judged (and stopped) at the end of the first epoch at the top tier: the epochs before it
+    stopped = next(c for c in res.checks if c.check_id == "train_ch3.end_to_end").details
+    assert 1 <= len(curve) == stopped["stopped_after"] - 1 < config.NUM_EPOCHS
+    assert f"judged it after epoch {stopped['stopped_after']} of {config.NUM_EPOCHS}" in md
     last = curve[-1]
     assert f"| {last[0]:g} | {last[1]:.4f} | {last[2]:.4f} | {last[3]:.4f} |" in md
     assert "All checks passed." in md
@@ -413,3 +416,18 @@ def test_the_softmax_feedback_keeps_its_subtitle_command_and_training_line():
     zh = feedback.render_html(carol, curve_png="")
     assert "作业 softmax_regression（《动手学深度学习》softmax回归）" in zh
     assert "train_ch3 没有完成一次训练" in zh
+
+
+def test_a_run_stopped_at_the_top_tier_says_where_it_was_judged():
+    """config.STOP_AT_TOP_TIER: the page and the Markdown say after which epoch the run was
+    judged and why its curve ends there; a run judged after its last epoch says nothing."""
+    res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
+    run = next(c for c in res.checks if c.details.get("test_accuracy") is not None)
+    assert "stopped" not in feedback.render_markdown(res)
+    run.details.update(stopped_after=2, epochs=10, stop_accuracy=0.8)
+    want = "judged it after epoch 2 of 10, the first to reach 0.8; the run stopped there"
+    assert want in feedback.render_markdown(res)
+    assert want in feedback.render_html(res, curve_png="")
+    with use("zh_CN"):
+        note = feedback.stopped_note(res, run.check_id)
+    assert "第 2 个迭代周期（共 10 个）" in note and "0.8" in note

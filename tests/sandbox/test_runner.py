@@ -98,9 +98,10 @@ def test_the_early_run_is_the_run_the_first_worker_would_have_trained(cores):
         assert got["ok"] and want["ok"]
         assert torch.equal(got["W"], want["W"]) and torch.equal(got["b"], want["b"])
         assert got["snapshots"].keys() == want["snapshots"].keys()
-        for key in ("steps", "loss_calls", "zero_grads", "test_accuracy"):
+        for key in ("steps", "loss_calls", "zero_grads", "test_accuracy", "stopped_after"):
             assert got.get(key) == want.get(key), key
-    assert runs[0][0]["steps"] != runs[1][0]["steps"]  # two different runs, each where it belongs
+    assert runs[0][0]["stopped_after"]  # the end-to-end run followed in its own worker too
+    assert runs[0][0]["epochs"] != runs[1][0]["epochs"]  # two different runs, each where it belongs
     assert plain.early_started == [] and plain.sides == {}
     assert _live_now() == before
 
@@ -384,3 +385,60 @@ def test_closing_removes_a_scratch_folder_5000_levels_deep():
     os.close(fd)
     caller.close()
     assert caller.scratch is None and not os.path.lexists(where)
+
+
+def test_a_followed_run_stops_once_it_reaches_the_top_tier_and_a_fresh_worker_goes_on(cores):
+    """config.STOP_AT_TOP_TIER: the worker reports every epoch's end; the grader measures the
+    parameters and kills the worker at the first epoch that reaches the top tier."""
+    cores(1)  # no early run: the first worker trains
+    caller = runner.WorkerCaller(extraction(BASE))
+    try:
+        run = caller.train("end_to_end")
+        assert run["ok"] and 1 <= run["stopped_after"] < config.NUM_EPOCHS, run.get("epochs")
+        assert run["test_accuracy"] >= config.ACCURACY_TIERS[0][0]
+        assert run["steps"] == run["stopped_after"] * run["batches_per_epoch"]
+        assert str(run["batches_per_epoch"]) in run["snapshots"]  # the end-to-end check's epoch 1
+        assert caller.process is None and caller.starts == 1  # stopped, not left training
+        later = caller.call("softmax", [torch.zeros(2, 3)])
+        assert later.get("ok") and caller.starts == 2
+    finally:
+        caller.close()
+
+
+@pytest.mark.slow
+def test_a_followed_run_is_judged_as_the_whole_run_cut_at_that_epoch(cores, monkeypatch):
+    cores(1)
+    followed = runner.WorkerCaller(extraction(BASE))
+    try:
+        stopped = followed.train("end_to_end")
+    finally:
+        followed.close()
+    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    whole = runner.WorkerCaller(extraction(BASE))
+    try:
+        run = whole._train("end_to_end")  # all its epochs, as before the rule
+    finally:
+        whole.close()
+    assert run["epochs"] == config.NUM_EPOCHS and "stopped_after" not in run
+    assert run["steps"] == config.NUM_EPOCHS * run["batches_per_epoch"]
+    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", True)
+    cut = whole._cut(run)
+    assert cut["stopped_after"] == stopped["stopped_after"]
+    assert torch.equal(cut["W"], stopped["W"]) and torch.equal(cut["b"], stopped["b"])
+
+
+@pytest.mark.slow
+def test_an_early_run_followed_while_the_checks_run_never_waits_on_its_pipe(cores):
+    """Its progress is read while the first worker answers (_watch_sides): the early run goes on
+    to its last epoch and reply unblocked, and is judged at its first epoch at the top tier."""
+    cores(4)
+    with started(BASE, ["end_to_end"]) as caller:
+        side = caller.sides["end_to_end"][0]
+        end = time.monotonic() + 90
+        while len(side._pending) < config.NUM_EPOCHS + 1 and time.monotonic() < end:
+            assert caller.call("softmax", [torch.zeros(2, 3)]).get("ok")
+        assert len(side._pending) == config.NUM_EPOCHS + 1  # every epoch's report, then its reply
+        run = caller.train("end_to_end")
+        assert 1 <= run["stopped_after"] < config.NUM_EPOCHS
+        assert gone(side.process.pid) if side.process else True
+        assert not caller.sides

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import torch
 
+from autograder import config
 from autograder.units.softmax_regression import data, references
 
 
 class Caller:
     """Student code behind one interface; subclasses say where it runs (kernel or worker process)."""
 
+    FOLLOWED = ("end_to_end",)
+    """Runs judged at the end of the first epoch that reaches the top accuracy tier
+    (config.STOP_AT_TOP_TIER): the worker reports every epoch's end, and is stopped there."""
+
     def __init__(self, device="cpu"):
         self.device = str(device)
         self._runs = {}
+        self._epoch_ends: dict[str, dict[int, list]] = {}
+        """mode -> epoch -> [W, b] at its end, as a followed run reported them (progress)."""
 
     def call(self, fn, args, grad_wrt=(), cotangent=None, device=None):
         """Call student function `fn` on `args`; return execute_call's reply dict."""
@@ -26,20 +33,64 @@ class Caller:
         """The training run of `mode` (run once, then cached), with the grader's test accuracy."""
         if mode not in self._runs:
             run = self._train(mode)
+            if run.get("ok") and self.follows(mode) and not run.get("stopped_after"):
+                run = self._cut(run)  # run to its end here: judged as if it had been followed
             if run.get("ok"):
                 run = self._measure(run)
             self._runs[mode] = run
         return self._runs[mode]
 
+    def follows(self, mode) -> bool:
+        """Whether run `mode` is judged at the first epoch that reaches the top tier."""
+        return config.STOP_AT_TOP_TIER and mode in self.FOLLOWED
+
+    def progress(self, mode, state):
+        """A followed run at the end of epoch state["epoch"]: the run as it stands if its
+        parameters reach the top tier (it stops there), else None (it goes on)."""
+        W, b, epoch = state.get("W"), state.get("b"), state.get("epoch")
+        if not (_shaped(W, b) and type(epoch) is int and epoch >= 1):
+            return None
+        ends = self._epoch_ends.setdefault(mode, {})
+        ends[epoch] = [W, b]
+        if epoch >= state.get("epochs", 0) or not self._reaches_top_tier(W, b):
+            return None  # the last epoch's reply is the run's own
+        bpe = state.get("batches_per_epoch")
+        snapshots = (
+            {str(e * bpe): params for e, params in sorted(ends.items())} if type(bpe) is int else {}
+        )
+        known = ("seconds", "steps", "zero_grads", "loss_calls", "train_passes", "test_passes",
+                 "train_batches", "test_batches", "curve", "batches_per_epoch",
+                 "test_batches_per_epoch", "epochs")  # fmt: skip
+        return {**{k: state[k] for k in known if k in state}, "ok": True, "W": W, "b": b,
+                "snapshots": snapshots, "failed_assert": "", "stopped_after": epoch}  # fmt: skip
+
+    def _cut(self, run):
+        """A followed run that ran to its end: cut at the first epoch whose parameters (its
+        snapshot) reach the top tier, as progress() would have stopped it."""
+        bpe, epochs = run.get("batches_per_epoch"), run.get("epochs")
+        snapshots = run.get("snapshots") or {}
+        if type(bpe) is not int or type(epochs) is not int:
+            return run
+        for epoch in range(1, epochs):
+            params = snapshots.get(str(epoch * bpe))
+            if not (isinstance(params, list) and len(params) == 2 and _shaped(*params)):
+                continue
+            if self._reaches_top_tier(*params):
+                kept = {k: v for k, v in snapshots.items() if k.isdigit() and int(k) <= epoch * bpe}
+                curve = run.get("curve") or []
+                return {**run, "W": params[0], "b": params[1], "snapshots": kept,
+                        "curve": curve[: epoch - 1], "failed_assert": "", "stopped_after": epoch}  # fmt: skip
+        return run
+
+    def _reaches_top_tier(self, W, b) -> bool:
+        """Whether W, b classify the hidden test images at the top tier's accuracy or better."""
+        X_hidden, y_hidden = data.hidden_arrays("cpu")
+        return references.test_accuracy(W, b, X_hidden, y_hidden) >= config.ACCURACY_TIERS[0][0]
+
     def _measure(self, run):
         """Add the test accuracy of the returned parameters, measured here on the hidden test images."""
         W, b = run.get("W"), run.get("b")
-        if not (
-            type(W) is torch.Tensor
-            and type(b) is torch.Tensor
-            and W.shape == (784, 10)
-            and b.shape == (10,)
-        ):
+        if not _shaped(W, b):
             return {
                 "ok": False,
                 "status": "error",
@@ -48,3 +99,13 @@ class Caller:
         X_hidden, y_hidden = data.hidden_arrays("cpu")
         run["test_accuracy"] = references.test_accuracy(W, b, X_hidden, y_hidden)
         return run
+
+
+def _shaped(W, b) -> bool:
+    """Whether W, b are plain tensors of the model's shapes, (784, 10) and (10,)."""
+    return (
+        type(W) is torch.Tensor
+        and type(b) is torch.Tensor
+        and tuple(W.shape) == (784, 10)
+        and tuple(b.shape) == (10,)
+    )

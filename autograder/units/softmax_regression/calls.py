@@ -279,11 +279,14 @@ def _fixed_order(batches):
 
 
 class Snapshots:
-    """Copies of [W, b] after chosen updater steps: the run's trajectory, judged by the grader."""
+    """Copies of [W, b] after chosen updater steps: the run's trajectory, judged by the grader.
 
-    def __init__(self, params, steps, every):
+    on_epoch: called with the epoch's number after the copy taken at the end of each epoch's
+    batches (every `every` steps), to tell the grader how the run stands (execute_training)."""
+
+    def __init__(self, params, steps, every, on_epoch=None):
         self.params, self.steps, self.every = params, set(steps), every
-        self._calls, self._taken = 0, {}
+        self._calls, self._taken, self._on_epoch = 0, {}, on_epoch
 
     calls = property(lambda self: self._calls, doc="Updater steps so far (read-only).")
     taken = property(lambda self: dict(self._taken), doc="Step -> [W, b] copies (a copy).")
@@ -293,6 +296,8 @@ class Snapshots:
         if self._calls in self.steps or (self.every and self._calls % self.every == 0):
             with torch.no_grad():
                 self._taken[self._calls] = [plain(p) for p in self.params]
+        if self._on_epoch is not None and self.every and self._calls % self.every == 0:
+            self._on_epoch(self._calls // self.every)
 
 
 class CountingUpdater:
@@ -394,12 +399,16 @@ class RecordingAnimator:
         self._points.append(row)
 
 
-def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimizer, steps=()):
+def execute_training(
+    namespace, *, net, loss, W, b, data, epochs, lr, use_optimizer, steps=(), progress=None
+):
     """Run namespace['train_ch3'] with the given model; return the trained parameters and counters.
 
     data: (train_batches, test_batches) of (X, y). With use_optimizer the updater is a
     torch.optim.SGD (d2l's concise path), else d2l's from-scratch sgd function. The parameters
     are copied after the updater steps in `steps` and at the end of every epoch's batches.
+    progress: called at the end of every epoch's batches with the run as it stands then (the
+    epoch's number, [W, b] and the counters; the grader may stop the run there).
     """
     train_ch3 = namespace.get("train_ch3")
     if train_ch3 is None or not callable(train_ch3):
@@ -409,7 +418,32 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
             "error": "no function named train_ch3 was defined",
         }
     train_iter, test_iter = Accounted(data[0], _fixed_order(data[0])), Accounted(data[1])
-    snapshots = Snapshots([W, b], steps, len(data[0]))
+
+    def counters():
+        """What the run has done so far (the reply's counts and curve)."""
+        return {
+            "steps": snapshots.calls,
+            "zero_grads": getattr(updater, "zero_grads", None),
+            "loss_calls": counted_loss.calls,
+            "train_passes": train_iter.passes,
+            "test_passes": test_iter.passes,
+            "train_batches": train_iter.batches_seen,
+            "test_batches": test_iter.batches_seen,
+            "curve": [list(map(float, p)) for p in RecordingAnimator._records],
+        }
+
+    def epoch_end(epoch):
+        """Tell `progress` how the run stands at the end of epoch `epoch`'s batches (a report that
+        fails is left out: the run goes on, and its final reply is judged instead)."""
+        try:
+            seconds = time.perf_counter() - start
+            progress(
+                {"epoch": epoch, "seconds": seconds, "W": plain(W), "b": plain(b), **counters()}
+            )
+        except Exception:  # noqa: BLE001, S110 - see the docstring
+            pass
+
+    snapshots = Snapshots([W, b], steps, len(data[0]), epoch_end if progress else None)
     updater = (
         CountingSGD([W, b], lr, snapshots)
         if use_optimizer
@@ -447,15 +481,8 @@ def execute_training(namespace, *, net, loss, W, b, data, epochs, lr, use_optimi
         "seconds": time.perf_counter() - start,
         "W": plain(W),
         "b": plain(b),
-        "steps": snapshots.calls,
-        "zero_grads": getattr(updater, "zero_grads", None),
-        "loss_calls": counted_loss.calls,
         "snapshots": {str(k): v for k, v in sorted(snapshots.taken.items())},
-        "train_passes": train_iter.passes,
-        "test_passes": test_iter.passes,
-        "train_batches": train_iter.batches_seen,
-        "test_batches": test_iter.batches_seen,
-        "curve": [list(map(float, p)) for p in RecordingAnimator._records],
+        **counters(),
         "failed_assert": note,
     }
 
@@ -496,11 +523,14 @@ def grader_loss(device):
     return loss
 
 
-def run_training(namespace, mode, data, device):
+def run_training(namespace, mode, data, device, progress=None):
     """Train as the grader does. mode "grader_model": torch's softmax, the grader's loss and a
     torch.optim.SGD updater for config.TRAJECTORY_EPOCHS epochs, judging train_ch3 alone;
-    "end_to_end": the student's softmax and cross_entropy with d2l's sgd for NUM_EPOCHS."""
+    "end_to_end": the student's softmax and cross_entropy with d2l's sgd for NUM_EPOCHS.
+    progress: called at the end of every epoch with the run as it stands (execute_training)."""
     from autograder import config
+
+    sizes = {"batches_per_epoch": len(data[0]), "test_batches_per_epoch": len(data[1])}
 
     W, b = initial_parameters(device, config.SEED)
     if mode == "grader_model":
@@ -527,8 +557,9 @@ def run_training(namespace, mode, data, device):
         lr=config.LR,
         use_optimizer=use_optimizer,
         steps=config.TRAJECTORY_STEPS,
+        progress=(lambda state: progress({**state, **sizes, "epochs": epochs}))
+        if progress
+        else None,
     )
-    reply["batches_per_epoch"] = len(data[0])
-    reply["test_batches_per_epoch"] = len(data[1])
-    reply["epochs"] = epochs
+    reply.update(sizes, epochs=epochs)
     return reply

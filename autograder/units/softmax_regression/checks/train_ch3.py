@@ -232,6 +232,9 @@ def train_ch3_end_to_end(caller):
                       _gap_text(*gap, bpe), _(END_TO_END_HINT))  # fmt: skip
     res = _tiers(cid, run["test_accuracy"], what)
     res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
+    if run.get("stopped_after"):  # config.STOP_AT_TOP_TIER: judged at the epoch that reached it
+        res.details.update(stopped_after=run["stopped_after"], epochs=run.get("epochs"),
+                           stop_accuracy=config.ACCURACY_TIERS[0][0])  # fmt: skip
     return res
 
 

@@ -1,0 +1,124 @@
+"""The unit's Caller (units/softmax_regression/caller.py): a followed run is judged at the end of the
+first epoch whose parameters reach the top accuracy tier, whether its worker was stopped there
+(``progress``) or the run went on to its last epoch (``train`` cuts it there)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autograder import config
+from autograder.units.softmax_regression.caller import Caller
+
+EPOCHS, BPE = 10, 5
+
+
+class Scripted(Caller):
+    """A Caller whose parameters reach the top tier at the epochs listed (W[0, 0] holds the epoch),
+    and whose one training run is `run`."""
+
+    def __init__(self, reaching, run=None):
+        super().__init__("cpu")
+        self.reaching, self.run = set(reaching), run
+
+    def _reaches_top_tier(self, W, b):
+        return int(W[0, 0]) in self.reaching
+
+    def _train(self, mode):
+        return dict(self.run)
+
+
+def params(epoch):
+    """[W, b] of the model's shapes, marked with `epoch`."""
+    W = torch.zeros(784, 10)
+    W[0, 0] = epoch
+    return [W, torch.zeros(10)]
+
+
+def curve(epochs):
+    return [[e + 1.0, 0.5, 0.8, 0.8] for e in range(epochs)]
+
+
+def state(epoch):
+    """What a worker reports at the end of epoch `epoch` (calls.execute_training's progress)."""
+    W, b = params(epoch)
+    return {"op": "progress", "nonce": "n", "epoch": epoch, "epochs": EPOCHS, "W": W, "b": b,
+            "batches_per_epoch": BPE, "test_batches_per_epoch": 2, "steps": epoch * BPE,
+            "loss_calls": epoch * BPE, "zero_grads": None, "train_passes": epoch,
+            "test_passes": epoch - 1, "train_batches": epoch * BPE, "test_batches": 2 * epoch - 2,
+            "curve": curve(epoch - 1), "seconds": 0.1 * epoch}  # fmt: skip
+
+
+def full_run():
+    """A run that went on to its last epoch (its reply), with d2l-zh's failed final assert."""
+    snapshots = {"1": params(0), "2": params(0), "3": params(0)}
+    snapshots |= {str(e * BPE): params(e) for e in range(1, EPOCHS + 1)}
+    return {"ok": True, "W": params(EPOCHS)[0], "b": params(EPOCHS)[1], "snapshots": snapshots,
+            "batches_per_epoch": BPE, "test_batches_per_epoch": 2, "epochs": EPOCHS,
+            "steps": EPOCHS * BPE, "loss_calls": EPOCHS * BPE, "zero_grads": None,
+            "curve": curve(EPOCHS), "failed_assert": "AssertionError: train_loss < 0.5",
+            "seconds": 1.0}  # fmt: skip
+
+
+def follow(caller, epochs):
+    """caller.progress for each epoch's state in turn: the list of its answers."""
+    return [caller.progress("end_to_end", state(e)) for e in epochs]
+
+
+def test_a_followed_run_stops_at_the_first_epoch_that_reaches_the_top_tier():
+    answers = follow(Scripted({3, 4}), range(1, 4))
+    assert answers[:2] == [None, None]
+    run = answers[2]
+    assert run["ok"] and run["stopped_after"] == 3
+    assert torch.equal(run["W"], params(3)[0]) and torch.equal(run["b"], params(3)[1])
+    # every epoch's end so far is in its trajectory (the end-to-end check compares epoch 1's)
+    assert sorted(run["snapshots"], key=int) == [str(e * BPE) for e in (1, 2, 3)]
+    assert torch.equal(run["snapshots"][str(BPE)][0], params(1)[0])
+    assert run["steps"] == 3 * BPE and run["curve"] == curve(2) and run["failed_assert"] == ""
+    assert "op" not in run and "nonce" not in run and "epoch" not in run
+
+
+@pytest.mark.parametrize("reaching", [set(), {EPOCHS}], ids=["never", "only_at_the_last_epoch"])
+def test_a_run_that_reaches_it_late_or_never_goes_on_to_its_own_reply(reaching):
+    assert follow(Scripted(reaching), range(1, EPOCHS + 1)) == [None] * EPOCHS
+
+
+def test_malformed_progress_is_ignored():
+    caller = Scripted({1, 2, 3})
+    W, b = params(2)
+    for bad in ({"W": W[:5]}, {"b": b.double()[:3]}, {"W": W.tolist()}, {"epoch": 0},
+                {"epoch": True}, {"epoch": "2"}):  # fmt: skip
+        assert caller.progress("end_to_end", {**state(2), **bad}) is None, bad
+    assert caller._epoch_ends.get("end_to_end", {}) == {}
+
+
+def test_only_the_end_to_end_run_is_followed_and_only_when_configured(monkeypatch):
+    caller = Caller("cpu")
+    assert caller.follows("end_to_end") and not caller.follows("grader_model")
+    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    assert not caller.follows("end_to_end")
+
+
+def test_a_run_that_went_on_is_judged_where_a_followed_run_would_have_stopped(monkeypatch):
+    stopped = follow(Scripted({3, 4}), range(1, 4))[2]
+    cut = Scripted({3, 4}, full_run()).train("end_to_end")
+    assert cut["stopped_after"] == stopped["stopped_after"] == 3
+    assert torch.equal(cut["W"], stopped["W"]) and torch.equal(cut["b"], stopped["b"])
+    assert cut["curve"] == stopped["curve"] and cut["failed_assert"] == ""
+    kept = sorted(cut["snapshots"], key=int)
+    assert kept == ["1", "2", "3", *(str(e * BPE) for e in (1, 2, 3))]
+    assert cut["test_accuracy"] == Caller("cpu")._measure(dict(stopped))["test_accuracy"]
+    # never reached, reached only at the end, not followed, or the rule turned off: the whole run
+    for reaching, mode in (({EPOCHS}, "end_to_end"), (set(), "end_to_end"), ({3}, "grader_model")):
+        whole = Scripted(reaching, full_run()).train(mode)
+        assert "stopped_after" not in whole and torch.equal(whole["W"], params(EPOCHS)[0])
+        assert whole["failed_assert"]
+    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    whole = Scripted({3}, full_run()).train("end_to_end")
+    assert "stopped_after" not in whole and torch.equal(whole["W"], params(EPOCHS)[0])
+
+
+def test_the_top_tier_is_measured_on_the_hidden_test_images():
+    caller = Caller("cpu")
+    assert not caller._reaches_top_tier(torch.zeros(784, 10), torch.zeros(10))  # one class: 10%
+    assert not caller._reaches_top_tier(torch.full((784, 10), float("nan")), torch.zeros(10))
