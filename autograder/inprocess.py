@@ -35,7 +35,25 @@ def caller_class(unit: Unit) -> type:
             return execute_call(self.namespace, fn, args, grad_wrt, cotangent, device=device)
 
         def _train(self, mode):
-            return run_training(self.namespace, mode, unit.data.batches(self.device), self.device)
+            data = unit.data.batches(self.device)
+            stop = getattr(unit.calls, "StopTraining", None)
+            follows = getattr(self, "follows", None)
+            if stop is None or not (follows and follows(mode)):
+                return run_training(self.namespace, mode, data, self.device)
+            stopped = []
+
+            def progress(state):
+                """The Caller's judgement of each epoch's end; a run it stops at ends here."""
+                run = self.progress(mode, state)
+                if run is not None:
+                    stopped.append(run)
+                    raise stop
+
+            try:
+                run = run_training(self.namespace, mode, data, self.device, progress=progress)
+            except stop:
+                return stopped[0]
+            return stopped[0] if stopped else run  # stopped, though the code caught it
 
     InProcessCaller.__qualname__ = f"InProcessCaller[{unit.name}]"
     return InProcessCaller

@@ -109,3 +109,43 @@ def test_a_chinese_notebooks_kernel_gets_chinese_messages(tmp_path, monkeypatch,
     with pytest.raises(AssertionError) as err:
         run_checks("softmax.stability", ns, lang="en")
     assert "Subtract each row's maximum" in str(err.value)
+
+
+def test_a_followed_run_in_this_process_stops_at_the_top_tier(tmp_path):
+    """The self-check's end-to-end run ends (calls.StopTraining) at the first epoch that reaches
+    the top tier, as a worker's is killed there."""
+    from autograder import config
+
+    caller = InProcessCaller(namespace_from(tmp_path))
+    run = caller.train("end_to_end")
+    assert run["ok"] and 1 <= run["stopped_after"] < config.NUM_EPOCHS
+    assert run["steps"] == run["stopped_after"] * run["batches_per_epoch"]
+    assert run["test_accuracy"] >= config.ACCURACY_TIERS[0][0]
+    assert caller.train("grader_model").get("stopped_after") is None  # not followed
+
+
+SWALLOWS = """
+def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
+    for epoch in range(num_epochs):
+        try:
+            train_epoch_ch3(net, train_iter, loss, updater)
+        except BaseException:
+            pass  # swallows everything, the grader's stop too
+        evaluate_accuracy(net, test_iter)
+"""
+
+
+@pytest.mark.slow
+def test_a_run_that_swallows_the_stop_is_judged_where_it_was_stopped(tmp_path, monkeypatch):
+    from autograder import config
+
+    stopped = InProcessCaller(namespace_from(tmp_path)).train("end_to_end")
+    swallowed = InProcessCaller(namespace_from(tmp_path, SWALLOWS)).train("end_to_end")
+    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    whole = InProcessCaller(namespace_from(tmp_path)).train("end_to_end")
+    assert "stopped_after" not in whole and whole["steps"] > stopped["steps"]
+    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", True)
+    cut = InProcessCaller(namespace_from(tmp_path))._cut(whole)
+    for run in (swallowed, cut):
+        assert run["stopped_after"] == stopped["stopped_after"]
+        assert (run["W"] == stopped["W"]).all() and (run["b"] == stopped["b"]).all()

@@ -124,6 +124,8 @@ def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, device=N
                 tampered[0] = _dispatch_depth() != depth or _current_mode() is not recorder
     except MemoryError:
         return {"ok": False, "status": "memory", "error": "ran out of memory (MemoryError)"}
+    except StopTraining:
+        raise
     except BaseException as err:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: all cost this call
         if tampered[0]:
             return _tampered()
@@ -240,6 +242,12 @@ def _describe(err):
     if _status_of(err) == "forbidden":
         return f"the grading sandbox refused this ({name}: {bounded(first, 200)})"
     return f"{name}: {bounded(first)}" if first else name
+
+
+class StopTraining(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """Raised by a `progress` callback (execute_training) to end a followed run where it stands:
+    how a run in this process (the self-check's) stops; a worker is killed instead. A
+    BaseException, so that a student's ``except Exception`` lets it through."""
 
 
 class Accounted:
