@@ -149,6 +149,14 @@ LIMITS = Limits(
     submission_seconds=float(os.environ.get("SOFTMAX_SUBMISSION_SECONDS", 600.0)),
 )
 
+PROGRESS_MESSAGES = 32
+"""The most "progress" messages one followed training run may send (one per epoch's end before
+its last: the first unit's run sends at most NUM_EPOCHS - 1); a worker that sends more is killed
+(status crashed), so that no code can keep the grader busy reading and measuring them."""
+PENDING_BYTES = 16 * 1024**2
+"""The most bytes of an early run's messages the grader reads ahead while another worker answers
+(runner.WorkerCaller._drain; a run's reports and reply take about 1.5 MB); past it the run waits
+on its pipe until its check asks for it."""
 REPLY_GRACE_SECONDS = 5.0
 """A worker's reply that has begun when its request's time limit is over may take this much longer
 to arrive whole (a 64 MB reply crosses a pipe in well under a second); one still incomplete then

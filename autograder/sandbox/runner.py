@@ -280,7 +280,9 @@ class WorkerCaller:
         _receive (a broken frame is left where it is, for _receive to read and report)."""
         reader = self._frames()
         try:
-            while (raw := reader.pump(0)) is not None:
+            while sum(map(len, self._pending)) < config.PENDING_BYTES:
+                if (raw := reader.pump(0)) is None:
+                    break
                 self._pending.append(raw)
         except (EOFError, OSError, wire.WireError):
             pass
@@ -419,10 +421,14 @@ class WorkerCaller:
         message at each epoch's end; the first for which on_progress returns a run ends it: the
         worker is killed (whatever its code does next) and that run is the reply."""
         since = time.monotonic() if since is None else since
+        reports = 0
         while True:
             reply = self._receive(seconds, doing, since, watch)
             if on_progress is None or reply.get("op") != "progress" or reply.get("nonce") != nonce:
                 break
+            reports += 1
+            if reports > config.PROGRESS_MESSAGES:
+                break  # more than any run reports: unexpected, below
             run = on_progress(reply)
             if run is not None:
                 self._end_worker()

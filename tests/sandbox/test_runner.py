@@ -442,3 +442,31 @@ def test_an_early_run_followed_while_the_checks_run_never_waits_on_its_pipe(core
         assert 1 <= run["stopped_after"] < config.NUM_EPOCHS
         assert gone(side.process.pid) if side.process else True
         assert not caller.sides
+
+
+def test_a_worker_that_reports_progress_without_end_is_killed(monkeypatch):
+    """No code keeps the grader reading and measuring reports: past config.PROGRESS_MESSAGES
+    the worker is killed (crashed)."""
+    caller = runner.WorkerCaller(extraction(BASE))
+    report = {"op": "progress", "nonce": "n", "epoch": 1}
+    monkeypatch.setattr(caller, "_receive", lambda *args, **kwargs: dict(report))
+    closed, judged = [], []
+    monkeypatch.setattr(caller, "close", lambda: closed.append(True))
+    with pytest.raises(Aborted) as err:
+        caller._reply("n", 60, "training", on_progress=judged.append)
+    assert len(judged) == config.PROGRESS_MESSAGES and closed == [True]
+    assert err.value.status == "crashed" and "unexpected message" in err.value.message
+
+
+def test_an_early_runs_messages_are_read_ahead_only_up_to_a_bound(monkeypatch):
+    """_drain keeps at most config.PENDING_BYTES of an early run's frames; the rest waits on its
+    pipe (a worker cannot fill the grader's memory through it)."""
+
+    class Endless:
+        def pump(self, timeout):
+            return bytes(1024**2)
+
+    caller = runner.WorkerCaller(extraction(BASE))
+    monkeypatch.setattr(caller, "_frames", Endless)
+    caller._drain()
+    assert sum(map(len, caller._pending)) == config.PENDING_BYTES

@@ -122,3 +122,25 @@ def test_the_top_tier_is_measured_on_the_hidden_test_images():
     caller = Caller("cpu")
     assert not caller._reaches_top_tier(torch.zeros(784, 10), torch.zeros(10))  # one class: 10%
     assert not caller._reaches_top_tier(torch.full((784, 10), float("nan")), torch.zeros(10))
+
+
+class Counting(Scripted):
+    """Scripted, counting how often the parameters are measured."""
+
+    measured = 0
+
+    def _reaches_top_tier(self, W, b):
+        self.measured += 1
+        return super()._reaches_top_tier(W, b)
+
+
+def test_each_epoch_is_measured_once_and_none_from_the_last_on():
+    """However many reports a run sends, the grader measures at most one per epoch before the
+    last (the number of epochs a report claims is capped by config.NUM_EPOCHS)."""
+    caller = Counting(set())
+    for epoch in (1, 1, 1, 2, EPOCHS, EPOCHS + 5, 10**9):
+        assert caller.progress("end_to_end", {**state(1), "epoch": epoch}) is None
+    assert caller.measured == 2
+    huge = {**state(1), "epoch": config.NUM_EPOCHS + 3, "epochs": 10**9}
+    assert caller.progress("end_to_end", huge) is None and caller.measured == 2
+    assert sorted(caller._epoch_ends["end_to_end"]) == [1, 2]

@@ -51,9 +51,12 @@ class Caller:
         if not (_shaped(W, b) and type(epoch) is int and epoch >= 1):
             return None
         ends = self._epoch_ends.setdefault(mode, {})
+        last = min(state["epochs"], config.NUM_EPOCHS) if type(state.get("epochs")) is int else 0
+        if epoch >= last or epoch in ends:
+            return None  # the last epoch's reply is the run's own; each epoch is measured once
         ends[epoch] = [W, b]
-        if epoch >= state.get("epochs", 0) or not self._reaches_top_tier(W, b):
-            return None  # the last epoch's reply is the run's own
+        if not self._reaches_top_tier(W, b):
+            return None
         bpe = state.get("batches_per_epoch")
         snapshots = (
             {str(e * bpe): params for e, params in sorted(ends.items())} if type(bpe) is int else {}

@@ -441,8 +441,11 @@ def execute_training(
         }
 
     def epoch_end(epoch):
-        """Tell `progress` how the run stands at the end of epoch `epoch`'s batches (a report that
-        fails is left out: the run goes on, and its final reply is judged instead)."""
+        """Tell `progress` how the run stands at the end of epoch `epoch`'s batches, before the
+        last (its reply follows); a report that fails is left out: the run goes on, and its final
+        reply is judged instead."""
+        if epoch >= epochs:
+            return
         try:
             seconds = time.perf_counter() - start
             progress(
