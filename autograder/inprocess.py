@@ -49,11 +49,8 @@ def caller_class(unit: Unit) -> type:
                     stopped.append(run)
                     raise stop
 
-            try:
-                run = run_training(self.namespace, mode, data, self.device, progress=progress)
-            except stop:
-                return stopped[0]
-            return stopped[0] if stopped else run  # stopped, though the code caught it
+            run = run_training(self.namespace, mode, data, self.device, progress=progress)
+            return stopped[0] if stopped else run  # stopped, whatever the code did with `stop`
 
     InProcessCaller.__qualname__ = f"InProcessCaller[{unit.name}]"
     return InProcessCaller

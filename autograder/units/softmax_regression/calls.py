@@ -124,8 +124,6 @@ def execute_call(namespace, fn_name, args, grad_wrt=(), cotangent=None, device=N
                 tampered[0] = _dispatch_depth() != depth or _current_mode() is not recorder
     except MemoryError:
         return {"ok": False, "status": "memory", "error": "ran out of memory (MemoryError)"}
-    except StopTraining:
-        raise
     except BaseException as err:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: all cost this call
         if tampered[0]:
             return _tampered()
@@ -247,7 +245,8 @@ def _describe(err):
 class StopTraining(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
     """Raised by a `progress` callback (execute_training) to end a followed run where it stands:
     how a run in this process (the self-check's) stops; a worker is killed instead. A
-    BaseException, so that a student's ``except Exception`` lets it through."""
+    BaseException, so that a student's ``except Exception`` lets it through; execute_training
+    then returns it as an error, and the caller uses the run it stopped at instead."""
 
 
 class Accounted:
