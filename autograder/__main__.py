@@ -262,15 +262,16 @@ def describe_commands(sub) -> None:
                     nested.epilog = nested.epilog or command.epilog
 
 
-def write_outputs(out, results, bom=None) -> str:
-    """Feedback of `results` (and of any student whose feedback is older than their results), then
-    the class files rebuilt from every result in `out`; returns a line saying where they are."""
+def write_outputs(out, results, bom=None, written=frozenset()) -> str:
+    """Feedback of `results` but the students in `written` (already written, FeedbackAsGraded),
+    and of any student whose feedback is older than their results; then the class files rebuilt
+    from every result in `out`; returns a line saying where they are."""
     from pathlib import Path
 
     from autograder.results import store
     from autograder.results.feedback import write_all_feedback, write_feedback
 
-    write_all_feedback(out, results)
+    write_all_feedback(out, [r for r in results if r.student not in written])
     done = {r.student for r in results}
     for res in store.load(out):
         folder = store.result_dir(out, res.student)
@@ -381,19 +382,27 @@ def cmd_grade(args) -> int:
     except (FileNotFoundError, StudentClash, OtherClass, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    pages = None  # each student's feedback, written while the rest of the class is graded
     if planned.todo:
         assignments = batch.assignments_of(planned.todo)
-        try:  # refused before the fork server starts: nothing runs on a machine that cannot grade
+        imported = batch.collect.imported_modules(planned.todo)
+        # First, before any torch here: its imports and data load on one core while the checks
+        # below import torch on the other (the data check reads the release helper, which does).
+        forkserver.start(
+            preload=forkserver.optional_preload(imported), units=batch.units_of(assignments)
+        )
+        try:  # refused before any student's code runs: the fork server goes, nothing is graded
             batch.check_data(assignments)
             if args.device.startswith("cuda"):
                 batch.resolve_device(args.device)
         except batch.GraderUnavailable as err:
+            forkserver.stop()
             print(f"error: the grader cannot run here, nothing was graded: {err}", file=sys.stderr)
             return 3
-        imported = batch.collect.imported_modules(planned.todo)
-        forkserver.start(  # before torch below; the data and reference runs of the units graded
-            preload=forkserver.optional_preload(imported), units=batch.units_of(assignments)
-        )
+        if not args.no_report:
+            from autograder.results.feedback import FeedbackAsGraded
+
+            pages = FeedbackAsGraded(args.out)
     try:
         results = batch.grade_all(
             args.paths,
@@ -409,6 +418,7 @@ def cmd_grade(args) -> int:
             missing=args.missing,
             bom=args.csv_bom,
             planned=planned,
+            on_result=pages.submit if pages else None,
         )
     except (FileNotFoundError, StudentClash, OtherClass, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -418,6 +428,7 @@ def cmd_grade(args) -> int:
         return 3
     finally:  # the fork server, its workers and every folder of the run go once grading ends
         forkserver.stop()
+        written = pages.finish() if pages else set()
     if results.class_results:
         print(table(results.class_results))
     else:
@@ -446,7 +457,7 @@ def cmd_grade(args) -> int:
               f"{Path(args.out) / 'report.html'}")  # fmt: skip
     else:
         try:
-            print(write_outputs(args.out, results, bom=args.csv_bom))
+            print(write_outputs(args.out, results, bom=args.csv_bom, written=written))
         except Exception as err:  # noqa: BLE001 - the grades are written; say what failed
             print(f"warning: feedback/report not written ({type(err).__name__}: {err}); "
                   f"rerun: python -m autograder report {args.out}", file=sys.stderr)  # fmt: skip

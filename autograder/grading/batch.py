@@ -404,7 +404,7 @@ class ClassRun(list):
 def grade_all(
     paths, out_dir, workers=None, device="auto", limits=config.LIMITS, progress=True, shard=None,
     force=False, only=(), due=None, late_policy=None, missing="keep", bom=None,
-    replace=False, planned=None,
+    replace=False, planned=None, on_result=None,
 ):  # fmt: skip
     """Grade every submission in `paths` into `out_dir`; return this run's results (a ClassRun).
 
@@ -415,6 +415,8 @@ def grade_all(
     the class root given in `paths`. `bom`: grades.csv with a UTF-8 BOM (None: as it was).
     `replace`: `out_dir` may hold another class; its results move to `out_dir`/.dropped/.
     `planned`: the Plan of these arguments when the caller made it already (``plan``).
+    `on_result`: called with each result of this run once it is stored, while the others are
+    still graded (the command line writes feedback there); its errors are the caller's.
     Raises GraderUnavailable (device, data), StudentClash, OtherClass or FileNotFoundError before
     grading. With nothing to grade it imports no torch and starts no worker.
     """
@@ -437,7 +439,7 @@ def grade_all(
         device = resolve_device(device)
         workers = workers or default_workers(device)
         bar = Progress(len(planned.todo), workers, ready_at=_forkserver_ready) if progress else None
-        results += _grade(planned.todo, out_dir, device, workers, limits, planned, bar)
+        results += _grade(planned.todo, out_dir, device, workers, limits, planned, bar, on_result)
     results.sort(key=lambda r: r.student)
     results.gone, results.dropped = [], []
     if planned.whole_class and not only:
@@ -455,8 +457,9 @@ def grade_all(
     return results
 
 
-def _grade(todo, out_dir, device, workers, limits, planned, bar):
-    """Grade `todo` in parallel, writing each result as it finishes; return the results."""
+def _grade(todo, out_dir, device, workers, limits, planned, bar, on_result=None):
+    """Grade `todo` in parallel, writing each result as it finishes (then `on_result` of it);
+    return the results."""
     grade = _grade_submission()
     # One torch thread per worker, also when fewer submissions than cores are left: the model is
     # tiny (784 x 10, batch 256), and on a 2-core machine a 2-thread worker graded a submission in
@@ -483,6 +486,8 @@ def _grade(todo, out_dir, device, workers, limits, planned, bar):
             done.append(res)
             if bar:
                 bar.update(res)
+            if on_result:
+                on_result(res)
     return done
 
 

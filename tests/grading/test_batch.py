@@ -320,6 +320,25 @@ def _stub(monkeypatch, graded=None):
     monkeypatch.setattr(batch, "grade_submission", fine)
 
 
+def test_on_result_gets_each_result_of_the_run_once_it_is_stored(tmp_path, monkeypatch):
+    """grade_all hands each result to on_result after writing its results.json, one call per
+    student graded (the command line writes that student's feedback there); reused ones get none."""
+    _stub(monkeypatch)
+    subs = _class(tmp_path, ["amy", "ben", "cat"])
+    out = tmp_path / "out"
+    seen = []
+
+    def stored(res):
+        path = store.result_dir(out, res.student) / "results.json"
+        seen.append((res.student, json.loads(path.read_text())["extra_data"]["status"]))
+
+    batch.grade_all([subs], out, device="cpu", workers=2, progress=False, on_result=stored)
+    assert sorted(seen) == [("amy", "ok"), ("ben", "ok"), ("cat", "ok")]
+    seen.clear()
+    batch.grade_all([subs], out, device="cpu", workers=2, progress=False, on_result=stored)
+    assert seen == []  # nothing graded again
+
+
 NO_OP = """
 import sys
 from multiprocessing import forkserver

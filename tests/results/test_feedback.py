@@ -310,6 +310,38 @@ def test_chinese_plot_labels_have_glyphs():
     assert missing_glyphs(fig) == set()
 
 
+def clipped_texts(fig) -> list[str]:
+    """The visible texts of `fig` (labels, ticks, titles, legend) that reach past its edges."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    out = []
+    for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent")):
+        if not (text.get_visible() and text.get_text().strip()):
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < page.x0 - 0.5 or box.y0 < page.y0 - 0.5 or box.x1 > page.x1 + 0.5 or box.y1 > page.y1 + 0.5:  # fmt: skip
+            out.append(text.get_text())
+    return out
+
+
+def test_the_curve_layout_keeps_every_label_on_the_picture():
+    """The curve figure has a fixed layout (no tight crop, which measured every label twice per
+    student): every label, tick, title and legend entry is inside it, for one run and for two,
+    English and Chinese. Broken variant the check rejects: the margins taken away."""
+    results = [read_result(RESULTS / "alice_full" / "results.json"), *zh_results()]
+    one_run = read_result(RESULTS / "frank_builtins" / "results.json")
+    assert len(feedback.curves(one_run)) == 1 and len(feedback.curves(results[0])) == 2
+    for res in [*results, one_run]:
+        with use(feedback.result_lang(res)):
+            fig = feedback.curve_figure(res)
+        assert clipped_texts(fig) == [], res.student
+        feedback.pyplot().close(fig)
+    fig = feedback.curve_figure(results[0])
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    assert clipped_texts(fig)  # the check sees a clipped label
+
+
 def test_missing_glyphs_are_seen():
     """The check above can fail (broken variants: Chinese text in a font without CJK glyphs, and
     the CJK font put in font.sans-serif behind DejaVu Sans, where matplotlib never falls back)."""
@@ -365,6 +397,49 @@ def test_feedback_goes_on_past_a_student_it_cannot_render(tmp_path, monkeypatch)
     assert "cannot draw this" in (tmp_path / "cat" / "feedback.html").read_text(encoding="utf-8")
     assert store.read(tmp_path)["cat"].status == "grader_error"
     assert (tmp_path / "dan" / "feedback.html").is_file()
+
+
+def test_feedback_as_graded_writes_in_the_background_and_write_outputs_skips_it(
+    tmp_path, monkeypatch
+):
+    """grade hands each stored result to FeedbackAsGraded: the page is written in a thread of its
+    own while the caller goes on (the workers grade the rest), finish() names the students written,
+    and write_outputs does not write those again. A page that cannot be made is recorded as
+    before (grader_error), and its student is still named: its page says so."""
+    import threading
+
+    from autograder.__main__ import write_outputs
+    from autograder.checks.outcome import CheckResult, SubmissionResult
+    from autograder.results import exports, store
+
+    def one(student):
+        res = SubmissionResult(student, [CheckResult("softmax.shape", 0.0, 1.0, "failed", "")])
+        exports.write_result(tmp_path, res)
+        return res
+
+    go = threading.Event()
+    real = feedback.render_html
+
+    def slow(result, curve_png=None):
+        go.wait(30)  # the caller has gone on by now, unless submit wrote the page itself
+        if result.student == "cat":
+            raise ValueError("cannot draw this")
+        return real(result, curve_png)
+
+    monkeypatch.setattr(feedback, "render_html", slow)
+    results = [one("ann"), one("cat")]
+    pages = feedback.FeedbackAsGraded(tmp_path)
+    for res in results:
+        pages.submit(res)
+    assert not (tmp_path / "ann" / "feedback.html").exists()  # not written in submit
+    go.set()
+    assert pages.finish() == {"ann", "cat"}
+    assert "cannot draw this" in (tmp_path / "cat" / "feedback.html").read_text(encoding="utf-8")
+    assert store.read(tmp_path)["cat"].status == "grader_error"
+    stamps = {s: (tmp_path / s / "feedback.html").stat().st_mtime_ns for s in ("ann", "cat")}
+    monkeypatch.setattr(feedback, "render_html", lambda *a, **k: pytest.fail("written twice"))
+    write_outputs(tmp_path, [store.read(tmp_path)["ann"]], written={"ann"})
+    assert {s: (tmp_path / s / "feedback.html").stat().st_mtime_ns for s in stamps} == stamps
 
 
 def test_a_result_written_by_an_earlier_version_with_a_lone_surrogate_still_renders(tmp_path):
