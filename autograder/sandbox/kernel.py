@@ -277,6 +277,7 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
 
         # At shutdown ipykernel lists /proc to stop its children; there are none (no fork).
         Kernel._process_children = lambda self: []
+        IPKernelApp.close = _bounded_close(IPKernelApp.close)
         IPKernelApp.launch_instance(
             argv=[
                 "-f",
@@ -301,6 +302,29 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+CLOSE_SECONDS = 0.5
+"""How long the kernel may take to close its sockets once asked to shut down; then it exits."""
+
+
+def _bounded_close(close):
+    """ipykernel's IPKernelApp.close, after which the process exits within CLOSE_SECONDS.
+
+    close() stops the IOPub thread, then joins the control thread, which may at that moment be
+    flushing stdout after the shutdown request: its wake-up message to the stopped IOPub thread
+    then blocks for good (ipykernel 7's race), and so does the join. The kernel then lived until
+    jupyter_client's SIGTERM, 2.5 s later, for about every other notebook. Nothing is left to send
+    once close() starts, so a timer ends the process (the launcher removes scratch as before)."""
+    import threading
+
+    def bounded(self):
+        timer = threading.Timer(CLOSE_SECONDS, os._exit, (0,))
+        timer.daemon = True
+        timer.start()
+        return close(self)
+
+    return bounded
 
 
 def _launch(connection_file: str):
