@@ -17,6 +17,13 @@ pytest_plugins = ["helpers.xdist_groups"]
 if not os.environ.get("FASHION_MNIST_ROOT") and SHARED_DATA.is_dir():
     os.environ["FASHION_MNIST_ROOT"] = str(SHARED_DATA)
 os.environ.setdefault("MPLBACKEND", "Agg")
+if "SOFTMAX_CACHE" not in os.environ:  # the reference runs, computed once per test run
+    import atexit  # (checks/runcache.py): set before the xdist workers start, so all share it
+    import shutil
+    import tempfile
+
+    os.environ["SOFTMAX_CACHE"] = tempfile.mkdtemp(prefix="softmax-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["SOFTMAX_CACHE"], True)
 
 # One torch thread per test process: CI has 2 cores, and oversubscribed threads make a 4 s training
 # run take 40 s when several processes (nbgrader kernels, grader workers) run at once.

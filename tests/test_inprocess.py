@@ -141,11 +141,11 @@ def test_a_run_that_swallows_the_stop_is_judged_where_it_was_stopped(tmp_path, m
 
     stopped = InProcessCaller(namespace_from(tmp_path)).train("end_to_end")
     swallowed = InProcessCaller(namespace_from(tmp_path, SWALLOWS)).train("end_to_end")
-    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    monkeypatch.setattr(config, "STOP_EARLY", False)
     whole = InProcessCaller(namespace_from(tmp_path)).train("end_to_end")
     assert "stopped_after" not in whole and whole["steps"] > stopped["steps"]
-    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", True)
-    cut = InProcessCaller(namespace_from(tmp_path))._cut(whole)
+    monkeypatch.setattr(config, "STOP_EARLY", True)
+    cut = InProcessCaller(namespace_from(tmp_path))._cut(whole, "end_to_end")
     for run in (swallowed, cut):
         assert run["stopped_after"] == stopped["stopped_after"]
         assert (run["W"] == stopped["W"]).all() and (run["b"] == stopped["b"]).all()

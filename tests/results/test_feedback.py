@@ -1,4 +1,4 @@
-"""Per-student feedback (autograder/results/feedback.py), written by `python -m autograder grade` at the end."""
+"""Per-student feedback (autograder/results/feedback.py), written by `python -m autograder grade` as each student is graded."""
 
 from __future__ import annotations
 
@@ -494,7 +494,7 @@ def test_the_softmax_feedback_keeps_its_subtitle_command_and_training_line():
 
 
 def test_a_run_stopped_at_the_top_tier_says_where_it_was_judged():
-    """config.STOP_AT_TOP_TIER: the page and the Markdown say after which epoch the run was
+    """config.STOP_EARLY: the page and the Markdown say after which epoch the run was
     judged and why its curve ends there; a run judged after its last epoch says nothing."""
     res = read_result(RESULTS / "dave_wrong_axis" / "results.json")
     run = next(c for c in res.checks if c.details.get("test_accuracy") is not None)

@@ -388,7 +388,7 @@ def test_closing_removes_a_scratch_folder_5000_levels_deep():
 
 
 def test_a_followed_run_stops_once_it_reaches_the_top_tier_and_a_fresh_worker_goes_on(cores):
-    """config.STOP_AT_TOP_TIER: the worker reports every epoch's end; the grader measures the
+    """config.STOP_EARLY: the worker reports every epoch's end; the grader measures the
     parameters and kills the worker at the first epoch that reaches the top tier."""
     cores(1)  # no early run: the first worker trains
     caller = runner.WorkerCaller(extraction(BASE))
@@ -413,7 +413,7 @@ def test_a_followed_run_is_judged_as_the_whole_run_cut_at_that_epoch(cores, monk
         stopped = followed.train("end_to_end")
     finally:
         followed.close()
-    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    monkeypatch.setattr(config, "STOP_EARLY", False)
     whole = runner.WorkerCaller(extraction(BASE))
     try:
         run = whole._train("end_to_end")  # all its epochs, as before the rule
@@ -421,8 +421,8 @@ def test_a_followed_run_is_judged_as_the_whole_run_cut_at_that_epoch(cores, monk
         whole.close()
     assert run["epochs"] == config.NUM_EPOCHS and "stopped_after" not in run
     assert run["steps"] == config.NUM_EPOCHS * run["batches_per_epoch"]
-    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", True)
-    cut = whole._cut(run)
+    monkeypatch.setattr(config, "STOP_EARLY", True)
+    cut = whole._cut(run, "end_to_end")
     assert cut["stopped_after"] == stopped["stopped_after"]
     assert torch.equal(cut["W"], stopped["W"]) and torch.equal(cut["b"], stopped["b"])
 

@@ -1,6 +1,7 @@
-"""The unit's Caller (units/softmax_regression/caller.py): a followed run is judged at the end of the
-first epoch whose parameters reach the top accuracy tier, whether its worker was stopped there
-(``progress``) or the run went on to its last epoch (``train`` cuts it there)."""
+"""The unit's Caller (units/softmax_regression/caller.py): a followed run is judged as soon as its
+verdict is known (the end of the first epoch whose parameters reach the top accuracy tier, or of
+the first epoch when they have left the grader's SGD run there), whether its worker was stopped
+there (``progress``) or the run went on to its last epoch (``train`` cuts it there)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ class Scripted(Caller):
     """A Caller whose parameters reach the top tier at the epochs listed (W[0, 0] holds the epoch),
     and whose one training run is `run`."""
 
-    def __init__(self, reaching, run=None):
+    def __init__(self, reaching, run=None, leaving=False):
         super().__init__("cpu")
-        self.reaching, self.run = set(reaching), run
+        self.reaching, self.run, self.leaving = set(reaching), run, leaving
 
     def _reaches_top_tier(self, W, b):
         return int(W[0, 0]) in self.reaching
+
+    def _left_reference(self, mode, epoch, W, b, bpe):
+        """`leaving`: epoch 1's parameters are off the grader's SGD run (the real comparison is
+        tested below)."""
+        return self.leaving and mode == "end_to_end" and epoch == 1 and bpe == BPE
 
     def _train(self, mode):
         return dict(self.run)
@@ -95,7 +101,7 @@ def test_malformed_progress_is_ignored():
 def test_only_the_end_to_end_run_is_followed_and_only_when_configured(monkeypatch):
     caller = Caller("cpu")
     assert caller.follows("end_to_end") and not caller.follows("grader_model")
-    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    monkeypatch.setattr(config, "STOP_EARLY", False)
     assert not caller.follows("end_to_end")
 
 
@@ -113,7 +119,7 @@ def test_a_run_that_went_on_is_judged_where_a_followed_run_would_have_stopped(mo
         whole = Scripted(reaching, full_run()).train(mode)
         assert "stopped_after" not in whole and torch.equal(whole["W"], params(EPOCHS)[0])
         assert whole["failed_assert"]
-    monkeypatch.setattr(config, "STOP_AT_TOP_TIER", False)
+    monkeypatch.setattr(config, "STOP_EARLY", False)
     whole = Scripted({3}, full_run()).train("end_to_end")
     assert "stopped_after" not in whole and torch.equal(whole["W"], params(EPOCHS)[0])
 
@@ -144,3 +150,33 @@ def test_each_epoch_is_measured_once_and_none_from_the_last_on():
     huge = {**state(1), "epoch": config.NUM_EPOCHS + 3, "epochs": 10**9}
     assert caller.progress("end_to_end", huge) is None and caller.measured == 2
     assert sorted(caller._epoch_ends["end_to_end"]) == [1, 2]
+
+
+def test_a_run_that_left_the_reference_after_its_first_epoch_stops_there():
+    """Its verdict is known then (the end-to-end check compares epoch 1's parameters: no points
+    whatever follows): it stops, and a run that went on is cut there, the same run either way.
+    Broken variants it rejects: a rule that never stops such a run, or one that stops it later."""
+    stopped = Scripted(set(), leaving=True).progress("end_to_end", state(1))
+    assert stopped["ok"] and stopped["stopped_after"] == 1 and stopped["steps"] == BPE
+    assert list(stopped["snapshots"]) == [str(BPE)] and stopped["curve"] == []
+    cut = Scripted(set(), full_run(), leaving=True).train("end_to_end")
+    assert cut["stopped_after"] == 1 and torch.equal(cut["W"], stopped["W"])
+    assert sorted(cut["snapshots"], key=int) == ["1", "2", "3", str(BPE)]
+    assert follow(Scripted(set(), leaving=False), range(1, EPOCHS)) == [None] * (EPOCHS - 1)
+    assert Scripted(set(), leaving=True).progress("grader_model", state(1)) is None
+
+
+def test_leaving_the_reference_is_the_end_to_end_checks_own_comparison():
+    """_left_reference asks the check's trajectory_gap: d2l's own first epoch stays on it, a
+    slightly different one leaves it; only epoch 1 of the end-to-end run is compared."""
+    from autograder.units.softmax_regression import data, references
+
+    bpe = len(data.batches("cpu")[0])
+    W, b = references.sgd_run("end_to_end")["snapshots"][bpe]
+    caller = Caller("cpu")
+    assert not caller._left_reference("end_to_end", 1, W, b, bpe)
+    off = W * (1 + 10 * config.END_TO_END_RTOL)
+    assert caller._left_reference("end_to_end", 1, off, b, bpe)
+    assert not caller._left_reference("end_to_end", 2, off, b, bpe)
+    assert not caller._left_reference("grader_model", 1, off, b, bpe)
+    assert not caller._left_reference("end_to_end", 1, off, b, "235")  # a malformed count

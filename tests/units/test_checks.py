@@ -259,3 +259,27 @@ def test_end_to_end_hint_of_real_training_runs(corpus_file, blamed):
     e2e = next(r for r in results if r.check_id == "train_ch3.end_to_end")
     assert not e2e.passed and blamed in e2e.message, e2e.message
     assert [r.check_id for r in results] == [cid for cid, _ in checks.CHECKS]  # grading order
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus_file", ["broken/softmax_wrong_axis.py",
+                                         "broken/train_d2l_branch_mean.py"])  # fmt: skip
+def test_a_run_off_d2ls_path_is_judged_after_its_first_epoch_as_after_its_last(
+    corpus_file, monkeypatch
+):
+    """config.STOP_EARLY: a run whose first epoch leaves d2l's SGD run stops there (in the
+    student's process: the self-check's path; the workers' is tests/sandbox/test_runner.py) and
+    gets the same score, status and message as the same run trained to its last epoch."""
+    from autograder import config
+
+    def judged(stop_early):
+        monkeypatch.setattr(config, "STOP_EARLY", stop_early)
+        caller = InProcessCaller(namespace(IMPLS / corpus_file))
+        res = checks.train_ch3_end_to_end(caller)
+        return res, caller.train("end_to_end")
+
+    (early, run), (whole, whole_run) = judged(True), judged(False)
+    assert run["stopped_after"] == 1 and run["steps"] == run["batches_per_epoch"]
+    assert "stopped_after" not in whole_run and whole_run["steps"] == 10 * run["batches_per_epoch"]
+    assert not early.passed and "after epoch 1" in early.message
+    assert (early.score, early.status, early.message) == (whole.score, whole.status, whole.message)

@@ -160,6 +160,15 @@ def official_files(root=None) -> list[Path] | None:
     return chosen
 
 
+def identity() -> tuple | None:
+    """What identifies the data files the grader reads (name, size, modification time of each),
+    for the reference runs' cache (checks.runcache); None when they come through the helper."""
+    found = official_files()
+    if found is None:
+        return None
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in found)
+
+
 def read_official(paths) -> tuple[torch.Tensor, ...]:
     """(X_train, y_train, X_test, y_test) from the four idx files `paths` (MD5's order), converted
     as the release helper converts torchvision's uint8 tensors. Raises DataFileError.

@@ -76,11 +76,11 @@ from autograder.units.softmax_regression.checks.train_ch3 import (  # noqa: F401
     _gap_text,
     _tiers,
     _train,
-    _trajectory_gap,
     train_ch3_accuracy,
     train_ch3_end_to_end,
     train_ch3_test_set,
     train_ch3_updates,
+    trajectory_gap,
 )
 
 REGISTRY = Registry(

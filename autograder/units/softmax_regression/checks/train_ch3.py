@@ -112,7 +112,7 @@ def what_run():
     )
 
 
-def _trajectory_gap(run, mode, steps):
+def trajectory_gap(run, mode, steps):
     """(first step where the run leaves the grader's SGD run, its relative difference) or None."""
     ref = references.sgd_run(mode)["snapshots"]
     got = run.get("snapshots") or {}
@@ -160,7 +160,7 @@ def train_ch3_updates(caller):
     if not run.get("loss_calls"):
         return report(cid, what, _("the loss passed to train_ch3 computed on every minibatch"), _("the loss was never called"),
                       _("compute l = loss(net(X), y) with the loss argument, not another loss"))  # fmt: skip
-    if gap := _trajectory_gap(run, "grader_model", config.TRAJECTORY_STEPS):
+    if gap := trajectory_gap(run, "grader_model", config.TRAJECTORY_STEPS):
         return report(cid, what, _("the parameters of the grader's own SGD run"), _gap_text(*gap, bpe),
                       _("each step must be: y_hat = net(X); l = loss(y_hat, y); updater.zero_grad(); "
                         "l.mean().backward(); updater.step() (use net and loss as given)"))  # fmt: skip
@@ -193,7 +193,7 @@ def train_ch3_accuracy(caller):
     bpe, epochs = run["batches_per_epoch"], run["epochs"]
     what = _("train_ch3 with the grader's model, loss and updater, {epochs} epochs, lr {lr}, batch {batch}").format(
         epochs=epochs, lr=config.LR, batch=config.BATCH_SIZE)  # fmt: skip
-    if gap := _trajectory_gap(run, "grader_model", [bpe * (e + 1) for e in range(epochs)]):
+    if gap := trajectory_gap(run, "grader_model", [bpe * (e + 1) for e in range(epochs)]):
         measured = _("test accuracy measured by the grader {accuracy}").format(
             accuracy=f"{run['test_accuracy']:.4f}"
         )
@@ -227,12 +227,12 @@ def train_ch3_end_to_end(caller):
         return report(cid, what, _("your cross_entropy (the loss argument) computed on every minibatch"),
                       _("{calls} loss calls for {steps} updater steps").format(calls=run.get("loss_calls", 0), steps=run["steps"]),
                       _("train_epoch_ch3 must compute l = loss(net(X), y) with the loss it is given"))  # fmt: skip
-    if gap := _trajectory_gap(run, "end_to_end", [bpe]):
+    if gap := trajectory_gap(run, "end_to_end", [bpe]):
         return report(cid, what, _("after the first epoch, parameters close to d2l's SGD run"),
                       _gap_text(*gap, bpe), _(END_TO_END_HINT))  # fmt: skip
     res = _tiers(cid, run["test_accuracy"], what)
     res.details.update(curve=run.get("curve", []), seconds=run.get("seconds"))
-    if run.get("stopped_after"):  # config.STOP_AT_TOP_TIER: judged at the epoch that reached it
+    if run.get("stopped_after"):  # config.STOP_EARLY: judged at the epoch that reached it
         res.details.update(stopped_after=run["stopped_after"], epochs=run.get("epochs"),
                            stop_accuracy=config.ACCURACY_TIERS[0][0])  # fmt: skip
     return res
