@@ -5,6 +5,7 @@ costs only the time it would save."""
 from __future__ import annotations
 
 import sys
+import types
 
 import pytest
 import torch
@@ -63,17 +64,17 @@ def test_the_key_changes_with_mode_data_versions_and_every_source_file(tmp_path,
     (package / "checks").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "checks" / "train.py").write_text("LR = 0.1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "fakeunits.unit_x", raising=False)
-    __import__("fakeunits.unit_x")
+    module = types.ModuleType("fakeunits.unit_x")
+    module.__file__ = str(package / "__init__.py")  # all key() reads of the package
+    monkeypatch.setitem(sys.modules, "fakeunits.unit_x", module)
     base = runcache.key("fakeunits.unit_x", "m", ("a", 1))
     assert runcache.key("fakeunits.unit_x", "m", ("a", 1)) == base
     assert runcache.key("fakeunits.unit_x", "other", ("a", 1)) != base
     assert runcache.key("fakeunits.unit_x", "m", ("a", 2)) != base
-    monkeypatch.setattr(torch, "__version__", "0.0.0")
-    assert runcache.key("fakeunits.unit_x", "m", ("a", 1)) != base
-    monkeypatch.undo()
-    monkeypatch.syspath_prepend(str(tmp_path))
+    with monkeypatch.context() as patched:
+        patched.setattr(torch, "__version__", "0.0.0")
+        assert runcache.key("fakeunits.unit_x", "m", ("a", 1)) != base
+    assert runcache.key("fakeunits.unit_x", "m", ("a", 1)) == base
     (package / "checks" / "train.py").write_text("LR = 0.01\n")
     assert runcache.key("fakeunits.unit_x", "m", ("a", 1)) != base
 
