@@ -46,5 +46,7 @@ if [ ! -f "$SOURCE/data/train-images-idx3-ubyte.gz" ]; then
   "$VENV/bin/python" -c "import sys, torchvision; torchvision.datasets.FashionMNIST(sys.argv[1], download=True)" "$SOURCE/data"
 fi
 cd "$SOURCE/course"
-FASHION_MNIST_ROOT="$SOURCE/data" MPLBACKEND=Agg "$VENV/bin/python" -c \
-  "import autograder.grading.grader; from autograder import units; [getattr(u.data, 'arrays_cpu', list)() for u in units.every()]; print('setup.sh: grader and data ready')"
+# The data read once, and the grader's reference runs computed once into the image (source/cache,
+# which run_autograder points SOFTMAX_CACHE at): no submission trains them again.
+SOFTMAX_CACHE="$SOURCE/cache" FASHION_MNIST_ROOT="$SOURCE/data" MPLBACKEND=Agg "$VENV/bin/python" -c \
+  "import autograder.grading.grader; from autograder import units; [getattr(u.data, 'arrays_cpu', list)() for u in units.every()]; [u.references.sgd_run(m) for u in units.every() for m in u.reference_runs]; print('setup.sh: grader, data and reference runs ready')"

@@ -48,9 +48,12 @@ def gradescope_root(tmp_path, bundle):
     return root
 
 
-def run_autograder(root) -> dict:
+def run_autograder(root, own_cache=False) -> dict:
+    """run_autograder in `root`; own_cache: without SOFTMAX_CACHE (its default, source/cache)."""
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), SOFTMAX_PYTHON=sys.executable)
     env.pop("FASHION_MNIST_ROOT", None)  # the bundled data must be found
+    if own_cache:
+        env.pop("SOFTMAX_CACHE", None)
     proc = subprocess.run(
         ["bash", str(root / "source" / "run_autograder")],
         env=env, capture_output=True, text=True, timeout=1200,
@@ -116,9 +119,14 @@ def test_full_broken_and_blank_uploads(tmp_path, bundle):
     root = gradescope_root(tmp_path / "alice", bundle)
     for nb in (EXAMPLES / "alice_full" / "softmax_regression").glob("*.ipynb"):
         shutil.copy(nb, root / "submission")
-    alice = run_autograder(root)
+    alice = run_autograder(root, own_cache=True)
     check_schema(alice)
     assert alice["score"] == 44.0
+    # the reference runs are read from (here: written to) the image's cache, as setup.sh leaves it
+    cached = sorted(
+        p.name.split("-")[0] for p in (root / "source" / "cache" / "references").iterdir()
+    )
+    assert cached == ["end_to_end", "grader_model"]
     assert alice["leaderboard"][0]["value"] >= 0.80
     assert all(t["status"] == "passed" for t in alice["tests"])
     # visibility from the settings: public checks at once, hidden-input checks and quiz later
