@@ -180,3 +180,5 @@ def test_leaving_the_reference_is_the_end_to_end_checks_own_comparison():
     assert not caller._left_reference("end_to_end", 2, off, b, bpe)
     assert not caller._left_reference("grader_model", 1, off, b, bpe)
     assert not caller._left_reference("end_to_end", 1, off, b, "235")  # a malformed count
+    for forged in (0, -1, bpe + 1, 10**12):  # no snapshot of the grader's run there: not judged
+        assert not caller._left_reference("end_to_end", 1, off, b, forged)

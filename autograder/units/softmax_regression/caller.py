@@ -90,10 +90,14 @@ class Caller:
     def _left_reference(self, mode, epoch, W, b, bpe) -> bool:
         """Whether the parameters at the end of epoch `epoch` of run `mode` have left the grader's
         SGD run where the end-to-end check compares them (after the first epoch): that check
-        then gives no points whatever the later epochs do. The check's own comparison decides."""
+        then gives no points whatever the later epochs do. The check's own comparison decides.
+        `bpe` comes from the worker: a count the grader's run has no snapshot for is not judged
+        here (the run goes on, and its reply is judged as before)."""
         from autograder.units.softmax_regression.checks import train_ch3
 
-        if mode != "end_to_end" or epoch != 1 or type(bpe) is not int or bpe < 1:
+        if mode != "end_to_end" or epoch != 1 or type(bpe) is not int:
+            return False
+        if bpe not in references.sgd_run(mode)["snapshots"]:
             return False
         return train_ch3.trajectory_gap({"snapshots": {str(bpe): [W, b]}}, mode, [bpe]) is not None
 
