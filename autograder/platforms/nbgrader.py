@@ -206,9 +206,10 @@ class ConfinedGrade(NbGraderPreprocessor):
 
     def _display(self, nb: NotebookNode, resources: dict) -> NotebookNode:
         """`nb` (a copy) run in the confined kernel; unchanged if the kernel cannot start here."""
-        from autograder.sandbox import kernel
+        from autograder.sandbox import kernel, warmkernel
 
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
+        warmkernel.ensure_running()  # its imports load while the kernel data is prepared
         _kernel_data(resources["nbgrader"]["assignment"])
         try:
             shown, notes = kernel.execute(

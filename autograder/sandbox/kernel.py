@@ -40,7 +40,7 @@ import sys
 import time
 
 from autograder import sandbox
-from autograder.sandbox import landlock, limits, policy, scratch
+from autograder.sandbox import landlock, limits, policy, scratch, warmkernel
 
 KERNEL_NAME = "softmax-confined"
 DISPLAY_NAME = "Python 3 (confined)"
@@ -64,6 +64,7 @@ KERNEL_ENVIRONMENT = (
     "SOFTMAX_LANG",
     "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
     "SOFTMAX_LANDLOCK_ABI", "PYDEVD_DISABLE_FILE_VALIDATION", READ_VARIABLE, UNCONFINED_VARIABLE,
+    warmkernel.WARM_VARIABLE,
 )  # fmt: skip
 """The only variables the launcher keeps from its caller (none holds a secret). MPLBACKEND is
 not kept: ipykernel sets its inline backend, which is what puts figures into the notebook.
@@ -249,6 +250,7 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
         env = clean_environment(os.environ)
         env.pop(READ_VARIABLE, None)
         env.pop(UNCONFINED_VARIABLE, None)
+        env.pop(warmkernel.WARM_VARIABLE, None)
         env.update(_layout(folder))
         env["JPY_PARENT_PID"] = str(parent)  # ipykernel also polls for the launcher's death
         os.environ.clear()
@@ -277,13 +279,16 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
 
         # At shutdown ipykernel lists /proc to stop its children; there are none (no fork).
         Kernel._process_children = lambda self: []
-        IPKernelApp.close = _bounded_close(IPKernelApp.close)
+        IPKernelApp.close = _exit_at_close
         IPKernelApp.launch_instance(
             argv=[
                 "-f",
                 connection_copy,
                 "--HistoryManager.enabled=False",
                 "--Application.log_level=ERROR",
+                # the trait's default reads JPY_PARENT_PID at import: before the fork, where a
+                # warm kernel server imported ipykernel
+                f"--IPKernelApp.parent_handle={parent}",
             ]
         )
         code = 0
@@ -304,27 +309,22 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
             os._exit(code)
 
 
-CLOSE_SECONDS = 0.5
-"""How long the kernel may take to close its sockets once asked to shut down; then it exits."""
+CLOSE_SECONDS = 0.2
+"""How long a kernel asked to shut down lets its threads send their last replies, then exits."""
 
 
-def _bounded_close(close):
-    """ipykernel's IPKernelApp.close, after which the process exits within CLOSE_SECONDS.
+def _exit_at_close(_app) -> None:
+    """IPKernelApp.close, replaced: wait CLOSE_SECONDS, then end the process without closing a
+    socket (the launcher removes scratch as before).
 
-    close() stops the IOPub thread, then joins the control thread, which may at that moment be
-    flushing stdout after the shutdown request: its wake-up message to the stopped IOPub thread
-    then blocks for good (ipykernel 7's race), and so does the join. The kernel then lived until
-    jupyter_client's SIGTERM, 2.5 s later, for about every other notebook. Nothing is left to send
-    once close() starts, so a timer ends the process (the launcher removes scratch as before)."""
-    import threading
-
-    def bounded(self):
-        timer = threading.Timer(CLOSE_SECONDS, os._exit, (0,))
-        timer.daemon = True
-        timer.start()
-        return close(self)
-
-    return bounded
+    ipykernel 7's close() stops the IOPub thread, then closes the sockets and joins the control
+    thread, which may at that moment still publish the status of the shutdown request: on the
+    stopped IOPub thread's queue (the join then blocks for good, until jupyter_client's SIGTERM
+    2.5 s later: about every other notebook), or straight on the socket close() is closing, from
+    another thread (libzmq then aborts: status 134, about one shutdown in 30 on a loaded
+    machine). Nothing else is left to send once the loop has stopped, so no socket is closed."""
+    time.sleep(CLOSE_SECONDS)
+    os._exit(0)
 
 
 def _launch(connection_file: str):
@@ -362,24 +362,37 @@ def _launch(connection_file: str):
     read_end, write_end = os.pipe()
     _start_reaper(read_end, write_end, folder)
     os.close(read_end)
-    parent = os.getpid()
-    child = os.fork()
-    if child == 0:
-        _child(parent, folder, connection_copy, profile, unconfined, write_end)
+    request = {"env": dict(os.environ), "cwd": os.getcwd(), "folder": folder,
+               "connection": connection_copy, "ports": list(profile.ports),
+               "family": profile.family, "unconfined": unconfined}  # fmt: skip
+    warm = warmkernel.fork_kernel(request, [write_end, 1, 2])
+    if warm is not None:
+        child, kill = warm.pid, warm.kill
+    else:  # no warm kernel server: this launcher forks the kernel itself
+        parent = os.getpid()
+        child = os.fork()
+        if child == 0:
+            _child(parent, folder, connection_copy, profile, unconfined, write_end)
 
-    def forward(signum, _frame):
-        try:
-            os.kill(child, signum)
-        except ProcessLookupError:
-            pass
+        def kill(signum):
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
 
     for sig in _FORWARDED:
-        signal.signal(sig, forward)
+        signal.signal(sig, lambda signum, _frame: kill(signum))
     memory = _kernel_limits().memory_bytes
     while True:
-        pid, status = os.waitpid(child, os.WNOHANG)
-        if pid:
-            break
+        if warm is not None:
+            status = warm.wait(_POLL_SECONDS)
+            if status is not None:
+                break
+        else:
+            pid, status = os.waitpid(child, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(_POLL_SECONDS)
         if _rss_bytes(child) > memory:
             print(
                 f"{KERNEL_NAME}: the kernel's resident memory passed {memory / 2**30:.1f} GiB; "
@@ -387,8 +400,7 @@ def _launch(connection_file: str):
                 file=sys.stderr,
                 flush=True,
             )
-            os.kill(child, signal.SIGKILL)
-        time.sleep(_POLL_SECONDS)
+            kill(signal.SIGKILL)
     scratch.remove(folder)
     os.close(write_end)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
@@ -495,6 +507,7 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
 
     notes: list[str] = []
     unconfined_note = _confinement_or_raise()
+    warmkernel.ensure_running()  # once per process: the kernels are forked from it, imports done
     env = dict(os.environ)
     if unconfined_note:
         env[UNCONFINED_VARIABLE] = "1"
