@@ -23,11 +23,9 @@ from __future__ import annotations
 import atexit
 import copy
 import csv
-import json
+import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -237,20 +235,11 @@ def _kernel_data(assignment: str) -> None:
         return
     folder = tempfile.mkdtemp(prefix="softmax-kernel-data-")
     atexit.register(shutil.rmtree, folder, True)
-    # In a child whose TMPDIR is inside the folder: the helper imports torchvision, which leaves
-    # a torchinductor_<user> folder in TMPDIR, and nothing of that stays in this process.
-    prepare = "import json, sys; from autograder.units import get; " \
-        "print(json.dumps(get(sys.argv[1]).data.prepare_kernel_data(sys.argv[2])))"  # fmt: skip
-    try:
-        os.mkdir(os.path.join(folder, "tmp"))
-        done = subprocess.run(
-            [sys.executable, "-c", prepare, assignment, folder], capture_output=True, text=True,
-            env={**os.environ, "TMPDIR": os.path.join(folder, "tmp")}, timeout=600, check=True,
-        )  # fmt: skip
-        variables = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
-        variables = {}  # the kernels then read the data themselves, more slowly
-    shutil.rmtree(os.path.join(folder, "tmp"), ignore_errors=True)
+    try:  # in this process: the unit extracts its files without importing torchvision
+        variables = dict(unit.data.prepare_kernel_data(folder))
+    except Exception as err:  # noqa: BLE001 - the kernels then read the data themselves, more slowly
+        logging.getLogger(__name__).warning("the display kernels' data was not prepared: %s", err)
+        variables = {}
     _KERNEL_DATA[unit.name] = variables
     os.environ.update(variables)
     readable = [p for p in os.environ.get(kernel.READ_VARIABLE, "").split(os.pathsep) if p]

@@ -279,7 +279,6 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
 
         # At shutdown ipykernel lists /proc to stop its children; there are none (no fork).
         Kernel._process_children = lambda self: []
-        IPKernelApp.close = _exit_at_close
         IPKernelApp.launch_instance(
             argv=[
                 "-f",
@@ -299,32 +298,31 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
 
         traceback.print_exc()
     finally:
-        try:
-            import atexit
-
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        _exit(code)
 
 
 CLOSE_SECONDS = 0.2
-"""How long a kernel asked to shut down lets its threads send their last replies, then exits."""
+"""How long a kernel that was asked to shut down lets its threads send their last messages."""
 
 
-def _exit_at_close(_app) -> None:
-    """IPKernelApp.close, replaced: wait CLOSE_SECONDS, then end the process without closing a
-    socket (the launcher removes scratch as before).
+def _exit(code: int) -> None:
+    """End the kernel process with `code`, CLOSE_SECONDS after its loop stopped, without running
+    ipykernel's exit handlers (the launcher removes scratch as before).
 
-    ipykernel 7's close() stops the IOPub thread, then closes the sockets and joins the control
-    thread, which may at that moment still publish the status of the shutdown request: on the
-    stopped IOPub thread's queue (the join then blocks for good, until jupyter_client's SIGTERM
-    2.5 s later: about every other notebook), or straight on the socket close() is closing, from
-    another thread (libzmq then aborts: status 134, about one shutdown in 30 on a loaded
-    machine). Nothing else is left to send once the loop has stopped, so no socket is closed."""
+    Those handlers stop the IOPub thread and close its sockets (IOPubThread.stop, then
+    IPKernelApp.close) while the control thread may still publish the status of the shutdown
+    request: on the stopped IOPub thread's queue, and the join in close() then blocked for good,
+    until jupyter_client's SIGTERM 2.5 s later (about every other notebook); or on a socket that
+    stop() is closing, from another thread, and libzmq aborted (status 134, about one shutdown in
+    30 on a loaded machine). Nothing is left to send once the loop has stopped but those last
+    messages, so nothing is closed: the process ends."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
     time.sleep(CLOSE_SECONDS)
-    os._exit(0)
+    os._exit(code)
 
 
 def _launch(connection_file: str):

@@ -83,7 +83,8 @@ def ensure_running() -> str | None:
         proc = _server.get("proc")
         if proc is not None:
             if proc.poll() is None:
-                return os.environ.get(WARM_VARIABLE)
+                os.environ[WARM_VARIABLE] = _server["socket"]
+                return _server["socket"]
             _stop_locked()  # it died: its kernels are gone too; start a new one
         from autograder.sandbox import kernel
 
@@ -117,8 +118,9 @@ def ensure_running() -> str | None:
             os.close(read_end)
             listener.close()
         os.set_inheritable(write_end, False)
-        _server.update(proc=proc, folder=folder, lifeline=write_end)
-        os.environ[WARM_VARIABLE] = os.path.join(folder, SOCKET_NAME)
+        _server.update(proc=proc, folder=folder, lifeline=write_end,
+                       socket=os.path.join(folder, SOCKET_NAME))  # fmt: skip
+        os.environ[WARM_VARIABLE] = _server["socket"]
         if not _registered:
             _registered.append(atexit.register(stop))
         return os.environ[WARM_VARIABLE]
@@ -136,6 +138,7 @@ def stop() -> None:
 
 def _stop_locked() -> None:
     proc, folder, lifeline = (_server.pop(k, None) for k in ("proc", "folder", "lifeline"))
+    _server.pop("socket", None)
     if lifeline is not None:
         with contextlib.suppress(OSError):
             os.close(lifeline)

@@ -393,20 +393,21 @@ def test_a_shutdown_request_ends_the_kernel_without_a_signal(tmp_path, forked_by
     """Asked to shut down after running cells, the kernel exits by itself, every time: the
     launcher's status is 0, not 143 (killed by the SIGTERM jupyter_client sends a kernel still
     alive after half its shutdown_wait_time) nor 134 (aborted by libzmq). Broken variants it
-    rejects: ipykernel's own close() (without _exit_at_close), which hung on about every other
-    shutdown and held each notebook of nbgrader's display run 2.5 s more; close() bounded by a
-    timer, which still closed the IOPub socket under a thread sending on it (134, one shutdown
-    in about 30 on a loaded machine: CI)."""
+    rejects: ipykernel's own exit handlers (IOPubThread.stop, IPKernelApp.close), which hung on
+    about every other shutdown and held each notebook of nbgrader's display run 2.5 s more, and,
+    bounded by a timer, still closed the IOPub sockets under the control thread sending on them
+    (134, about one shutdown in 30 on a loaded machine, and more often in a kernel forked by the
+    warm server: CI's flake); kernel._exit runs none of them."""
     statuses = []
-    for _ in range(6):
-        with _forked_by(forked_by):
+    with _forked_by(forked_by):  # one server forks the six
+        for _ in range(6):
             k = _start(tmp_path)
-        k.km.shutdown_wait_time = 30.0  # a slow machine's close is not a hang
-        launcher = k.km.provisioner.process
-        assert k.run("x = 1\nprint(x)") == ("1\n", None)
-        k.kc.stop_channels()
-        k.km.shutdown_kernel(now=False)
-        statuses.append(launcher.wait(timeout=30))
+            k.km.shutdown_wait_time = 30.0  # a slow machine's close is not a hang
+            launcher = k.km.provisioner.process
+            assert k.run("x = 1\nprint(x)") == ("1\n", None)
+            k.kc.stop_channels()
+            k.km.shutdown_kernel(now=False)
+            statuses.append(launcher.wait(timeout=30))
     assert statuses == [0] * 6
 
 

@@ -25,6 +25,13 @@ def _values(out) -> list:
 
 
 @pytest.fixture
+def server(monkeypatch) -> str:
+    """This process's server (started once, kept for the next test); its socket."""
+    monkeypatch.delenv(warmkernel.WARM_VARIABLE, raising=False)
+    return warmkernel.ensure_running()
+
+
+@pytest.fixture
 def fresh_server(monkeypatch):
     """A server of this test's own, stopped afterwards (what execute started before is stopped)."""
     warmkernel.stop()
@@ -34,7 +41,7 @@ def fresh_server(monkeypatch):
 
 
 @needs_confinement
-def test_a_kernel_is_forked_from_the_server_with_its_imports_done(tmp_path, fresh_server):
+def test_a_kernel_is_forked_from_the_server_with_its_imports_done(tmp_path, server, monkeypatch):
     """Broken variant rejected: a launcher that ignores the server (its kernel is its own child
     and imports torch itself)."""
     cells = [
@@ -46,14 +53,14 @@ def test_a_kernel_is_forked_from_the_server_with_its_imports_done(tmp_path, fres
     (parent, preloaded), warm = _values(out)
     assert parent == warmkernel.server_pid() and preloaded  # forked by the server, torch in
     assert warm is None  # the kernel is not told where the server is
-    os.environ[warmkernel.WARM_VARIABLE] = "0"  # off: the launcher forks, the kernel imports
+    monkeypatch.setenv(warmkernel.WARM_VARIABLE, "0")  # off: the launcher forks, the kernel imports
     out, notes = kernel.execute(new_notebook(cells=cells[:1]), tmp_path, timeout=60)
     (parent, preloaded), = _values(out)  # fmt: skip
     assert parent != warmkernel.server_pid() and not preloaded
 
 
 @needs_confinement
-def test_a_server_that_is_gone_costs_nothing_but_time(tmp_path, fresh_server, monkeypatch):
+def test_a_server_that_is_gone_costs_nothing_but_time(tmp_path, monkeypatch):
     """A socket that answers no one (a server that died): the launcher forks the kernel itself."""
     monkeypatch.setenv(warmkernel.WARM_VARIABLE, str(tmp_path / "no-server"))
     monkeypatch.setattr(warmkernel, "ensure_running", lambda: None)
@@ -63,13 +70,13 @@ def test_a_server_that_is_gone_costs_nothing_but_time(tmp_path, fresh_server, mo
 
 
 @needs_confinement
-def test_the_server_refuses_its_own_kernels(tmp_path, fresh_server, monkeypatch):
+def test_the_server_refuses_its_own_kernels(tmp_path, server, monkeypatch):
     """An unconfined kernel (SOFTMAX_UNCONFINED, where seccomp would refuse its AF_UNIX socket)
     that finds the server's socket and asks for a kernel of its choosing (unconfined, reading /)
     is refused: the server checks its peer's pid (SO_PEERCRED). Broken variant rejected: a
     server without that check, which answers {"pid": ...}."""
     monkeypatch.setattr(kernel, "_confinement_or_raise", lambda: "unconfined for this test")
-    path = warmkernel.ensure_running()
+    path = server
     request = {"env": {"PATH": "/usr/bin"}, "cwd": "/", "folder": str(tmp_path), "connection":
                str(tmp_path / "c.json"), "ports": [1], "family": "inet", "unconfined": True}  # fmt: skip
     code = (
@@ -89,8 +96,8 @@ def test_the_server_refuses_its_own_kernels(tmp_path, fresh_server, monkeypatch)
 
 
 @needs_confinement
-def test_a_confined_kernel_cannot_open_the_servers_socket(tmp_path, fresh_server):
-    path = warmkernel.ensure_running()
+def test_a_confined_kernel_cannot_open_the_servers_socket(tmp_path, server):
+    path = server
     code = (
         "import socket\n"
         "try:\n"
@@ -146,9 +153,9 @@ def test_the_server_goes_with_its_grader_and_takes_its_kernels(tmp_path, fresh_s
         km.cleanup_resources()
 
 
-def test_a_request_must_carry_its_descriptors(tmp_path, fresh_server):
+def test_a_request_must_carry_its_descriptors(tmp_path, server):
     """A client that sends a request without the three descriptors gets no kernel."""
-    path = warmkernel.ensure_running()
+    path = server
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(60)
     sock.connect(path)

@@ -303,3 +303,30 @@ def test_the_grader_names_a_wrong_file_and_what_is_wrong(official_root, tmp_path
     short.write_bytes((2049).to_bytes(4, "big") + (9999).to_bytes(4, "big") + bytes(9999))
     with pytest.raises(data.DataFileError, match=r"t10k-labels-idx1-ubyte: not an idx file"):
         data.read_idx(short, "t10k-labels-idx1-ubyte.gz")
+
+
+def test_kernel_data_is_extracted_where_the_helper_reads_it(official_root, flat_arrays, tmp_path,
+                                                            monkeypatch):  # fmt: skip
+    """prepare_kernel_data (nbgrader's display kernels) extracts the files without torchvision;
+    the release helper, pointed there, then reads them without writing anything (its cache
+    folder is read-only to a kernel) and gets the official arrays."""
+    import subprocess
+    import sys
+
+    from autograder.units.softmax_regression import data
+
+    script = ("import json, sys; from autograder.units.softmax_regression import data; "
+              "print(json.dumps([data.prepare_kernel_data(sys.argv[1]), "
+              "'torchvision' in sys.modules]))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                          text=True, check=True, timeout=120)  # fmt: skip
+    variables, imported = __import__("json").loads(done.stdout)
+    assert variables == {"FASHION_MNIST_CACHE": str(tmp_path)} and not imported
+    assert data.prepare_kernel_data(tmp_path / "again") == {"FASHION_MNIST_CACHE": str(tmp_path / "again")}  # fmt: skip
+    before = {p: p.lstat().st_mtime_ns for p in tmp_path.rglob("*")}
+    monkeypatch.setenv("FASHION_MNIST_CACHE", str(tmp_path))
+    for got, want in zip(fm.load_arrays(official_root), flat_arrays, strict=True):
+        assert torch.equal(got, want)
+    assert {p: p.lstat().st_mtime_ns for p in tmp_path.rglob("*")} == before  # nothing written
+    monkeypatch.setenv("FASHION_MNIST_ROOT", str(tmp_path / "nowhere"))
+    assert data.prepare_kernel_data(tmp_path / "none") == {}
