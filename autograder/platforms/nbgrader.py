@@ -164,6 +164,10 @@ class ConfinedGrade(NbGraderPreprocessor):
                 f"assignment {assignment!r} has no unit in this grader (config.UNITS lists "
                 f"{', '.join(sorted(config.UNITS))}); nothing was graded"
             )
+        if self.display and self._executing():
+            from autograder.sandbox import warmkernel
+
+            warmkernel.ensure_running()  # its imports load beside the grader's own
         found = check_ready(assignment)
         from autograder.grading import batch
 
@@ -204,10 +208,9 @@ class ConfinedGrade(NbGraderPreprocessor):
 
     def _display(self, nb: NotebookNode, resources: dict) -> NotebookNode:
         """`nb` (a copy) run in the confined kernel; unchanged if the kernel cannot start here."""
-        from autograder.sandbox import kernel, warmkernel
+        from autograder.sandbox import kernel
 
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
-        warmkernel.ensure_running()  # its imports load while the kernel data is prepared
         _kernel_data(resources["nbgrader"]["assignment"])
         try:
             shown, notes = kernel.execute(
