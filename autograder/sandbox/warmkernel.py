@@ -63,7 +63,7 @@ _FDS = 3
 
 _lock = threading.Lock()
 _server: dict = {}
-"""This process's server: {"proc": Popen, "folder": str, "lifeline": int}."""
+"""This process's server: {"proc": Popen, "folder": str, "lifeline": int, "socket": str}."""
 
 
 # ----------------------------------------------------------------------------------------------
