@@ -183,8 +183,6 @@ class Kernel:
             return None
         try:
             data = self.sock.recv(4096)
-        except InterruptedError:
-            return None
         except OSError:
             data = b""
         if not data:
@@ -262,7 +260,7 @@ class _Client:
             self.conn.close()
 
 
-def _fork(client: _Client, request: dict, listener: socket.socket, lifeline: int) -> int:
+def _fork(client: _Client, request: dict) -> int:
     """Fork the kernel `request` describes; its pid (the child never returns)."""
     from autograder.sandbox import kernel, policy
 
@@ -331,7 +329,7 @@ def serve(folder: str, listener: socket.socket) -> None:
                 else:
                     clients[conn] = _Client(conn)
             for conn in [c for c in ready if c in clients]:
-                _read(clients[conn], clients, kernels, listener, lifeline)
+                _read(clients[conn], clients, kernels)
             _reap(clients, kernels)
     finally:
         for pid in kernels:
@@ -343,7 +341,7 @@ def serve(folder: str, listener: socket.socket) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _read(client: _Client, clients: dict, kernels: dict, listener, lifeline) -> None:
+def _read(client: _Client, clients: dict, kernels: dict) -> None:
     """Take what `client` sent: its request (then fork its kernel), or a signal for its kernel."""
     try:
         if client.pid is None:
@@ -364,7 +362,7 @@ def _read(client: _Client, clients: dict, kernels: dict, listener, lifeline) -> 
             if client.pid is None:
                 if len(client.fds) != _FDS:
                     raise ValueError("a request carries three descriptors")
-                client.pid = _fork(client, message, listener, lifeline)
+                client.pid = _fork(client, message)
                 kernels[client.pid] = client
                 for fd in client.fds:  # the kernel holds its copies now
                     os.close(fd)

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from helpers.confinement import needs_confinement
 from helpers.paths import ROOT
+from helpers.processes import wait_dead
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder import sandbox
@@ -356,15 +357,6 @@ def _gone(path, seconds=10.0):
     return not os.path.exists(path)
 
 
-def _dead(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().split(")")[-1].split()[0] == "Z"
-
-
 @needs_confinement
 @pytest.mark.parametrize("forked_by", FORKED_BY)
 def test_killed_kernel_leaves_nothing(tmp_path, forked_by):
@@ -378,10 +370,7 @@ def test_killed_kernel_leaves_nothing(tmp_path, forked_by):
         os.killpg(os.getpgid(launcher), signal.SIGKILL)  # what a kernel manager's kill does
         k.km.provisioner.process.wait(timeout=10)
         assert _gone(scratch), "the reaper did not remove scratch"
-        deadline = time.monotonic() + 5
-        while not _dead(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _dead(pid), "the confined kernel outlived its launcher"
+        assert wait_dead(pid, 5), "the confined kernel outlived its launcher"
     finally:
         k.kc.stop_channels()
         k.km.cleanup_resources()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
 
 import pytest
 from helpers.confinement import needs_confinement
+from helpers.processes import dead, wait_dead
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.sandbox import kernel, warmkernel
@@ -111,15 +111,6 @@ def test_a_confined_kernel_cannot_open_the_servers_socket(tmp_path, server):
     assert os.path.exists(path)
 
 
-def _dead(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().split(")")[-1].split()[0] == "Z"
-
-
 @needs_confinement
 def test_the_server_goes_with_its_grader_and_takes_its_kernels(tmp_path, fresh_server):
     """stop() (the grader's exit) closes the lifeline: the server kills the kernels it forked,
@@ -140,12 +131,9 @@ def test_the_server_goes_with_its_grader_and_takes_its_kernels(tmp_path, fresh_s
             msg = kc.get_iopub_msg(timeout=30)
             if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
                 pid = int(msg["content"]["text"])
-        assert not _dead(pid)
+        assert not dead(pid)
         warmkernel.stop()
-        deadline = time.monotonic() + 10
-        while not _dead(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _dead(pid) and _dead(server), "the kernel or the server outlived the grader"
+        assert wait_dead(pid, 10) and dead(server), "the kernel or the server outlived the grader"
         assert not os.path.exists(os.path.dirname(path))
         assert km.provisioner.process.wait(timeout=10) == 128 + signal.SIGKILL
     finally:

@@ -94,12 +94,14 @@ def prepare_kernel_data(folder) -> dict[str, str]:
     Returns {} (the kernels then read the data themselves) when the official files are absent.
     """
     helper = helper_module()
+    root = helper.data_root()
+    if official_files(root) is None:
+        return {}
+    # Only where the official files are on disk: the grader then never reads this variable (it
+    # reads those files itself), so no other thread of the grading process sees it change.
     saved = os.environ.get("FASHION_MNIST_CACHE")
     os.environ["FASHION_MNIST_CACHE"] = str(folder)
     try:
-        root = helper.data_root()
-        if official_files(root) is None:
-            return {}
         raw = helper._torchvision_root(root) / "FashionMNIST" / "raw"
         for name in MD5:
             target = raw / name[:-3]
