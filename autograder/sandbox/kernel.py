@@ -301,7 +301,7 @@ def _child(parent: int, folder: str, connection_copy: str, profile, unconfined: 
         _exit(code)
 
 
-CLOSE_SECONDS = 0.2
+CLOSE_SECONDS = 0.05
 """How long a kernel that was asked to shut down lets its threads send their last messages."""
 
 
@@ -520,10 +520,38 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
     cwd = os.path.abspath(os.fspath(cwd))
 
     async def run():
-        from jupyter_client import AsyncKernelManager
+        from queue import Empty
+
+        from jupyter_client import AsyncKernelClient, AsyncKernelManager
         from jupyter_client.kernelspec import KernelSpecManager
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+        class ReadyClient(AsyncKernelClient):
+            async def wait_for_ready(self, timeout=None):
+                """jupyter_client's wait for the kernel (a kernel_info reply, then a message on
+                IOPub: it is connected), without its last step, 0.2 s of IOPub silence before
+                returning: nbclient reads each cell's messages by their parent's id, so the
+                kernel's start-up messages need no flushing."""
+                deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+                while True:
+                    self.kernel_info()
+                    try:
+                        reply = await self.shell_channel.get_msg(timeout=1)
+                    except Empty:
+                        reply = None
+                    if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                        try:
+                            await self.iopub_channel.get_msg(timeout=0.2)
+                        except Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(reply)
+                            return
+                    if not await self._async_is_alive():
+                        raise RuntimeError("Kernel died before replying to kernel_info")
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
         try:
             folder = _install()
@@ -533,6 +561,7 @@ def execute(nb, cwd, timeout=CELL_SECONDS, allow_errors=True, total=None):
             folder = _install(os.path.join(tempfile.gettempdir(), "softmax-kernelspec"))
         ksm = KernelSpecManager(kernel_dirs=[os.path.dirname(folder)])
         km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
+        km.client_factory = ReadyClient
         timed_out: list[int] = []
 
         kept = [0]  # bytes of output kept so far (the whole notebook)

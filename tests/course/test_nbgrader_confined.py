@@ -21,11 +21,11 @@ from helpers.loading import corpus_module
 from helpers.paths import EXAMPLES, ROOT, SHARED_DATA
 
 ASSIGNMENT = "softmax_regression"
-CELL_SECONDS = 10
+CELL_SECONDS = 4
 """The confined kernel's per-cell limit in this test (the course's is 600 s): the hanging demo
 cell waits this long in each of the two runs. The slowest honest cell, alice's 10-epoch
-training, takes about 2.5 s on an idle machine (a cell cut there would lose its outputs, not a
-point)."""
+training, takes about 2.5 s on an idle machine; a cell cut there would lose its outputs, not a
+point (no assertion reads an honest student's outputs)."""
 
 
 corpus, runas = corpus_module("redteam", "round3_nbgrader"), corpus_module("redteam", "runas")

@@ -320,6 +320,8 @@ def test_the_manual_run_is_the_closed_form_sgd_and_records_autograd():
     assert not set(run["ops"]) & set(UNIT.spec.AUTOGRAD_MARKS)
     cheat = CALLS.run_training(namespace(IMPLS / "broken" / "manual_autograd.py"), "manual", data, "cpu")  # fmt: skip
     assert "autograd::backward" in cheat["ops"] and cheat["epochs"] == config.NUM_EPOCHS
+    # judged forbidden from its first backward on: no later batch is handed out (variant: Accounted)
+    assert (cheat["train_passes"], cheat["train_batches"]) == (config.NUM_EPOCHS, 1)
     none = CALLS.run_training(namespace(IMPLS / "broken" / "manual_no_return.py"), "manual_epoch", data, "cpu")  # fmt: skip
     assert not none["ok"] and "expected the pair (W, b)" in none["error"]
 
