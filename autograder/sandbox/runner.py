@@ -449,7 +449,13 @@ class WorkerCaller:
             "device": device,
         }
         doing = _("running {function}").format(function=fn.lstrip("@"))
-        return self._request(msg, self.limits.call_seconds, doing)
+        reply = self._request(msg, self.limits.call_seconds, doing)
+        if reply.pop("threads_left", None):
+            # Threads the call started still run: they would slow every later call in this
+            # worker (a spinning thread takes its share of the GIL). The next request starts a
+            # fresh worker; what the worker says here can only cost its own submission time.
+            self._end_worker()
+        return reply
 
     def _follows(self, mode) -> bool:
         """Whether run `mode` is followed epoch by epoch: the unit's Caller says so with

@@ -16,6 +16,7 @@ import ast
 import os
 import random
 import sys
+import threading
 import traceback
 
 import torch
@@ -28,6 +29,8 @@ import torch.utils._python_dispatch  # noqa: F401
 from autograder import config, sandbox, units
 from autograder.sandbox import audit, wire
 from autograder.sandbox import limits as os_limits
+
+_active_count = threading.active_count  # bound before any student code could replace it
 
 
 def preload():
@@ -152,6 +155,7 @@ def serve(conn, spec):
         channel.send(
             {"op": "ready", "errors": release_errors + student_errors, "confinement": confinement}
         )
+        threads = _active_count()  # with any the student's definitions started
     except BaseException as err:  # noqa: BLE001
         channel.send(
             {
@@ -177,6 +181,8 @@ def serve(conn, spec):
                 request.get("cotangent"),
                 request.get("device"),
             )
+            if _active_count() > threads:  # the call left threads running: the grader restarts
+                reply = {**reply, "threads_left": _active_count() - threads}  # this worker
         elif op == "train":
             # Fresh batches for every run: each starts from the seeded order, as the grader's does.
             train_iter = batches(device, arrays_=on_device)

@@ -77,6 +77,31 @@ def gone(pid):
     return not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
 
 
+THREADS = BASE + (
+    "\nimport threading\nimport time\n\n\n"
+    "def accuracy(y_hat, y):\n"
+    "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    "    return torch.tensor(float(threading.active_count()))\n"
+)  # fmt: skip
+
+
+def test_a_call_that_leaves_a_thread_running_is_followed_by_a_fresh_worker():
+    """A thread the student's call started and left running (a spinning one takes its share of
+    the GIL from every later call) goes with its worker: the next call runs in a fresh one
+    (variant: the grader ignores threads_left, and the second call sees two threads left)."""
+    y_hat, y = torch.tensor([[0.1, 0.9]]), torch.tensor([1])
+    with started(THREADS, []) as caller:
+        first = caller.call("accuracy", [y_hat, y])
+        assert caller.starts == 1 and caller.process is None  # ended after the call
+        second = caller.call("accuracy", [y_hat, y])
+        assert caller.starts == 2
+        assert "threads_left" not in first and "threads_left" not in second
+        assert first["value"] == second["value"]  # the same count in a fresh worker
+        for _ in range(2):  # a call that leaves no thread keeps its worker
+            assert caller.call("softmax", [torch.zeros(2, 3)])["ok"]
+            assert caller.starts == 3 and caller.process is not None
+
+
 @pytest.mark.slow
 def test_the_early_run_is_the_run_the_first_worker_would_have_trained(cores):
     cores(4)
