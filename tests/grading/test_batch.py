@@ -106,6 +106,26 @@ def _grade(*args, env=None, timeout=300):
                           env={**os.environ, **(env or {})})  # fmt: skip
 
 
+def _grade_here(monkeypatch, capsys, *args):
+    """`python -m autograder grade ARGS` through the command line's main() in this process, each
+    submission's grading replaced by an instant "ok" (_stub) and no fork server: the class's
+    bookkeeping (plan, reuse, --only, --force, --missing, lateness, grades.csv, feedback, the
+    report, messages and exit status) without a torch start per run. (exit status, stdout, stderr)"""
+    from autograder import __main__ as cli
+    from autograder import sandbox
+    from autograder.sandbox import forkserver
+
+    _stub(monkeypatch)
+    monkeypatch.setattr(sandbox, "UNCONFINED", sandbox.UNCONFINED)  # main() sets it: restored after
+    monkeypatch.setattr(forkserver, "start", lambda **kwargs: None)
+    monkeypatch.setattr(forkserver, "stop", lambda: None)
+    monkeypatch.setattr(batch, "check_data", lambda assignments=None: None)
+    capsys.readouterr()
+    code = cli.main(["grade", *map(str, args), "--device", "cpu", "--workers", "1"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def _students(out):
     raw = (out / "grades.csv").read_bytes().decode("utf-8-sig")
     return sorted(r["student"] for r in csv.DictReader(io.StringIO(raw)))
@@ -116,40 +136,40 @@ def _mtime(out, student):
 
 
 @pytest.mark.slow
-def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path):
+def test_unicode_students_and_regrading_one_keeps_the_class(tmp_path, monkeypatch, capsys):
     subs = _class(tmp_path, ["张三", "李四", "a b"])
     out = tmp_path / "out"
-    proc = _grade(subs, "--out", out, "--csv-bom")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, stdout, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--csv-bom")
+    assert code == 0, stderr[-2000:]
     assert _students(out) == sorted(["张三", "李四", "a b"])
     assert (out / "张三" / "results.json").is_file() and (out / "a%20b" / "results.json").is_file()
     assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     report_html = (out / "report.html").read_text(encoding="utf-8")
     assert "张三" in report_html and "href='a%2520b/feedback.html'" in report_html
     assert "Feedback for 张三" in (out / "张三" / "feedback.html").read_text(encoding="utf-8")
-    assert "张三" in proc.stdout and "李四" in proc.stdout
+    assert "张三" in stdout and "李四" in stdout
 
     # Regrading (or adding) one student rewrites the class files for the whole class.
     before = {s: _mtime(out, s) for s in ("张三", "李四", "a b")}
-    proc = _grade(subs / "李四", "--out", out)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "0 to grade, 1 current" in proc.stderr
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs / "李四", "--out", out)
+    assert code == 0, stderr[-2000:]
+    assert "0 to grade, 1 current" in stderr
     assert _students(out) == sorted(["张三", "李四", "a b"])  # the old code kept 李四 alone
     assert "张三" in (out / "report.html").read_text(encoding="utf-8")
     assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM choice stays
 
     # --only regrades the named student despite an unchanged fingerprint; the others stay.
-    proc = _grade(subs, "--out", out, "--only", "张三")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--only", "张三")
+    assert code == 0, stderr[-2000:]
     assert _mtime(out, "张三") != before["张三"]
     assert _mtime(out, "李四") == before["李四"] and _mtime(out, "a b") == before["a b"]
     assert _students(out) == sorted(["张三", "李四", "a b"])
-    proc = _grade(subs, "--out", out, "--only", "王五")
-    assert proc.returncode == 2 and "王五" in proc.stderr and "no such student" in proc.stderr
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--only", "王五")
+    assert code == 2 and "王五" in stderr and "no such student" in stderr
 
     # --force regrades everyone.
-    proc = _grade(subs, "--out", out, "--force")
-    assert proc.returncode == 0 and ": 3 to grade." in proc.stderr and " current" not in proc.stderr
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--force")
+    assert code == 0 and ": 3 to grade." in stderr and " current" not in stderr
     assert all(_mtime(out, s) != before[s] for s in ("李四", "a b"))
 
 
@@ -171,16 +191,16 @@ def test_two_submissions_for_one_id_stop_before_grading(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_disappeared_submission_is_reported_then_kept_or_dropped(tmp_path):
+def test_a_disappeared_submission_is_reported_then_kept_or_dropped(tmp_path, monkeypatch, capsys):
     subs = _class(tmp_path, ["amy", "ben"])
     out = tmp_path / "out"
-    assert _grade(subs, "--out", out).returncode == 0
+    assert _grade_here(monkeypatch, capsys, subs, "--out", out)[0] == 0
     shutil.rmtree(subs / "ben")
-    proc = _grade(subs, "--out", out)
-    assert proc.returncode == 0 and "no submission any more for ben" in proc.stderr
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out)
+    assert code == 0 and "no submission any more for ben" in stderr
     assert _students(out) == ["amy", "ben"]  # kept by default
-    proc = _grade(subs, "--out", out, "--missing", "drop")
-    assert proc.returncode == 0 and "dropped" in proc.stderr
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--missing", "drop")
+    assert code == 0 and "dropped" in stderr
     assert _students(out) == ["amy"]
     assert (out / ".dropped" / "ben" / "results.json").is_file()
 
@@ -202,14 +222,14 @@ def test_two_grade_runs_into_one_folder_at_once_lose_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_lateness_from_timestamp_txt_and_due_date_without_regrading(tmp_path):
+def test_lateness_from_timestamp_txt_and_due_date_without_regrading(tmp_path, monkeypatch, capsys):
     subs = _class(tmp_path, ["amy", "ben"])
     (subs / "amy" / config.ASSIGNMENT / "timestamp.txt").write_text(
         "2026-12-02 05:59:00.000000 UTC"
     )
     out = tmp_path / "out"
-    proc = _grade(subs, "--out", out, "--due", "2026-12-02T00:00:00+00:00")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--due", "2026-12-02T00:00:00+00:00")  # fmt: skip
+    assert code == 0, stderr[-2000:]
     grades = rows(out)
     assert grades["amy"]["late_hours"] == "5.98" and grades["amy"]["submitted_at"]
     assert grades["ben"]["late_hours"] == ""  # no timestamp.txt: unknown
@@ -217,8 +237,8 @@ def test_lateness_from_timestamp_txt_and_due_date_without_regrading(tmp_path):
     data = json.loads((out / "amy" / "results.json").read_text())
     assert data["extra_data"]["info"]["late"]["late_seconds"] == 21540
     # A new due date is applied to the reused result, without grading again.
-    proc = _grade(subs, "--out", out, "--due", "2026-12-03T00:00:00Z")
-    assert proc.returncode == 0 and "0 to grade, 2 current" in proc.stderr
+    code, _, stderr = _grade_here(monkeypatch, capsys, subs, "--out", out, "--due", "2026-12-03T00:00:00Z")  # fmt: skip
+    assert code == 0 and "0 to grade, 2 current" in stderr
     assert rows(out)["amy"]["late_hours"] == "0"
 
 
