@@ -63,7 +63,7 @@ _FDS = 3
 
 _lock = threading.Lock()
 _server: dict = {}
-"""This process's server: {"proc": Popen, "folder": str, "lifeline": int, "socket": str}."""
+"""This process's server: {"proc": Popen, "folder": str, "lifeline": int}."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -83,8 +83,8 @@ def ensure_running() -> str | None:
         proc = _server.get("proc")
         if proc is not None:
             if proc.poll() is None:
-                os.environ[WARM_VARIABLE] = _server["socket"]
-                return _server["socket"]
+                os.environ[WARM_VARIABLE] = os.path.join(_server["folder"], SOCKET_NAME)
+                return os.environ[WARM_VARIABLE]
             _stop_locked()  # it died: its kernels are gone too; start a new one
         from autograder.sandbox import kernel
 
@@ -118,9 +118,8 @@ def ensure_running() -> str | None:
             os.close(read_end)
             listener.close()
         os.set_inheritable(write_end, False)
-        _server.update(proc=proc, folder=folder, lifeline=write_end,
-                       socket=os.path.join(folder, SOCKET_NAME))  # fmt: skip
-        os.environ[WARM_VARIABLE] = _server["socket"]
+        _server.update(proc=proc, folder=folder, lifeline=write_end)
+        os.environ[WARM_VARIABLE] = os.path.join(folder, SOCKET_NAME)
         if not _registered:
             _registered.append(atexit.register(stop))
         return os.environ[WARM_VARIABLE]
@@ -138,7 +137,6 @@ def stop() -> None:
 
 def _stop_locked() -> None:
     proc, folder, lifeline = (_server.pop(k, None) for k in ("proc", "folder", "lifeline"))
-    _server.pop("socket", None)
     if lifeline is not None:
         with contextlib.suppress(OSError):
             os.close(lifeline)

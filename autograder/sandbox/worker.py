@@ -181,8 +181,9 @@ def serve(conn, spec):
                 request.get("cotangent"),
                 request.get("device"),
             )
-            if _active_count() > threads:  # the call left threads running: the grader restarts
-                reply = {**reply, "threads_left": _active_count() - threads}  # this worker
+            left = _active_count() - threads
+            if left > 0:  # the call left threads running: the grader restarts this worker
+                reply = {**reply, "threads_left": left}
         elif op == "train":
             # Fresh batches for every run: each starts from the seeded order, as the grader's does.
             train_iter = batches(device, arrays_=on_device)

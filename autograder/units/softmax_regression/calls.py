@@ -256,11 +256,15 @@ class Accounted:
     evaluate_accuracy(net, train_iter)): each shuffled pass draws the next order from a seeded
     generator, so an extra evaluation pass would otherwise change the batch order of every later
     epoch and move a correct run off the grader's SGD trajectory.
+
+    stop: a callable; once it returns True no further batch is handed out (each pass then ends
+    at once), for a run already decided.
     """
 
-    def __init__(self, batches, fixed=None):
+    def __init__(self, batches, fixed=None, stop=None):
         self.batches, self.fixed = batches, fixed
-        self._passes = 0  # counters under _-names: the static gate keeps student code off them
+        self._stop = stop  # _-names: the static gate keeps student code off them
+        self._passes = 0
         self._batches_seen = 0
 
     passes = property(lambda self: self._passes, doc="Passes begun (read-only).")
@@ -273,6 +277,8 @@ class Accounted:
         self._passes += 1
         evaluating = self.fixed is not None and not _grad_enabled()
         for batch in self.fixed if evaluating else self.batches:
+            if self._stop is not None and self._stop():
+                return
             self._batches_seen += 1
             yield batch
 

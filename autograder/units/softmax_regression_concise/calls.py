@@ -288,35 +288,19 @@ def initial_parameters(device, seed):
     return _detach(W), _detach(b)
 
 
-class UntilForbidden(Accounted):
-    """Accounted, handing out no further batch once the recorder has seen an operator that
-    train_manual may not reach: the run is judged forbidden whatever it does next, so the rest of
-    its epochs are not trained (each pass then ends at once)."""
-
-    def __init__(self, batches, recorder):
-        super().__init__(batches)
-        self._recorder = recorder
-
-    def __iter__(self):
-        self._passes += 1
-        for batch in self.batches:
-            if not self._recorder.seen.isdisjoint(unit.FORBIDDEN_OPS["train_manual"]):
-                return
-            self._batches_seen += 1
-            yield batch
-
-
 def run_manual(namespace, data, device, epochs):
     """train_manual(W, b, train_iter, epochs, lr) from d2l's initialisation, under the recorder
     (no autograd may run): the returned (W, b), the passes over train_iter, the operators. Once
-    autograd is seen, train_iter is empty (UntilForbidden)."""
+    autograd is seen, train_iter hands out no further batch: the run is judged forbidden whatever
+    it does next, so the rest of its epochs are not trained."""
     fn = namespace.get("train_manual")
     if fn is None or not callable(fn):
         return _missing("train_manual")
     W, b = initial_parameters(device, config.SEED)
     recorder = AutogradRecorder()
+    forbidden = unit.FORBIDDEN_OPS["train_manual"]
     # no fixed order: a loop under torch.no_grad() is training
-    train_iter = UntilForbidden(data[0], recorder)
+    train_iter = Accounted(data[0], stop=lambda: not recorder.seen.isdisjoint(forbidden))
     start = _perf_counter()
     out, failure = _recorded(recorder, fn, [W, b, train_iter, epochs, config.LR])
     if failure is not None:
