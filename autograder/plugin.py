@@ -83,8 +83,11 @@ def pytest_configure(config):
             from autograder.grading import batch
             from autograder.sandbox import forkserver
 
-            graded = batch.units_of(batch.assignments_of(config.stash[submissions_key]))
-            forkserver.start(units=graded)  # this process grades: warm up while pytest collects
+            subs = config.stash[submissions_key]
+            graded = batch.units_of(batch.assignments_of(subs))
+            # this process grades: warm up while pytest collects, preloading what they import
+            preload = forkserver.optional_preload(batch.collect.imported_modules(subs))
+            forkserver.start(preload=preload, units=graded)
 
 
 def check_ids(assignment=None):

@@ -123,6 +123,53 @@ def test_nothing_in_a_students_folder_is_collected_or_imported(tmp_path, root, e
     assert f"{n_items} tests collected" in out, out
 
 
+class _Config:
+    """What pytest_configure reads of pytest's Config, for an in-process call."""
+
+    def __init__(self, options: dict):
+        self.stash, self.args, self.options = pytest.Stash(), [], options
+        self.option = type("Option", (), {"dist": "no"})()
+        self.pluginmanager = type("Plugins", (), {"register": lambda *a: None})()
+
+    def getoption(self, name, default=None):
+        return self.options.get(name, default)
+
+    def addinivalue_line(self, name, line):
+        pass
+
+
+@pytest.mark.parametrize(("student", "preload"), [
+    ("alice_full", []), ("uses_optim", ["autograder.sandbox.preload_optim"])
+])  # fmt: skip
+def test_the_grading_process_preloads_only_what_its_submissions_import(
+    monkeypatch, tmp_path, examples, student, preload
+):
+    """As `python -m autograder grade`: the fork server imports torch.optim's first use (torch's
+    dynamo, about 1.5 s) only for a class whose code uses torch.optim itself."""
+    import json
+    import shutil
+
+    from autograder import plugin, sandbox
+    from autograder.grading import batch
+    from autograder.sandbox import forkserver
+
+    folder = tmp_path / student
+    shutil.copytree(examples / "alice_full", folder)
+    if student == "uses_optim":
+        main = folder / config.ASSIGNMENT / softmax_unit.MAIN_NOTEBOOK
+        nb = json.loads(main.read_text(encoding="utf-8"))
+        nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                            "execution_count": None, "source": "trainer = torch.optim.SGD([W], lr=0.1)"})  # fmt: skip
+        main.write_text(json.dumps(nb), encoding="utf-8")
+    started = []
+    monkeypatch.setattr(forkserver, "start", lambda **kw: started.append(kw))
+    monkeypatch.setattr(sandbox, "check", lambda: None)
+    monkeypatch.setattr(batch, "check_data", lambda assignments: None)
+    plugin.pytest_configure(_Config({"submission": [str(folder)]}))
+    (call,) = started
+    assert call["preload"] == preload
+
+
 def test_without_submission_the_plugin_is_inert(tmp_path):
     """Installed for every pytest run in the environment, it adds nothing to other projects' runs."""
     (tmp_path / "test_other.py").write_text("def test_one():\n    pass\n")

@@ -188,15 +188,20 @@ merely d2l's ``isinstance(updater, torch.optim.Optimizer)``."""
 
 
 def imported_modules(subs) -> set[str]:
-    """Top-level modules the code cells of the submissions' main notebooks import, and
-    ``torch.optim`` where a cell the worker runs mentions ``optim`` (not nbgrader test cells, whose
-    code the worker never runs). Best effort, for the fork server's preload: an unreadable notebook
-    counts as importing nothing (the grader reports it when grading)."""
+    """What the submissions' main notebooks import (``notebook_imports``)."""
+    return notebook_imports(sub.main for sub in subs)
+
+
+def notebook_imports(notebooks) -> set[str]:
+    """Top-level modules the code cells of the `notebooks` (paths) import, and ``torch.optim``
+    where a cell the worker runs mentions ``optim`` (not nbgrader test cells, whose code the worker
+    never runs). Best effort, for the fork server's preload: an unreadable notebook counts as
+    importing nothing (the grader reports it when grading)."""
     found: set[str] = set()
-    for sub in subs:
+    for notebook in notebooks:
         try:
-            cells = json.loads(Path(sub.main).read_text(encoding="utf-8")).get("cells", [])
-        except (OSError, ValueError, AttributeError):
+            cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError, AttributeError, TypeError):
             continue
         for cell in cells if isinstance(cells, list) else []:
             if isinstance(cell, dict) and cell.get("cell_type") == "code":

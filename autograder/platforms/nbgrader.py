@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import copy
 import csv
+import glob
 import logging
 import os
 import shutil
@@ -111,10 +112,12 @@ def grade_notebook(nb: NotebookNode, assignment: str, notebook: str, device: str
     return []
 
 
-def check_ready(assignment: str | None = None) -> dict:
+def check_ready(assignment: str | None = None, notebooks=None) -> dict:
     """What confines student code here; NbgraderPathError when the kernel cannot and the
     instructor has not opted in to unconfined grading (SOFTMAX_UNCONFINED=1), or when the data
-    `assignment`'s unit needs is missing."""
+    `assignment`'s unit needs is missing. `notebooks`: the main notebooks this run may grade; the
+    fork server then preloads only the optional modules they import, as ``python -m autograder
+    grade`` does (None: all of them, forkserver.PRELOAD)."""
     from autograder.grading import batch
 
     sandbox.allow_unconfined(os.environ.get(UNCONFINED_ENV, "") not in ("", "0"))
@@ -131,7 +134,10 @@ def check_ready(assignment: str | None = None) -> dict:
 
     # once per nbgrader run: torch, the data and the grader's own runs load (a later call only
     # prepares a unit not prepared yet)
-    forkserver.start(units=batch.units_of(assignments))
+    preload = None
+    if notebooks is not None and not forkserver.started():
+        preload = forkserver.optional_preload(batch.collect.notebook_imports(notebooks))
+    forkserver.start(preload=preload, units=batch.units_of(assignments))
     return found
 
 
@@ -168,7 +174,7 @@ class ConfinedGrade(NbGraderPreprocessor):
             from autograder.sandbox import warmkernel
 
             warmkernel.ensure_running()  # its imports load beside the grader's own
-        found = check_ready(assignment)
+        found = check_ready(assignment, self._class_notebooks(assignment))
         from autograder.grading import batch
 
         device = batch.resolve_device(self.device)  # 'auto': cuda when a GPU is usable
@@ -201,6 +207,28 @@ class ConfinedGrade(NbGraderPreprocessor):
         if found.get("missing"):
             nb.cells.insert(0, _unconfined_note(found, assignment))
         return nb, resources
+
+    def _class_notebooks(self, assignment: str) -> list[Path] | None:
+        """The main notebooks of `assignment` in nbgrader's submitted/ folder (its CourseDirectory:
+        root, directory structure, --student), computed once per run: what this run may grade.
+        None where they cannot be listed (the fork server then preloads everything)."""
+        from autograder.sandbox import forkserver
+        from autograder.units import get as unit_of
+
+        if forkserver.started():
+            return None
+        try:
+            from nbgrader.coursedir import CourseDirectory
+
+            course = CourseDirectory(config=self.config)
+            folders = os.path.join(glob.escape(course.root), course.directory_structure.format(
+                nbgrader_step=glob.escape(course.submitted_directory),
+                student_id=course.student_id or "*", assignment_id=glob.escape(assignment)))  # fmt: skip
+            main = unit_of(assignment).main_notebook
+            return [Path(folder) / main for folder in sorted(glob.glob(folders))] or None
+        except Exception as err:  # noqa: BLE001 - only how fast the fork server starts depends on it
+            self.log.debug("the submitted notebooks were not listed: %s", err)
+            return None
 
     def _executing(self) -> bool:
         """False under ``nbgrader autograde --no-execute`` (it disables Execute): grade, show nothing."""

@@ -142,3 +142,73 @@ def test_each_notebook_is_graded_as_its_units(monkeypatch, tmp_path):
     assert path.grade_notebook(nb, "concise", "concise", "cpu") == ["m"]
     assert path.grade_notebook(nb, "concise", "quiz", "cpu") == []  # not this unit's notebook
     assert graded == [("quiz", "concise_quiz.ipynb"), ("main", "concise.ipynb")]
+
+
+def _course_of(tmp_path, students: dict[str, bool]) -> None:
+    """submitted/<student>/softmax_regression/: the blank release, with torch.optim where True."""
+    for student, uses_optim in students.items():
+        nb = json.loads(RELEASE_MAIN.read_text())
+        if uses_optim:  # d2l's concise updater, in a cell of the student's own (not a test cell)
+            nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                                "execution_count": None,
+                                "source": "trainer = torch.optim.SGD([W, b], lr=0.1)\n"})  # fmt: skip
+        folder = tmp_path / "submitted" / student / config.ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / softmax_unit.MAIN_NOTEBOOK).write_text(json.dumps(nb))
+
+
+@pytest.mark.parametrize(
+    ("student_option", "preloads_optim"), [("", True), ("amy", False), ("b*", True)]
+)
+def test_the_fork_server_preloads_only_what_the_class_to_grade_imports(
+    monkeypatch, tmp_path, student_option, preloads_optim
+):
+    """As `python -m autograder grade`: torch.optim's first use (torch._dynamo, about 1.5 s of the
+    fork server's start) is preloaded only when a notebook that this run grades uses it (nbgrader's
+    submitted/ folder, narrowed by --student)."""
+    from traitlets.config import Config
+
+    from autograder.grading import batch
+    from autograder.sandbox import forkserver
+
+    _course_of(tmp_path, {"amy": False, "bob": True})
+    started = []
+    monkeypatch.setattr(forkserver, "started", lambda: bool(started))
+    monkeypatch.setattr(forkserver, "start", lambda **kw: started.append(kw))
+    monkeypatch.setattr(batch, "check_confinement", lambda: {"confined": True})
+    monkeypatch.setattr(batch, "check_data", lambda assignments: None)
+    cfg = Config()
+    cfg.CourseDirectory.root = str(tmp_path)
+    if student_option:
+        cfg.CourseDirectory.student_id = student_option
+    step = path.ConfinedGrade(config=cfg, display=False, device="cpu")
+    listed = step._class_notebooks(config.ASSIGNMENT)
+    assert sorted(p.parent.parent.name for p in listed) == (
+        ["amy", "bob"] if not student_option else ["amy"] if student_option == "amy" else ["bob"]
+    )
+    path.check_ready(config.ASSIGNMENT, listed)
+    (call,) = started
+    assert call["preload"] == (["autograder.sandbox.preload_optim"] if preloads_optim else [])
+    # once started, a later notebook neither lists the class again nor changes the preload
+    assert step._class_notebooks(config.ASSIGNMENT) is None
+
+
+def test_an_unlisted_class_preloads_everything(monkeypatch, tmp_path):
+    """No submitted/ folder where nbgrader's config says (a layout it cannot list): the fork
+    server preloads all of forkserver.PRELOAD, as before, rather than guess."""
+    from traitlets.config import Config
+
+    from autograder.grading import batch
+    from autograder.sandbox import forkserver
+
+    started = []
+    monkeypatch.setattr(forkserver, "started", lambda: bool(started))
+    monkeypatch.setattr(forkserver, "start", lambda **kw: started.append(kw))
+    monkeypatch.setattr(batch, "check_confinement", lambda: {"confined": True})
+    monkeypatch.setattr(batch, "check_data", lambda assignments: None)
+    cfg = Config()
+    cfg.CourseDirectory.root = str(tmp_path)
+    step = path.ConfinedGrade(config=cfg, display=False, device="cpu")
+    assert step._class_notebooks(config.ASSIGNMENT) is None
+    path.check_ready(config.ASSIGNMENT, None)
+    assert started == [{"preload": None, "units": started[0]["units"]}]
