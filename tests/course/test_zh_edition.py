@@ -16,8 +16,6 @@ import json
 import linecache
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -321,23 +319,21 @@ def test_visible_test_still_fails_on_an_assert_elsewhere():
 
 
 @pytest.mark.slow
-def test_chinese_edition_student_is_found_and_graded_by_the_cli(tmp_path):
+def test_chinese_edition_student_is_found_and_graded_by_the_cli(graded_class):
     """刘洋 submitted d2l-zh's code as printed: naive softmax, unclamped cross_entropy, train_ch3
     with its asserts. Graded through softmax_regression_zh/, he loses exactly the stability and
-    underflow checks (and q2), and the asserts cost nothing."""
+    underflow checks (and q2), and the asserts cost nothing. (The CLI's grading of the example
+    class, the session's graded_class; a single student's folder given to the CLI is graded in
+    tests/grading/test_batch.py.)"""
     folder = EXAMPLES / "刘洋"
     assert (folder / ZH / softmax_unit.MAIN_NOTEBOOK).is_file()
     from autograder.submissions.submission import find_submissions
 
     (sub,) = find_submissions(folder)
     assert (sub.assignment, sub.edition, sub.folder.name) == (ZH, "zh_CN", ZH)
-    out = tmp_path / "grades"
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), "--device", "cpu", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )  # fmt: skip
+    out, proc = graded_class
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (results,) = list(out.rglob("results.json"))
+    (results,) = list((out / "刘洋").rglob("results.json"))
     tests = {t["name"]: t for t in json.loads(results.read_text(encoding="utf-8"))["tests"]}
     failed = sorted(name for name, t in tests.items() if t["score"] < t["max_score"])
     assert failed == ["cross_entropy.underflow", "quiz.q2", "softmax.stability"], {
