@@ -237,10 +237,14 @@ def grade_cmd(paths, out, device, extra=()):
 
 def worker_start_seconds(student, device, repeats):
     """(fork server process start, sandboxed worker ready with the student's code), warm medians."""
+    from autograder.grading import collect
     from autograder.sandbox import forkserver, runner
     from autograder.submissions import notebook, submission
 
     ctx = forkserver.context()
+    # as `python -m autograder grade`: the optional preloads of what the student's code imports
+    imported = collect.notebook_imports([student])
+    ctx.set_forkserver_preload([forkserver.PRELOAD[0], *forkserver.optional_preload(imported)])
     ext = notebook.extract(notebook.read_notebook(student), submission.release_notebook())
 
     def bare():
@@ -267,7 +271,7 @@ def bench_one(args, tmp: Path) -> dict:
     student = EXAMPLES / args.student
     import_torch = [run([sys.executable, "-c", "import torch"]) for _ in range(args.repeats)]
     W, b = new_params(args.device)
-    batches = tensor_batches(args.device)
+    batches = tensor_batches(args.device, args.subset)  # --subset: the smoke run's
     train_epoch([next(iter(batches))], W, b, args.device)
     train10, _ = timed(
         lambda: [train_epoch(batches, W, b, args.device) for _ in range(config.NUM_EPOCHS)],
@@ -472,7 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-workers", type=int, default=4,
                    help="DataLoader num_workers of the d2l pipeline (d2l uses 4; 0 = in process)")  # fmt: skip
     p.add_argument("--epochs", type=int, default=3, help="(a) epochs timed per pipeline (median)")
-    p.add_argument("--subset", type=int, default=None, help="(a) train on the first N images only")
+    p.add_argument("--subset", type=int, default=None,
+                   help="train on the first N images only, in (a) and in the floors of (b) and (c)")  # fmt: skip
     p.add_argument("--repeats", type=int, default=3, help="(b) runs per timing (median)")
     p.add_argument("--student", default="alice_full", help="(b) example student to grade")
     p.add_argument("--class-size", type=int, default=50, help="(c) submissions in the class")
