@@ -52,20 +52,23 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 cp "$ROOT/nbgrader_config.py" "$COURSE/"
 cp -r "$ROOT/source" "$COURSE/source"
 LOG="$COURSE/nbgrader.log"
-bash "$ROOT/scripts/release.sh" --gradebook "$COURSE" >>"$LOG" 2>&1 || {
-  tail -n 40 "$LOG" >&2
-  exit 1
-}
 mkdir -p "$COURSE/submitted"
 for student in "$@"; do
   cp -r "$EXAMPLES/$student" "$COURSE/submitted/$student"
 done
 cd "$COURSE"
-ASSIGNMENTS="$(cd "$ROOT" && python -c 'from autograder.config import EDITIONS; print(" ".join(EDITIONS))')"
-for assignment in $ASSIGNMENTS; do
-  if ! compgen -G "submitted/*/$assignment" >/dev/null; then
-    continue
+# The editions the chosen students handed in: the only ones released and recorded in the gradebook.
+ASSIGNMENTS=""
+for assignment in $(cd "$ROOT" && python -c 'from autograder.config import EDITIONS; print(" ".join(EDITIONS))'); do
+  if compgen -G "submitted/*/$assignment" >/dev/null; then
+    ASSIGNMENTS="$ASSIGNMENTS $assignment"
   fi
+done
+bash "$ROOT/scripts/release.sh" --gradebook "$COURSE" $ASSIGNMENTS >>"$LOG" 2>&1 || {
+  tail -n 40 "$LOG" >&2
+  exit 1
+}
+for assignment in $ASSIGNMENTS; do
   echo "nbgrader-demo: nbgrader autograde $assignment ($(compgen -G "submitted/*/$assignment" | wc -l) students)..." >&2
   for step in autograde generate_feedback; do
     nbgrader "$step" "$assignment" >>"$LOG" 2>&1 || {

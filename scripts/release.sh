@@ -4,7 +4,9 @@
 # its Chinese one, e.g. softmax_regression and softmax_regression_zh; a Chinese edition's source
 # is made by scripts/make_zh_edition.py). Each must have its source/<assignment>/ folder.
 #
-# Usage: bash scripts/release.sh [--gradebook] [COURSE_DIR]   (default: the repository = course root)
+# Usage: bash scripts/release.sh [--gradebook] [COURSE_DIR [ASSIGNMENT...]]
+#   COURSE_DIR: default the repository (= course root); ASSIGNMENT: only these editions (default:
+#   every one config.EDITIONS registers; scripts/nbgrader-demo.sh records only its students' ones)
 #
 # 1. `nbgrader generate_assignment <assignment> --force` in COURSE_DIR, for each edition, all in one process
 #    (scripts/release_all.py, which also does step 2). By default with a throw-away
@@ -30,11 +32,21 @@ if [ "${1:-}" = "--gradebook" ]; then
   shift
 fi
 COURSE="$(cd "${1:-$ROOT}" && pwd)"
+[ "$#" -gt 0 ] && shift
 if ! command -v nbgrader >/dev/null 2>&1; then
   source "$ROOT/scripts/bootstrap.sh"
 fi
 # (importing autograder.units registers the units of SOFTMAX_UNITS_PATH too)
 ASSIGNMENTS="$(cd "$ROOT" && python -c 'from autograder import config, units; print(" ".join(config.EDITIONS))')"
+if [ "$#" -gt 0 ]; then
+  for ASSIGNMENT in "$@"; do
+    case " $ASSIGNMENTS " in
+      *" $ASSIGNMENT "*) ;;
+      *) echo "release.sh: no assignment '$ASSIGNMENT' (config.EDITIONS registers: $ASSIGNMENTS)" >&2; exit 2 ;;
+    esac
+  done
+  ASSIGNMENTS="$*"
+fi
 for ASSIGNMENT in $ASSIGNMENTS; do
   if [ ! -d "$COURSE/source/$ASSIGNMENT" ]; then
     echo "release.sh: $COURSE/source/$ASSIGNMENT/ is missing (config.EDITIONS registers $ASSIGNMENT)" >&2

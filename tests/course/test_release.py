@@ -80,6 +80,18 @@ def regenerated_root(tmp_path_factory) -> Path:
     return course / "release"
 
 
+def test_release_sh_refuses_an_assignment_it_does_not_register(tmp_path):
+    """`release.sh COURSE ASSIGNMENT...` releases only the editions named (nbgrader-demo.sh: its
+    students' ones); a name config.EDITIONS lacks is refused before nbgrader runs, with the list."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "release.sh"), str(tmp_path), EDITIONS[0], "softmax_regresion"],
+        env=venv_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "no assignment 'softmax_regresion'" in result.stderr and EDITIONS[0] in result.stderr
+    assert not (tmp_path / "release").exists()
+
+
 @pytest.fixture(params=EDITIONS)
 def edition(request) -> str:
     """The assignment name of one edition."""
