@@ -78,8 +78,14 @@ def pytest_configure(config):
         dist = getattr(config.option, "dist", "no")
         if dist == "load":
             config.option.dist = "loadgroup"
-        # The grading process (an xdist worker, or pytest itself when not distributed) warms up.
-        if config.stash[submissions_key] and (hasattr(config, "workerinput") or dist == "no"):
+        # The grading process (an xdist worker, or pytest itself when not distributed) warms up;
+        # --collect-only grades nothing.
+        grading = not config.getoption("collectonly", default=False)
+        if (
+            grading
+            and config.stash[submissions_key]
+            and (hasattr(config, "workerinput") or dist == "no")
+        ):
             from autograder.grading import batch
             from autograder.sandbox import forkserver
 

@@ -168,6 +168,9 @@ def test_the_grading_process_preloads_only_what_its_submissions_import(
     plugin.pytest_configure(_Config({"submission": [str(folder)]}))
     (call,) = started
     assert call["preload"] == preload
+    # --collect-only lists the checks and grades nothing: no fork server, no reference runs
+    plugin.pytest_configure(_Config({"submission": [str(folder)], "collectonly": True}))
+    assert len(started) == 1
 
 
 def test_without_submission_the_plugin_is_inert(tmp_path):
