@@ -134,8 +134,8 @@ def check_ready(assignment: str | None = None, notebooks=None) -> dict:
 
     # once per nbgrader run: torch, the data and the grader's own runs load (a later call only
     # prepares a unit not prepared yet)
-    preload = None
-    if notebooks is not None and not forkserver.started():
+    preload = None  # (a later start() keeps the first call's preload)
+    if notebooks is not None:
         preload = forkserver.optional_preload(batch.collect.notebook_imports(notebooks))
     forkserver.start(preload=preload, units=batch.units_of(assignments))
     return found

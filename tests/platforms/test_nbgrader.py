@@ -157,58 +157,55 @@ def _course_of(tmp_path, students: dict[str, bool]) -> None:
         (folder / softmax_unit.MAIN_NOTEBOOK).write_text(json.dumps(nb))
 
 
-@pytest.mark.parametrize(
-    ("student_option", "preloads_optim"), [("", True), ("amy", False), ("b*", True)]
-)
-def test_the_fork_server_preloads_only_what_the_class_to_grade_imports(
-    monkeypatch, tmp_path, student_option, preloads_optim
-):
-    """As `python -m autograder grade`: torch.optim's first use (torch._dynamo, about 1.5 s of the
-    fork server's start) is preloaded only when a notebook that this run grades uses it (nbgrader's
-    submitted/ folder, narrowed by --student)."""
-    from traitlets.config import Config
-
+@pytest.fixture
+def fork_server_starts(monkeypatch) -> list[dict]:
+    """The arguments of each forkserver.start call of check_ready (nothing is started), with the
+    confinement and data checks passed."""
     from autograder.grading import batch
     from autograder.sandbox import forkserver
 
-    _course_of(tmp_path, {"amy": False, "bob": True})
     started = []
     monkeypatch.setattr(forkserver, "started", lambda: bool(started))
     monkeypatch.setattr(forkserver, "start", lambda **kw: started.append(kw))
     monkeypatch.setattr(batch, "check_confinement", lambda: {"confined": True})
     monkeypatch.setattr(batch, "check_data", lambda assignments: None)
+    return started
+
+
+def _step(course, student_option=""):
+    """The preprocessor as nbgrader makes it for a course root (and --student, if given)."""
+    from traitlets.config import Config
+
     cfg = Config()
-    cfg.CourseDirectory.root = str(tmp_path)
+    cfg.CourseDirectory.root = str(course)
     if student_option:
         cfg.CourseDirectory.student_id = student_option
-    step = path.ConfinedGrade(config=cfg, display=False, device="cpu")
-    listed = step._class_notebooks(config.ASSIGNMENT)
-    assert sorted(p.parent.parent.name for p in listed) == (
-        ["amy", "bob"] if not student_option else ["amy"] if student_option == "amy" else ["bob"]
-    )
-    path.check_ready(config.ASSIGNMENT, listed)
-    (call,) = started
+    return path.ConfinedGrade(config=cfg, display=False, device="cpu")
+
+
+@pytest.mark.parametrize(("student_option", "listed", "preloads_optim"), [
+    ("", ["amy", "bob"], True), ("amy", ["amy"], False), ("b*", ["bob"], True)
+])  # fmt: skip
+def test_the_fork_server_preloads_only_what_the_class_to_grade_imports(
+    fork_server_starts, tmp_path, student_option, listed, preloads_optim
+):
+    """As `python -m autograder grade`: torch.optim's first use (torch._dynamo, about 1.5 s of the
+    fork server's start) is preloaded only when a notebook that this run grades uses it (nbgrader's
+    submitted/ folder, narrowed by --student)."""
+    _course_of(tmp_path, {"amy": False, "bob": True})
+    step = _step(tmp_path, student_option)
+    notebooks = step._class_notebooks(config.ASSIGNMENT)
+    assert sorted(p.parent.parent.name for p in notebooks) == listed
+    path.check_ready(config.ASSIGNMENT, notebooks)
+    (call,) = fork_server_starts
     assert call["preload"] == (["autograder.sandbox.preload_optim"] if preloads_optim else [])
     # once started, a later notebook neither lists the class again nor changes the preload
     assert step._class_notebooks(config.ASSIGNMENT) is None
 
 
-def test_an_unlisted_class_preloads_everything(monkeypatch, tmp_path):
+def test_an_unlisted_class_preloads_everything(fork_server_starts, tmp_path):
     """No submitted/ folder where nbgrader's config says (a layout it cannot list): the fork
     server preloads all of forkserver.PRELOAD, as before, rather than guess."""
-    from traitlets.config import Config
-
-    from autograder.grading import batch
-    from autograder.sandbox import forkserver
-
-    started = []
-    monkeypatch.setattr(forkserver, "started", lambda: bool(started))
-    monkeypatch.setattr(forkserver, "start", lambda **kw: started.append(kw))
-    monkeypatch.setattr(batch, "check_confinement", lambda: {"confined": True})
-    monkeypatch.setattr(batch, "check_data", lambda assignments: None)
-    cfg = Config()
-    cfg.CourseDirectory.root = str(tmp_path)
-    step = path.ConfinedGrade(config=cfg, display=False, device="cpu")
-    assert step._class_notebooks(config.ASSIGNMENT) is None
+    assert _step(tmp_path)._class_notebooks(config.ASSIGNMENT) is None
     path.check_ready(config.ASSIGNMENT, None)
-    assert started == [{"preload": None, "units": started[0]["units"]}]
+    assert [call["preload"] for call in fork_server_starts] == [None]
